@@ -1,0 +1,150 @@
+//! Errors of the protocol core: one variant per check of SPEC.md.
+
+use crate::message::{ErrorCode, MessageType};
+use crate::phone::Phone;
+use crate::suite::CryptoError;
+
+/// A failed check on the server side. Each variant is named in SPEC.md where the check is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The message has the other profile's layout.
+    #[error("message of another profile")]
+    WrongProfile,
+    /// The server does not accept this message type.
+    #[error("unexpected {0:?} message at the server")]
+    UnexpectedMessage(MessageType),
+    /// The submitted public key is malformed or of an unsupported size.
+    #[error("invalid public key in registration")]
+    InvalidPublicKey,
+    /// No OTP is pending for the phone.
+    #[error("no registration pending for {0}")]
+    NoPendingRegistration(Phone),
+    /// The OTP is older than its lifetime.
+    #[error("OTP for {0} has expired")]
+    OtpExpired(Phone),
+    /// The OTP has used up its attempts.
+    #[error("too many failed attempts for {0}; OTP voided")]
+    TooManyAttempts(Phone),
+    /// The proof of possession does not verify under the submitted key.
+    #[error("proof of possession does not verify")]
+    BadPossessionProof,
+    /// The sealed tag does not decrypt under the server key and the phone's label.
+    #[error("sealed registration tag does not decrypt")]
+    BadSealedTag,
+    /// The tag differs from the one recomputed from the pending OTP.
+    #[error("registration tag mismatch")]
+    BadRegistrationTag,
+    /// The sender is not in the directory.
+    #[error("{0} is not registered")]
+    NotRegistered(Phone),
+    /// The requested peer is not in the directory.
+    #[error("unknown peer {0}")]
+    UnknownPeer(Phone),
+    /// The server's own signing operation failed.
+    #[error("server signing failed: {0}")]
+    Crypto(CryptoError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ServerError {
+    /// The code sent to the client in the error reply. Registration failures share one code
+    /// so that the reply does not say which part of the proof was wrong.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ServerError::WrongProfile | ServerError::UnexpectedMessage(_) => ErrorCode::BadRequest,
+            ServerError::InvalidPublicKey => ErrorCode::InvalidPublicKey,
+            ServerError::NoPendingRegistration(_) => ErrorCode::NoPendingRegistration,
+            ServerError::OtpExpired(_) => ErrorCode::OtpExpired,
+            ServerError::TooManyAttempts(_) => ErrorCode::TooManyAttempts,
+            ServerError::BadPossessionProof
+            | ServerError::BadSealedTag
+            | ServerError::BadRegistrationTag => ErrorCode::RegistrationRejected,
+            ServerError::NotRegistered(_) => ErrorCode::NotRegistered,
+            ServerError::UnknownPeer(_) => ErrorCode::UnknownPeer,
+            ServerError::Crypto(_) | ServerError::Store(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// A failure of the server's store (SQLite in the implementation).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("store failure: {0}")]
+pub struct StoreError(pub String);
+
+/// A failed check or a misuse on the client side.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The message has the other profile's layout.
+    #[error("message of another profile")]
+    WrongProfile,
+    /// A message the client does not accept, or not in its current state.
+    #[error("unexpected {0:?} message at the client")]
+    UnexpectedMessage(MessageType),
+    /// API misuse: the operation needs a completed registration.
+    #[error("client is not registered")]
+    NotRegistered,
+    /// API misuse: the operation is not possible in the registration's current state.
+    #[error("no registration in progress")]
+    NoRegistrationInProgress,
+    /// The registration result names another phone or key than the one submitted.
+    #[error("registration result does not match the submitted phone and key")]
+    RegistrationMismatch,
+    /// A directory entry carries a malformed public key.
+    #[error("invalid public key for {0}")]
+    InvalidPublicKey(Phone),
+    /// A directory entry's server signature does not verify.
+    #[error("directory signature for {0} does not verify")]
+    BadDirectorySignature(Phone),
+    /// A peer key arrived that was not asked for.
+    #[error("unsolicited key for {0}")]
+    UnexpectedPeerKey(Phone),
+    /// The key-transport signature does not verify under the sender's key.
+    #[error("key transport signature from {0} does not verify")]
+    BadTransportSignature(Phone),
+    /// The key-transport ciphertext does not decrypt.
+    #[error("key transport does not decrypt")]
+    TransportDecrypt,
+    /// The transported key is not 32 bytes.
+    #[error("transported session key has the wrong length")]
+    InvalidSessionKey,
+    /// A key transport with this session id was accepted before.
+    #[error("replayed key transport")]
+    ReplayedKeyTransport,
+    /// No session with this peer.
+    #[error("no session with {0}")]
+    NoSession(Phone),
+    /// No session with this id.
+    #[error("unknown session")]
+    UnknownSession,
+    /// The session exists but belongs to another peer than the sender.
+    #[error("session belongs to another peer than {0}")]
+    SessionPeerMismatch(Phone),
+    /// A message or ACK MAC does not verify.
+    #[error("MAC verification failed")]
+    BadMac,
+    /// The sequence number was accepted before.
+    #[error("replayed message (sequence number {0})")]
+    ReplayedMessage(u64),
+    /// The sequence number is older than the replay window.
+    #[error("message too old for the replay window (sequence number {0})")]
+    MessageTooOld(u64),
+    /// The ciphertext does not decrypt (bad length or padding).
+    #[error("message does not decrypt")]
+    DecryptFailed,
+    /// An ACK arrived for no outstanding message.
+    #[error("ACK for no outstanding message")]
+    UnexpectedAck,
+    /// An ACK names a message whose ciphertext hash differs.
+    #[error("ACK digest does not match the sent message")]
+    AckMismatch,
+    /// A seed ACK whose text is not `ACK`.
+    #[error("malformed ACK text")]
+    MalformedAck,
+    /// The client's own private-key or encryption operation failed.
+    #[error("local crypto operation failed: {0}")]
+    Crypto(CryptoError),
+}

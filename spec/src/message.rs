@@ -1,0 +1,314 @@
+//! Protocol messages, generic over the suite's value type.
+//!
+//! One enum serves the model (values are terms), the implementation and the vectors (values
+//! are bytes). Client→server messages name the peer they are for (`to`); the server relays
+//! them as server→client messages naming the peer they came from (`from`). The byte encoding
+//! is in `ee2e::codec` and SPEC.md §4.
+
+use crate::phone::Phone;
+use crate::suite::Suite;
+
+/// A directory entry: a phone number, its public key and the server's signature over them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DirectoryEntry<S: Suite> {
+    /// The registered phone number.
+    pub phone: Phone,
+    /// The client's public key (SubjectPublicKeyInfo DER).
+    pub public_key: S::Value,
+    /// The server's directory signature (SPEC.md §5.2).
+    pub signature: S::Value,
+}
+
+/// What proves knowledge of the OTP in a registration submission.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RegistrationProof<S: Suite> {
+    /// Seed 1.6: the tag `HMAC(K_temp, pk)` in the clear.
+    Seed {
+        /// The registration tag.
+        tag: S::Value,
+    },
+    /// Hardened: the tag sealed to the server, and a proof of possession of the private key.
+    Hardened {
+        /// `OAEP(pk_S, tag, label = ("EE2E-v2 registration", phone))`.
+        sealed_tag: S::Value,
+        /// `Sign_C(("EE2E-v2 possession", phone, pk))`.
+        possession: S::Value,
+    },
+}
+
+/// Key transport: the session key encrypted to the recipient and signed by the sender.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Transport<S: Suite> {
+    /// The session key `K`, RSA-OAEP encrypted to the recipient.
+    pub ciphertext: S::Value,
+    /// The sender's signature (SPEC.md §6).
+    pub signature: S::Value,
+}
+
+/// An encrypted application message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Sealed<S: Suite> {
+    /// Seed 3.2: `(AES-256-CBC(K, IV, M), HMAC(K, M), IV)`.
+    Seed {
+        /// 16-byte IV.
+        iv: S::Value,
+        /// AES-256-CBC ciphertext.
+        ciphertext: S::Value,
+        /// HMAC-SHA-256 over the plaintext.
+        mac: S::Value,
+    },
+    /// Hardened: encrypt-then-MAC with a header.
+    Hardened {
+        /// The 32-byte session id.
+        session: S::Value,
+        /// The per-direction sequence number, from 0.
+        seq: u64,
+        /// 16-byte IV.
+        iv: S::Value,
+        /// AES-256-CBC ciphertext under the direction's encryption key.
+        ciphertext: S::Value,
+        /// HMAC-SHA-256 over header, IV and ciphertext under the direction's MAC key.
+        mac: S::Value,
+    },
+}
+
+/// An acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ack<S: Suite> {
+    /// Seed 4.1: the text `ACK` and `HMAC(K, "ACK")`.
+    Seed {
+        /// The acknowledgement text; always `ACK` when honest.
+        text: S::Value,
+        /// HMAC-SHA-256 over the text.
+        mac: S::Value,
+    },
+    /// Hardened: binds session, direction, sequence number and ciphertext hash.
+    Hardened {
+        /// The 32-byte session id.
+        session: S::Value,
+        /// The sequence number of the acknowledged message.
+        seq: u64,
+        /// SHA-256 over (IV, ciphertext) of the acknowledged message.
+        digest: S::Value,
+        /// HMAC-SHA-256 under the acknowledging direction's MAC key.
+        mac: S::Value,
+    },
+}
+
+/// Wire error codes of the server's error reply (SPEC.md §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// A message of another profile, or a message the server does not accept.
+    BadRequest = 1,
+    /// The submitted public key is malformed or of an unsupported size.
+    InvalidPublicKey = 2,
+    /// No OTP is pending for this phone.
+    NoPendingRegistration = 3,
+    /// The OTP has expired.
+    OtpExpired = 4,
+    /// Too many failed attempts; the OTP is void.
+    TooManyAttempts = 5,
+    /// The registration proof (tag, sealed tag or proof of possession) is wrong.
+    RegistrationRejected = 6,
+    /// The sender is not registered.
+    NotRegistered = 7,
+    /// The requested peer is not registered.
+    UnknownPeer = 8,
+    /// The server failed internally (storage).
+    Internal = 9,
+}
+
+impl ErrorCode {
+    /// Every code, in numeric order.
+    pub const ALL: [ErrorCode; 9] = [
+        ErrorCode::BadRequest,
+        ErrorCode::InvalidPublicKey,
+        ErrorCode::NoPendingRegistration,
+        ErrorCode::OtpExpired,
+        ErrorCode::TooManyAttempts,
+        ErrorCode::RegistrationRejected,
+        ErrorCode::NotRegistered,
+        ErrorCode::UnknownPeer,
+        ErrorCode::Internal,
+    ];
+
+    /// The code for a wire byte, if any.
+    pub fn from_u8(byte: u8) -> Option<ErrorCode> {
+        Self::ALL.into_iter().find(|c| *c as u8 == byte)
+    }
+}
+
+/// The type byte of each message (SPEC.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum MessageType {
+    /// [`Message::RegisterRequest`]
+    RegisterRequest = 0x01,
+    /// [`Message::RegisterSubmit`]
+    RegisterSubmit = 0x02,
+    /// [`Message::RegisterResult`]
+    RegisterResult = 0x03,
+    /// [`Message::KeyRequest`]
+    KeyRequest = 0x10,
+    /// [`Message::PeerKey`]
+    PeerKey = 0x11,
+    /// [`Message::KeyTransport`]
+    KeyTransport = 0x12,
+    /// [`Message::KeyDelivery`]
+    KeyDelivery = 0x13,
+    /// [`Message::Data`]
+    Data = 0x20,
+    /// [`Message::DataDelivery`]
+    DataDelivery = 0x21,
+    /// [`Message::Ack`]
+    Ack = 0x30,
+    /// [`Message::AckDelivery`]
+    AckDelivery = 0x31,
+    /// [`Message::Connect`]
+    Connect = 0x40,
+    /// [`Message::Disconnect`]
+    Disconnect = 0x41,
+    /// [`Message::Error`]
+    Error = 0x7f,
+}
+
+impl MessageType {
+    /// Every message type, in type-byte order.
+    pub const ALL: [MessageType; 14] = [
+        MessageType::RegisterRequest,
+        MessageType::RegisterSubmit,
+        MessageType::RegisterResult,
+        MessageType::KeyRequest,
+        MessageType::PeerKey,
+        MessageType::KeyTransport,
+        MessageType::KeyDelivery,
+        MessageType::Data,
+        MessageType::DataDelivery,
+        MessageType::Ack,
+        MessageType::AckDelivery,
+        MessageType::Connect,
+        MessageType::Disconnect,
+        MessageType::Error,
+    ];
+
+    /// The type for a wire byte, if any.
+    pub fn from_u8(byte: u8) -> Option<MessageType> {
+        Self::ALL.into_iter().find(|t| *t as u8 == byte)
+    }
+}
+
+/// Every protocol message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Message<S: Suite> {
+    /// C→S, seed 1.1: ask for an OTP for `phone`.
+    RegisterRequest {
+        /// The phone number to register.
+        phone: Phone,
+    },
+    /// C→S, seed 1.6: the new public key and the proof of OTP knowledge.
+    RegisterSubmit {
+        /// The phone number being registered.
+        phone: Phone,
+        /// The client's new public key.
+        public_key: S::Value,
+        /// Tag (seed) or sealed tag and proof of possession (hardened).
+        proof: RegistrationProof<S>,
+    },
+    /// S→C (implicit in the seed): the registration succeeded; carries the signed entry.
+    RegisterResult {
+        /// The directory entry the server stored.
+        entry: DirectoryEntry<S>,
+    },
+    /// C→S, seed 2.1: "I want to talk to `peer`".
+    KeyRequest {
+        /// The peer whose key is asked for.
+        peer: Phone,
+    },
+    /// S→C, seed 2.3: the peer's signed directory entry.
+    PeerKey {
+        /// The peer's entry.
+        entry: DirectoryEntry<S>,
+    },
+    /// C→S, seed 2.5: the session key for `to`.
+    KeyTransport {
+        /// The recipient.
+        to: Phone,
+        /// Encrypted and signed session key.
+        transport: Transport<S>,
+    },
+    /// S→C, seed 2.7: a session key, with the sender's signed directory entry.
+    KeyDelivery {
+        /// The sender's directory entry, as the server holds it.
+        from: DirectoryEntry<S>,
+        /// The transport as the sender sent it.
+        transport: Transport<S>,
+    },
+    /// C→S, seed 3.2: an encrypted message for `to`.
+    Data {
+        /// The recipient.
+        to: Phone,
+        /// The sealed message.
+        sealed: Sealed<S>,
+    },
+    /// S→C, seed 3.2: an encrypted message relayed (or stored and delivered) from `from`.
+    DataDelivery {
+        /// The sender, as the server saw it.
+        from: Phone,
+        /// The sealed message, unchanged.
+        sealed: Sealed<S>,
+    },
+    /// C→S, seed 4.2: an acknowledgement for `to`.
+    Ack {
+        /// The peer whose message is acknowledged.
+        to: Phone,
+        /// The acknowledgement.
+        ack: Ack<S>,
+    },
+    /// S→C, seed 4.3: an acknowledgement relayed from `from`.
+    AckDelivery {
+        /// The acknowledging peer, as the server saw it.
+        from: Phone,
+        /// The acknowledgement, unchanged.
+        ack: Ack<S>,
+    },
+    /// C→S (implicit): `phone` is online; the server delivers what it stored.
+    Connect {
+        /// The phone coming online.
+        phone: Phone,
+    },
+    /// C→S (implicit): `phone` goes offline; the server stores what arrives for it.
+    Disconnect {
+        /// The phone going offline.
+        phone: Phone,
+    },
+    /// S→C (implicit): the server rejected the client's last message.
+    Error {
+        /// Why.
+        code: ErrorCode,
+    },
+}
+
+impl<S: Suite> Message<S> {
+    /// The message's type byte.
+    pub fn kind(&self) -> MessageType {
+        match self {
+            Message::RegisterRequest { .. } => MessageType::RegisterRequest,
+            Message::RegisterSubmit { .. } => MessageType::RegisterSubmit,
+            Message::RegisterResult { .. } => MessageType::RegisterResult,
+            Message::KeyRequest { .. } => MessageType::KeyRequest,
+            Message::PeerKey { .. } => MessageType::PeerKey,
+            Message::KeyTransport { .. } => MessageType::KeyTransport,
+            Message::KeyDelivery { .. } => MessageType::KeyDelivery,
+            Message::Data { .. } => MessageType::Data,
+            Message::DataDelivery { .. } => MessageType::DataDelivery,
+            Message::Ack { .. } => MessageType::Ack,
+            Message::AckDelivery { .. } => MessageType::AckDelivery,
+            Message::Connect { .. } => MessageType::Connect,
+            Message::Disconnect { .. } => MessageType::Disconnect,
+            Message::Error { .. } => MessageType::Error,
+        }
+    }
+}
+

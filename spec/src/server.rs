@@ -1,0 +1,294 @@
+//! The server state machine (SPEC.md §5–§8, server side): registration, directory, relay
+//! and offline storage.
+//!
+//! Sans-IO: [`Server::handle`] takes the sender's address, the message, the time and a random
+//! source, and returns messages to send, SMS to deliver and events. Checks come before any
+//! change, so a rejected message leaves the state as it was — except a wrong registration
+//! proof, which counts a failed attempt (that is its purpose).
+
+use std::collections::BTreeSet;
+
+use crate::derive::{
+    RegistrationValues, registration_label, sig_scheme, sign_entry, with_possession_input,
+};
+use crate::error::ServerError;
+use crate::message::{Message, MessageType, RegistrationProof};
+use crate::phone::Phone;
+use crate::profile::{Fix, Params, Profile, Wire};
+use crate::store::{PendingOtp, Store};
+use crate::suite::{Fresh, Suite};
+
+/// What the server reports (the runtime logs it; the model records it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ServerEvent {
+    /// An OTP was issued for the phone.
+    OtpIssued(Phone),
+    /// The phone's key was stored in the directory.
+    Registered(Phone),
+    /// A message was forwarded to an online recipient.
+    Relayed {
+        /// Sender.
+        from: Phone,
+        /// Recipient.
+        to: Phone,
+        /// What was relayed.
+        kind: MessageType,
+    },
+    /// A message was stored for an offline recipient.
+    Stored {
+        /// Sender.
+        from: Phone,
+        /// Recipient.
+        to: Phone,
+        /// What was stored.
+        kind: MessageType,
+    },
+    /// The phone came online and `delivered` stored messages were sent to it.
+    Online {
+        /// The phone.
+        phone: Phone,
+        /// How many stored messages were delivered.
+        delivered: usize,
+    },
+    /// The phone went offline.
+    Offline(Phone),
+    /// A message was rejected; an error reply was sent.
+    Rejected {
+        /// Sender.
+        from: Phone,
+        /// Why.
+        error: ServerError,
+    },
+}
+
+/// One output of a server step.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ServerOutput<S: Suite> {
+    /// Send `message` to the client `to`.
+    Send {
+        /// Recipient.
+        to: Phone,
+        /// The message.
+        message: Message<S>,
+    },
+    /// Deliver `otp` to `phone` by SMS (seed 1.2; out of band).
+    Sms {
+        /// The phone.
+        phone: Phone,
+        /// The OTP (secret).
+        otp: S::Value,
+    },
+    /// Report this.
+    Event(ServerEvent),
+}
+
+/// The server: its signing key, its store and who is online.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Server<S: Suite, St> {
+    profile: Profile,
+    params: Params,
+    key: S::PrivateKey,
+    store: St,
+    online: BTreeSet<Phone>,
+}
+
+type Outputs<S> = Result<Vec<ServerOutput<S>>, ServerError>;
+
+impl<S: Suite, St: Store<S>> Server<S, St> {
+    /// A server with signing key `key` over `store`. Nobody is online at start.
+    pub fn new(profile: Profile, params: Params, key: S::PrivateKey, store: St) -> Self {
+        Server { profile, params, key, store, online: BTreeSet::new() }
+    }
+
+    /// The server's public key (what clients pin).
+    pub fn public_key(&self) -> S::Value {
+        S::public_key(&self.key)
+    }
+    /// The profile.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+    /// The store.
+    pub fn store(&self) -> &St {
+        &self.store
+    }
+    /// Who is online.
+    pub fn online(&self) -> &BTreeSet<Phone> {
+        &self.online
+    }
+
+    /// Handles `message` from the client at address `from`; on a failed check, returns the
+    /// error reply to `from` and a [`ServerEvent::Rejected`] instead of failing.
+    pub fn step(&mut self, from: &Phone, message: Message<S>, now: u64, rng: &mut S::Rng) -> Vec<ServerOutput<S>> {
+        self.handle(from, message, now, rng).unwrap_or_else(|error| {
+            vec![
+                ServerOutput::Send { to: from.clone(), message: Message::Error { code: error.code() } },
+                ServerOutput::Event(ServerEvent::Rejected { from: from.clone(), error }),
+            ]
+        })
+    }
+
+    /// Handles `message` from the client at address `from` at time `now` (milliseconds).
+    pub fn handle(&mut self, from: &Phone, message: Message<S>, now: u64, rng: &mut S::Rng) -> Outputs<S> {
+        match message {
+            Message::RegisterRequest { phone } => self.on_register_request(phone, now, rng),
+            Message::RegisterSubmit { phone, public_key, proof } => {
+                self.on_register_submit(phone, public_key, proof, now, rng)
+            }
+            Message::KeyRequest { peer } => {
+                self.require_registered(from)?;
+                let entry = self.store.entry(&peer)?.ok_or(ServerError::UnknownPeer(peer))?;
+                Ok(vec![ServerOutput::Send { to: from.clone(), message: Message::PeerKey { entry } }])
+            }
+            Message::KeyTransport { to, transport } => {
+                let entry = self.require_registered(from)?;
+                self.require_peer(&to)?;
+                self.route(from, to, Message::KeyDelivery { from: entry, transport })
+            }
+            Message::Data { to, sealed } => {
+                let hardened = matches!(sealed, crate::message::Sealed::Hardened { .. });
+                self.require_wire(hardened)?;
+                self.require_registered(from)?;
+                self.require_peer(&to)?;
+                self.route(from, to, Message::DataDelivery { from: from.clone(), sealed })
+            }
+            Message::Ack { to, ack } => {
+                let hardened = matches!(ack, crate::message::Ack::Hardened { .. });
+                self.require_wire(hardened)?;
+                self.require_registered(from)?;
+                self.require_peer(&to)?;
+                self.route(from, to, Message::AckDelivery { from: from.clone(), ack })
+            }
+            Message::Connect { phone } => {
+                self.require_registered(&phone)?;
+                let queued = self.store.take_queue(&phone)?;
+                let delivered = queued.len();
+                self.online.insert(phone.clone());
+                let mut out: Vec<_> =
+                    queued.into_iter().map(|message| ServerOutput::Send { to: phone.clone(), message }).collect();
+                out.push(ServerOutput::Event(ServerEvent::Online { phone, delivered }));
+                Ok(out)
+            }
+            Message::Disconnect { phone } => {
+                self.online.remove(&phone);
+                Ok(vec![ServerOutput::Event(ServerEvent::Offline(phone))])
+            }
+            other => Err(ServerError::UnexpectedMessage(other.kind())),
+        }
+    }
+
+    fn require_wire(&self, hardened_layout: bool) -> Result<(), ServerError> {
+        if hardened_layout == (self.profile.wire() == Wire::Hardened) { Ok(()) } else { Err(ServerError::WrongProfile) }
+    }
+
+    fn require_registered(&self, phone: &Phone) -> Result<crate::message::DirectoryEntry<S>, ServerError> {
+        self.store.entry(phone)?.ok_or_else(|| ServerError::NotRegistered(phone.clone()))
+    }
+
+    fn require_peer(&self, peer: &Phone) -> Result<(), ServerError> {
+        // "Available" (seed 2.2) means registered: offline peers get their messages stored.
+        match self.store.entry(peer)? {
+            Some(_) => Ok(()),
+            None => Err(ServerError::UnknownPeer(peer.clone())),
+        }
+    }
+
+    /// Seed 3.2: forwards to an online recipient, stores for an offline one.
+    fn route(&mut self, from: &Phone, to: Phone, message: Message<S>) -> Outputs<S> {
+        let kind = message.kind();
+        if self.online.contains(&to) {
+            Ok(vec![
+                ServerOutput::Send { to: to.clone(), message },
+                ServerOutput::Event(ServerEvent::Relayed { from: from.clone(), to, kind }),
+            ])
+        } else {
+            self.store.enqueue(&to, &message)?;
+            Ok(vec![ServerOutput::Event(ServerEvent::Stored { from: from.clone(), to, kind })])
+        }
+    }
+
+    /// Seed 1.1–1.2: issues a fresh OTP (replacing any pending one) and sends it by SMS.
+    fn on_register_request(&mut self, phone: Phone, now: u64, rng: &mut S::Rng) -> Outputs<S> {
+        let otp = S::random(rng, Fresh::Otp);
+        self.store.put_pending_otp(&phone, &PendingOtp { otp: otp.clone(), issued_at: now, attempts: 0 })?;
+        Ok(vec![ServerOutput::Sms { phone: phone.clone(), otp }, ServerOutput::Event(ServerEvent::OtpIssued(phone))])
+    }
+
+    /// Seed 1.6, server side; checks in SPEC.md §5.3 order.
+    fn on_register_submit(
+        &mut self,
+        phone: Phone,
+        public_key: S::Value,
+        proof: RegistrationProof<S>,
+        now: u64,
+        rng: &mut S::Rng,
+    ) -> Outputs<S> {
+        let limits = self.profile.has(Fix::OtpLimits);
+        // 1. layout of the profile
+        self.require_wire(matches!(proof, RegistrationProof::Hardened { .. }))?;
+        // 2. the key parses and has an accepted size
+        S::check_public_key(&public_key).map_err(|_| ServerError::InvalidPublicKey)?;
+        // 3. an OTP is pending
+        let mut pending =
+            self.store.pending_otp(&phone)?.ok_or_else(|| ServerError::NoPendingRegistration(phone.clone()))?;
+        // 4. it has not expired (an expired OTP is removed)
+        if now.saturating_sub(pending.issued_at) > self.params.otp_ttl_ms {
+            self.store.remove_pending_otp(&phone)?;
+            return Err(ServerError::OtpExpired(phone));
+        }
+        // 5. it has attempts left
+        if limits && pending.attempts >= self.params.max_otp_attempts {
+            self.store.remove_pending_otp(&phone)?;
+            return Err(ServerError::TooManyAttempts(phone));
+        }
+        let tag = match proof {
+            RegistrationProof::Seed { tag } => tag,
+            RegistrationProof::Hardened { sealed_tag, possession } => {
+                // 6. proof of possession (a public-key operation, before the private one)
+                if self.profile.has(Fix::PossessionProof) {
+                    with_possession_input::<S, _>(&phone, &public_key, |input| {
+                        S::verify(&public_key, sig_scheme(self.profile), input, &possession)
+                    })
+                    .map_err(|_| ServerError::BadPossessionProof)?;
+                }
+                // 7. unseal the tag
+                if self.profile.has(Fix::SealedTag) {
+                    let label = registration_label::<S>(&phone);
+                    match S::pke_decrypt(&self.key, &label, &sealed_tag) {
+                        Ok(tag) => tag,
+                        Err(_) => {
+                            self.count_failure(&phone, &mut pending, limits)?;
+                            return Err(ServerError::BadSealedTag);
+                        }
+                    }
+                } else {
+                    sealed_tag
+                }
+            }
+        };
+        // 8. the tag recomputed from the pending OTP matches (constant time)
+        let expected = RegistrationValues::<S>::compute(&pending.otp, &phone, &public_key, self.params.pbkdf2_iterations);
+        if !S::ct_eq(&expected.tag, &tag) {
+            self.count_failure(&phone, &mut pending, limits)?;
+            return Err(ServerError::BadRegistrationTag);
+        }
+        // Sign once, at registration; key lookups serve the stored signature.
+        let entry = sign_entry::<S>(self.profile, &self.key, &phone, &public_key, rng).map_err(ServerError::Crypto)?;
+        self.store.put_entry(&entry)?;
+        if limits {
+            self.store.remove_pending_otp(&phone)?;
+        }
+        Ok(vec![
+            ServerOutput::Send { to: phone.clone(), message: Message::RegisterResult { entry } },
+            ServerOutput::Event(ServerEvent::Registered(phone)),
+        ])
+    }
+
+    fn count_failure(&mut self, phone: &Phone, pending: &mut PendingOtp<S>, limits: bool) -> Result<(), ServerError> {
+        if limits {
+            pending.attempts += 1;
+            self.store.put_pending_otp(phone, pending)?;
+        }
+        Ok(())
+    }
+}

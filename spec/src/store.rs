@@ -1,0 +1,93 @@
+//! The server's tables behind a small trait: pending OTPs, the directory, offline queues.
+//!
+//! The model keeps them in its state ([`MemoryStore`]); the implementation in SQLite.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::error::StoreError;
+use crate::message::{DirectoryEntry, Message};
+use crate::phone::Phone;
+use crate::suite::Suite;
+
+/// An OTP issued and not yet used up.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PendingOtp<S: Suite> {
+    /// The OTP (secret).
+    pub otp: S::Value,
+    /// When it was issued, in milliseconds of the caller's clock.
+    pub issued_at: u64,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// The server's persistent tables.
+pub trait Store<S: Suite> {
+    /// The pending OTP for `phone`.
+    fn pending_otp(&self, phone: &Phone) -> Result<Option<PendingOtp<S>>, StoreError>;
+    /// Sets (replaces) the pending OTP for `phone`.
+    fn put_pending_otp(&mut self, phone: &Phone, pending: &PendingOtp<S>) -> Result<(), StoreError>;
+    /// Removes the pending OTP for `phone`, if any.
+    fn remove_pending_otp(&mut self, phone: &Phone) -> Result<(), StoreError>;
+    /// The directory entry of `phone`.
+    fn entry(&self, phone: &Phone) -> Result<Option<DirectoryEntry<S>>, StoreError>;
+    /// Stores (replaces) a directory entry.
+    fn put_entry(&mut self, entry: &DirectoryEntry<S>) -> Result<(), StoreError>;
+    /// Appends a message to `to`'s offline queue.
+    fn enqueue(&mut self, to: &Phone, message: &Message<S>) -> Result<(), StoreError>;
+    /// Removes and returns `to`'s offline queue, oldest first.
+    fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<S>>, StoreError>;
+    /// Length of `to`'s offline queue.
+    fn queue_len(&self, to: &Phone) -> Result<usize, StoreError>;
+}
+
+/// An in-memory store; hashable so that it can be part of a model state.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MemoryStore<S: Suite> {
+    otps: BTreeMap<Phone, PendingOtp<S>>,
+    directory: BTreeMap<Phone, DirectoryEntry<S>>,
+    queues: BTreeMap<Phone, VecDeque<Message<S>>>,
+}
+
+impl<S: Suite> Default for MemoryStore<S> {
+    fn default() -> Self {
+        MemoryStore { otps: BTreeMap::new(), directory: BTreeMap::new(), queues: BTreeMap::new() }
+    }
+}
+
+impl<S: Suite> MemoryStore<S> {
+    /// Every directory entry.
+    pub fn directory(&self) -> impl Iterator<Item = &DirectoryEntry<S>> {
+        self.directory.values()
+    }
+}
+
+impl<S: Suite> Store<S> for MemoryStore<S> {
+    fn pending_otp(&self, phone: &Phone) -> Result<Option<PendingOtp<S>>, StoreError> {
+        Ok(self.otps.get(phone).cloned())
+    }
+    fn put_pending_otp(&mut self, phone: &Phone, pending: &PendingOtp<S>) -> Result<(), StoreError> {
+        self.otps.insert(phone.clone(), pending.clone());
+        Ok(())
+    }
+    fn remove_pending_otp(&mut self, phone: &Phone) -> Result<(), StoreError> {
+        self.otps.remove(phone);
+        Ok(())
+    }
+    fn entry(&self, phone: &Phone) -> Result<Option<DirectoryEntry<S>>, StoreError> {
+        Ok(self.directory.get(phone).cloned())
+    }
+    fn put_entry(&mut self, entry: &DirectoryEntry<S>) -> Result<(), StoreError> {
+        self.directory.insert(entry.phone.clone(), entry.clone());
+        Ok(())
+    }
+    fn enqueue(&mut self, to: &Phone, message: &Message<S>) -> Result<(), StoreError> {
+        self.queues.entry(to.clone()).or_default().push_back(message.clone());
+        Ok(())
+    }
+    fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
+        Ok(self.queues.remove(to).map(Vec::from).unwrap_or_default())
+    }
+    fn queue_len(&self, to: &Phone) -> Result<usize, StoreError> {
+        Ok(self.queues.get(to).map_or(0, VecDeque::len))
+    }
+}
