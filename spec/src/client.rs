@@ -372,6 +372,8 @@ impl<S: Suite> Client<S> {
         }
         let label = transport_label::<S>(self.profile, &peer, &self.phone);
         let key = S::pke_decrypt(&self.key, &label, &transport.ciphertext).map_err(|_| ClientError::TransportDecrypt)?;
+        // An AES-256 key must be 32 bytes; preparing one is the length check.
+        S::cipher_key(&key).map_err(|_| ClientError::InvalidSessionKey)?;
         if !bound {
             // Seed 2.9: the signature covers SHA-256(K) only.
             S::verify(&entry.public_key, scheme, Input::Raw(&key), &transport.signature)
