@@ -1,1 +1,535 @@
-//! TODO
+//! The client keystore: the seed's "external file" where a client keeps its keys, as a
+//! directory.
+//!
+//! ```text
+//! <dir>/                       0700
+//!   private_key.pem            0600  PKCS#8 PEM of the client's RSA private key
+//!   own_entry.json             0600  our server-signed directory entry
+//!   peers/<phone>.json         0600  a verified peer entry: phone, public key, server signature
+//!   sessions/<peer>-<id>.json  0600  a session key; <id> is the session id in hex, or `seed`
+//! ```
+//!
+//! Every file is written atomically (temporary file in the same directory, fsync, rename,
+//! fsync of the directory), so a crash leaves either the old or the new file, never half of
+//! one. Key material is never printed: [`StoredSession`]'s `Debug` hides the key, hex buffers
+//! that held keys are zeroized, and errors name the file, never its contents.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ee2e_spec::{DirectoryEntry, Persist, Phone, Role};
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::suite::{ConcreteSuite, PrivateKey};
+use crate::value::Bytes;
+
+const PRIVATE_KEY: &str = "private_key.pem";
+const OWN_ENTRY: &str = "own_entry.json";
+const PEERS: &str = "peers";
+const SESSIONS: &str = "sessions";
+const FILE_MODE: u32 = 0o600;
+const DIR_MODE: u32 = 0o700;
+
+/// What went wrong with a keystore file; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeystoreError {
+    /// A file or directory the keystore needs does not exist.
+    #[error("{}: missing", .0.display())]
+    Missing(PathBuf),
+    /// `create` found an existing keystore.
+    #[error("{}: a keystore already exists here", .0.display())]
+    AlreadyExists(PathBuf),
+    /// A file that must be private is readable or writable by others.
+    #[error("{}: permissions {mode:o} are too open (expected {expected:o})", path.display())]
+    InsecurePermissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+        /// What they should be.
+        expected: u32,
+    },
+    /// A JSON file is not valid JSON of the expected shape (truncated, corrupt).
+    #[error("{}: corrupt JSON: {detail}", path.display())]
+    CorruptJson {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (it never quotes key material).
+        detail: String,
+    },
+    /// A hex field does not decode.
+    #[error("{}: field `{field}` is not valid hex", path.display())]
+    BadHex {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: &'static str,
+    },
+    /// A field has a valid encoding but an invalid value (phone number, role, file name).
+    #[error("{}: field `{field}` is invalid: {detail}", path.display())]
+    BadField {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The private key file is not a PKCS#8 PEM RSA private key.
+    #[error("{}: not a PKCS#8 PEM RSA private key", .0.display())]
+    BadPem(PathBuf),
+    /// An I/O operation failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> KeystoreError + '_ {
+    move |source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            KeystoreError::Missing(path.to_path_buf())
+        } else {
+            KeystoreError::Io { path: path.to_path_buf(), source }
+        }
+    }
+}
+
+/// A session key as kept in the keystore.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// The peer.
+    pub peer: Phone,
+    /// Our role in the key transport.
+    pub role: Role,
+    /// The session id (hardened wire); `None` on the seed wire.
+    pub session: Option<Bytes>,
+    /// The session key `K` (secret).
+    pub key: Bytes,
+}
+
+impl std::fmt::Debug for StoredSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSession")
+            .field("peer", &self.peer)
+            .field("role", &self.role)
+            .field("session", &self.session.as_ref().map(Bytes::to_hex))
+            .field("key", &format_args!("<{} secret bytes>", self.key.len()))
+            .finish()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryFile {
+    phone: String,
+    public_key: String,
+    signature: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionFile {
+    peer: String,
+    role: String,
+    session: Option<String>,
+    key: String,
+}
+
+impl Drop for SessionFile {
+    fn drop(&mut self) {
+        self.key.zeroize();
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Initiator => "initiator",
+        Role::Responder => "responder",
+    }
+}
+
+/// A client keystore directory.
+#[derive(Debug, Clone)]
+pub struct Keystore {
+    dir: PathBuf,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Keystore {
+    /// Creates a keystore at `dir` (and any missing parents), mode 0700, with its `peers/`
+    /// and `sessions/` subdirectories. Fails if `dir` already holds a keystore.
+    pub fn create(dir: impl AsRef<Path>) -> Result<Self, KeystoreError> {
+        let dir = dir.as_ref().to_path_buf();
+        DirBuilder::new().recursive(true).mode(DIR_MODE).create(&dir).map_err(io_error(&dir))?;
+        // The directory may have existed (an empty temp dir): tighten it anyway.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(DIR_MODE)).map_err(io_error(&dir))?;
+        if dir.join(PRIVATE_KEY).exists() || dir.join(OWN_ENTRY).exists() {
+            return Err(KeystoreError::AlreadyExists(dir));
+        }
+        for sub in [PEERS, SESSIONS] {
+            let path = dir.join(sub);
+            match DirBuilder::new().mode(DIR_MODE).create(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    fs::set_permissions(&path, fs::Permissions::from_mode(DIR_MODE))
+                        .map_err(io_error(&path))?;
+                }
+                Err(e) => return Err(io_error(&path)(e)),
+            }
+        }
+        sync_dir(&dir)?;
+        Ok(Keystore { dir })
+    }
+
+    /// Opens an existing keystore at `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, KeystoreError> {
+        let dir = dir.as_ref().to_path_buf();
+        for path in [dir.clone(), dir.join(PEERS), dir.join(SESSIONS)] {
+            let meta = fs::metadata(&path).map_err(io_error(&path))?;
+            if !meta.is_dir() {
+                return Err(KeystoreError::Missing(path));
+            }
+        }
+        Ok(Keystore { dir })
+    }
+
+    /// The keystore directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes the client's private key (seed 1.3: "stored locally") as PKCS#8 PEM.
+    pub fn save_private_key(&self, key: &PrivateKey) -> Result<(), KeystoreError> {
+        let pem = key.to_pkcs8_pem();
+        self.write_atomic(&self.dir.join(PRIVATE_KEY), pem.as_bytes())
+    }
+
+    /// Reads the client's private key. Refuses a file that others can read.
+    pub fn load_private_key(&self) -> Result<PrivateKey, KeystoreError> {
+        let path = self.dir.join(PRIVATE_KEY);
+        let mode = fs::metadata(&path).map_err(io_error(&path))?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(KeystoreError::InsecurePermissions { path, mode, expected: FILE_MODE });
+        }
+        let bytes = read_secret(&path)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| KeystoreError::BadPem(path.clone()))?;
+        PrivateKey::from_pkcs8_pem(text).map_err(|_| KeystoreError::BadPem(path))
+    }
+
+    /// Writes what the client core asked to persist.
+    pub fn apply(&self, persist: &Persist<ConcreteSuite>) -> Result<(), KeystoreError> {
+        match persist {
+            Persist::OwnEntry(entry) => self.write_entry(&self.dir.join(OWN_ENTRY), entry),
+            Persist::PeerEntry(entry) => {
+                self.write_entry(&self.dir.join(PEERS).join(format!("{}.json", entry.phone)), entry)
+            }
+            Persist::SessionKey { peer, role, session, key } => {
+                let id = session.as_ref().map_or_else(|| "seed".to_owned(), Bytes::to_hex);
+                let path = self.dir.join(SESSIONS).join(format!("{peer}-{id}.json"));
+                let file = SessionFile {
+                    peer: peer.to_string(),
+                    role: role_name(*role).to_owned(),
+                    session: session.as_ref().map(Bytes::to_hex),
+                    key: key.to_hex(),
+                };
+                let json =
+                    Zeroizing::new(serde_json::to_vec_pretty(&file).map_err(|e| KeystoreError::Io {
+                        path: path.clone(),
+                        source: io::Error::other(e),
+                    })?);
+                self.write_atomic(&path, &json)
+            }
+        }
+    }
+
+    /// Our own server-signed entry, if registered.
+    pub fn own_entry(&self) -> Result<Option<DirectoryEntry<ConcreteSuite>>, KeystoreError> {
+        let path = self.dir.join(OWN_ENTRY);
+        if !path.exists() {
+            return Ok(None);
+        }
+        read_entry(&path).map(Some)
+    }
+
+    /// Every stored peer entry, ordered by phone number.
+    pub fn peers(&self) -> Result<Vec<DirectoryEntry<ConcreteSuite>>, KeystoreError> {
+        let mut peers =
+            self.json_files(PEERS)?.iter().map(|p| read_entry(p)).collect::<Result<Vec<_>, _>>()?;
+        peers.sort_by(|a, b| a.phone.cmp(&b.phone));
+        Ok(peers)
+    }
+
+    /// Every stored session key, ordered by file name.
+    pub fn sessions(&self) -> Result<Vec<StoredSession>, KeystoreError> {
+        self.json_files(SESSIONS)?.iter().map(|p| read_session(p)).collect()
+    }
+
+    /// The `*.json` files of a subdirectory, sorted by name (temporary files excluded).
+    fn json_files(&self, sub: &str) -> Result<Vec<PathBuf>, KeystoreError> {
+        let dir = self.dir.join(sub);
+        let mut files = Vec::new();
+        for item in fs::read_dir(&dir).map_err(io_error(&dir))? {
+            let path = item.map_err(io_error(&dir))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.ends_with(".json") && !name.starts_with('.') {
+                files.push(path);
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    fn write_entry(&self, path: &Path, entry: &DirectoryEntry<ConcreteSuite>) -> Result<(), KeystoreError> {
+        let file = EntryFile {
+            phone: entry.phone.to_string(),
+            public_key: entry.public_key.to_hex(),
+            signature: entry.signature.to_hex(),
+        };
+        let json = serde_json::to_vec_pretty(&file)
+            .map_err(|e| KeystoreError::Io { path: path.to_path_buf(), source: io::Error::other(e) })?;
+        self.write_atomic(path, &json)
+    }
+
+    /// Writes `bytes` to `path` atomically with mode 0600: a temporary file in the same
+    /// directory, fsync, rename over `path`, fsync of the directory.
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), KeystoreError> {
+        let dir = path.parent().ok_or_else(|| KeystoreError::Missing(path.to_path_buf()))?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
+        let result = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(FILE_MODE)
+                .open(&temp)
+                .map_err(io_error(&temp))?;
+            file.write_all(bytes).map_err(io_error(&temp))?;
+            file.sync_all().map_err(io_error(&temp))?;
+            fs::rename(&temp, path).map_err(io_error(path))?;
+            sync_dir(dir)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), KeystoreError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io_error(dir))
+}
+
+/// Reads a whole file into a buffer that is zeroized on drop.
+fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    let mut file = File::open(path).map_err(io_error(path))?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.read_to_end(&mut bytes).map_err(io_error(path))?;
+    Ok(bytes)
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(path: &Path, bytes: &[u8]) -> Result<T, KeystoreError> {
+    // serde_json's messages name a position and an expectation, never the input text.
+    serde_json::from_slice(bytes)
+        .map_err(|e| KeystoreError::CorruptJson { path: path.to_path_buf(), detail: e.to_string() })
+}
+
+fn parse_phone(path: &Path, field: &'static str, text: &str) -> Result<Phone, KeystoreError> {
+    Phone::parse(text).map_err(|e| KeystoreError::BadField {
+        path: path.to_path_buf(),
+        field,
+        detail: e.to_string(),
+    })
+}
+
+fn parse_hex(path: &Path, field: &'static str, text: &str) -> Result<Vec<u8>, KeystoreError> {
+    hex::decode(text).map_err(|_| KeystoreError::BadHex { path: path.to_path_buf(), field })
+}
+
+fn read_entry(path: &Path) -> Result<DirectoryEntry<ConcreteSuite>, KeystoreError> {
+    let bytes = read_secret(path)?;
+    let file: EntryFile = parse_json(path, &bytes)?;
+    Ok(DirectoryEntry {
+        phone: parse_phone(path, "phone", &file.phone)?,
+        public_key: Bytes::public(parse_hex(path, "public_key", &file.public_key)?),
+        signature: Bytes::public(parse_hex(path, "signature", &file.signature)?),
+    })
+}
+
+fn read_session(path: &Path) -> Result<StoredSession, KeystoreError> {
+    let bytes = read_secret(path)?;
+    let file: SessionFile = parse_json(path, &bytes)?;
+    let role = match file.role.as_str() {
+        "initiator" => Role::Initiator,
+        "responder" => Role::Responder,
+        other => {
+            return Err(KeystoreError::BadField {
+                path: path.to_path_buf(),
+                field: "role",
+                detail: format!("expected initiator or responder, got {other:?}"),
+            });
+        }
+    };
+    let session = match &file.session {
+        Some(hex) => Some(Bytes::public(parse_hex(path, "session", hex)?)),
+        None => None,
+    };
+    let key = Zeroizing::new(parse_hex(path, "key", &file.key)?);
+    Ok(StoredSession {
+        peer: parse_phone(path, "peer", &file.peer)?,
+        role,
+        session,
+        key: Bytes::secret(key.to_vec()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    fn entry(phone: &str) -> DirectoryEntry<ConcreteSuite> {
+        DirectoryEntry {
+            phone: Phone::parse(phone).unwrap(),
+            public_key: Bytes::public(vec![0x30, 0x82, 1, 2]),
+            signature: Bytes::public(vec![7; 8]),
+        }
+    }
+
+    fn session(peer: &str, id: Option<u8>) -> Persist<ConcreteSuite> {
+        Persist::SessionKey {
+            peer: Phone::parse(peer).unwrap(),
+            role: Role::Initiator,
+            session: id.map(|b| Bytes::public(vec![b; 32])),
+            key: Bytes::secret(vec![0x5a; 32]),
+        }
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn keystore_round_trips_keys_entries_and_sessions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path().join("alice")).unwrap();
+        let key = fixtures::named("alice").expect("alice fixture");
+        ks.save_private_key(&key).unwrap();
+        let loaded = Keystore::open(ks.dir()).unwrap().load_private_key().unwrap();
+        assert_eq!(loaded.public_key_der(), key.public_key_der());
+
+        assert_eq!(ks.own_entry().unwrap(), None);
+        ks.apply(&Persist::OwnEntry(entry("+15550000001"))).unwrap();
+        assert_eq!(ks.own_entry().unwrap(), Some(entry("+15550000001")));
+
+        ks.apply(&Persist::PeerEntry(entry("+15550000003"))).unwrap();
+        ks.apply(&Persist::PeerEntry(entry("+15550000002"))).unwrap();
+        assert_eq!(ks.peers().unwrap(), vec![entry("+15550000002"), entry("+15550000003")]);
+
+        ks.apply(&session("+15550000003", None)).unwrap();
+        ks.apply(&session("+15550000003", Some(1))).unwrap();
+        let sessions = ks.sessions().unwrap();
+        assert_eq!(sessions.len(), 2);
+        assert!(sessions.iter().all(|s| s.key == Bytes::secret(vec![0x5a; 32]) && s.role == Role::Initiator));
+        assert!(sessions.iter().any(|s| s.session == Some(Bytes::public(vec![1; 32]))));
+        assert!(sessions.iter().any(|s| s.session.is_none()));
+        assert!(ks.dir().join("sessions/+15550000003-seed.json").exists());
+    }
+
+    #[test]
+    fn keystore_debug_never_shows_session_keys() {
+        let s = StoredSession {
+            peer: Phone::parse("+15550000003").unwrap(),
+            role: Role::Responder,
+            session: None,
+            key: Bytes::secret(vec![0xab; 32]),
+        };
+        assert!(!format!("{s:?}").contains("abab"));
+    }
+
+    #[test]
+    fn keystore_files_are_0600_and_directories_0700() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path().join("ks")).unwrap();
+        ks.save_private_key(&fixtures::named("bob").unwrap()).unwrap();
+        ks.apply(&Persist::OwnEntry(entry("+15550000003"))).unwrap();
+        ks.apply(&Persist::PeerEntry(entry("+15550000001"))).unwrap();
+        ks.apply(&session("+15550000001", Some(2))).unwrap();
+        for dir in [ks.dir().to_path_buf(), ks.dir().join("peers"), ks.dir().join("sessions")] {
+            assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        }
+        let files = [
+            ks.dir().join("private_key.pem"),
+            ks.dir().join("own_entry.json"),
+            ks.dir().join("peers/+15550000001.json"),
+            ks.dir().join(format!("sessions/+15550000001-{}.json", "02".repeat(32))),
+        ];
+        for file in files {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        // No temporary file is left behind.
+        let leftovers = fs::read_dir(ks.dir())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp-"));
+        assert_eq!(leftovers.count(), 0);
+    }
+
+    #[test]
+    fn keystore_rejects_a_truncated_file_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path()).unwrap();
+        ks.apply(&Persist::PeerEntry(entry("+15550000003"))).unwrap();
+        let path = ks.dir().join("peers/+15550000003.json");
+        let text = fs::read(&path).unwrap();
+        fs::write(&path, &text[..text.len() / 2]).unwrap();
+        let err = ks.peers().unwrap_err();
+        assert!(matches!(&err, KeystoreError::CorruptJson { path: p, .. } if *p == path), "{err:?}");
+        assert!(err.to_string().contains("+15550000003.json"), "{err}");
+    }
+
+    #[test]
+    fn keystore_rejects_bad_hex_naming_the_field() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path()).unwrap();
+        ks.apply(&session("+15550000003", None)).unwrap();
+        let path = ks.dir().join("sessions/+15550000003-seed.json");
+        let text = fs::read_to_string(&path).unwrap().replace(&"5a".repeat(32), "zz");
+        fs::write(&path, text).unwrap();
+        let err = ks.sessions().unwrap_err();
+        assert!(matches!(&err, KeystoreError::BadHex { path: p, field: "key" } if *p == path), "{err:?}");
+    }
+
+    #[test]
+    fn keystore_rejects_a_corrupt_private_key_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path()).unwrap();
+        let path = ks.dir().join("private_key.pem");
+        ks.write_atomic(&path, b"-----BEGIN PRIVATE KEY-----\nnot base64\n").unwrap();
+        let err = ks.load_private_key().unwrap_err();
+        assert!(matches!(&err, KeystoreError::BadPem(p) if *p == path), "{err:?}");
+        assert!(err.to_string().contains("private_key.pem"));
+    }
+
+    #[test]
+    fn keystore_reports_missing_and_world_readable_keys() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path()).unwrap();
+        assert!(matches!(ks.load_private_key(), Err(KeystoreError::Missing(_))));
+        ks.save_private_key(&fixtures::named("carol").unwrap()).unwrap();
+        let path = ks.dir().join("private_key.pem");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(ks.load_private_key(), Err(KeystoreError::InsecurePermissions { mode: 0o644, .. })));
+        assert!(matches!(Keystore::open(tmp.path().join("nope")), Err(KeystoreError::Missing(_))));
+        assert!(matches!(Keystore::create(tmp.path()), Err(KeystoreError::AlreadyExists(_))));
+    }
+}
