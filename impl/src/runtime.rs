@@ -642,10 +642,10 @@ fn process_client_outputs(
             ClientOutput::Send(message) => shared.emit_or_record(here.clone(), Address::Server, &message),
             ClientOutput::Event(event) => shared.record(here.clone(), Entry::Client(event)),
             ClientOutput::Persist(persist) => {
-                if let Some(keystore) = &node.keystore {
-                    if let Err(error) = keystore.apply(&persist) {
-                        shared.record(here.clone(), Entry::Incident(Incident::Keystore(error)));
-                    }
+                if let Some(keystore) = &node.keystore
+                    && let Err(error) = keystore.apply(&persist)
+                {
+                    shared.record(here.clone(), Entry::Incident(Incident::Keystore(error)));
                 }
             }
         }

@@ -31,10 +31,10 @@ impl Runtime {
         let mark = self.transcript().len();
         self.act(phone, |client, rng| client.otp_received(otp, rng))?;
         self.run_until_idle()?;
-        if let Some(Registration::Registered(entry)) = self.client(phone).map(|c| c.registration()) {
-            if self.since(mark).iter().any(|r| is_event(r, phone, |e| matches!(e, ClientEvent::Registered))) {
-                return Ok(entry.clone());
-            }
+        if let Some(Registration::Registered(entry)) = self.client(phone).map(|c| c.registration())
+            && self.since(mark).iter().any(|r| is_event(r, phone, |e| matches!(e, ClientEvent::Registered)))
+        {
+            return Ok(entry.clone());
         }
         Err(self
             .failure_since(mark, phone)

@@ -88,12 +88,13 @@ impl Record {
     /// Whether this record is a failure: a client error, a server rejection, an error reply
     /// received by a client, or an incident.
     pub fn is_failure(&self) -> bool {
-        match &self.entry {
-            Entry::ClientError { .. } | Entry::Incident(_) => true,
-            Entry::Client(ClientEvent::ServerError(_)) => true,
-            Entry::Server(ServerEvent::Rejected { .. }) => true,
-            _ => false,
-        }
+        matches!(
+            &self.entry,
+            Entry::ClientError { .. }
+                | Entry::Incident(_)
+                | Entry::Client(ClientEvent::ServerError(_))
+                | Entry::Server(ServerEvent::Rejected { .. })
+        )
     }
 
     /// A one-line description without secrets (no plaintexts, keys or OTPs).
