@@ -1,0 +1,259 @@
+//! Field kinds: each declares its framing (prefix width or fixed size) and bounds once, and
+//! both directions use that declaration.
+
+use ee2e_spec::{ErrorCode, Phone};
+
+use super::{DecodeError, EncodeError};
+use crate::value::Bytes;
+
+/// Width of a big-endian length prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Prefix {
+    /// One byte.
+    U8,
+    /// Two bytes, big-endian.
+    U16,
+    /// Four bytes, big-endian.
+    U32,
+}
+
+impl Prefix {
+    /// The prefix's size in bytes.
+    pub(super) const fn width(self) -> usize {
+        match self {
+            Prefix::U8 => 1,
+            Prefix::U16 => 2,
+            Prefix::U32 => 4,
+        }
+    }
+
+    /// The largest length the prefix can express.
+    const fn limit(self) -> usize {
+        match self {
+            Prefix::U8 => u8::MAX as usize,
+            Prefix::U16 => u16::MAX as usize,
+            Prefix::U32 => u32::MAX as usize,
+        }
+    }
+}
+
+/// How a field is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// A length prefix, then `min..=max` bytes.
+    Prefixed {
+        /// Width of the length prefix.
+        prefix: Prefix,
+        /// Fewest bytes accepted (0 or 1).
+        min: usize,
+        /// Most bytes accepted.
+        max: usize,
+    },
+    /// Exactly `len` bytes, no prefix.
+    Fixed {
+        /// The field's size.
+        len: usize,
+    },
+}
+
+/// A field kind: a byte string framed by a [`Shape`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Kind {
+    /// The framing.
+    pub(super) shape: Shape,
+}
+
+impl Kind {
+    const fn prefixed(prefix: Prefix, min: usize, max: usize) -> Kind {
+        assert!(max <= prefix.limit() && min <= max);
+        Kind { shape: Shape::Prefixed { prefix, min, max } }
+    }
+
+    const fn fixed(len: usize) -> Kind {
+        Kind { shape: Shape::Fixed { len } }
+    }
+
+    /// The encoded size of a field of this kind carrying `len` bytes.
+    #[cfg(test)]
+    pub(super) const fn encoded_len(self, len: usize) -> usize {
+        match self.shape {
+            Shape::Prefixed { prefix, .. } => prefix.width() + len,
+            Shape::Fixed { len } => len,
+        }
+    }
+
+    /// Appends `value` framed as this kind, or says why it cannot be.
+    pub(super) fn put(self, out: &mut Vec<u8>, field: &'static str, value: &[u8]) -> Result<(), EncodeError> {
+        let len = value.len();
+        match self.shape {
+            Shape::Prefixed { prefix, min, max } => {
+                if len > max {
+                    return Err(EncodeError::FieldTooLong { field, len, max });
+                }
+                if len < min {
+                    return Err(EncodeError::EmptyField { field });
+                }
+                // `len <= max <= prefix.limit()`, so the casts below are exact.
+                match prefix {
+                    Prefix::U8 => out.push(len as u8),
+                    Prefix::U16 => out.extend_from_slice(&(len as u16).to_be_bytes()),
+                    Prefix::U32 => out.extend_from_slice(&(len as u32).to_be_bytes()),
+                }
+            }
+            Shape::Fixed { len: expected } => {
+                if len != expected {
+                    return Err(EncodeError::WrongLength { field, len, expected });
+                }
+            }
+        }
+        out.extend_from_slice(value);
+        Ok(())
+    }
+
+    /// Reads a field of this kind.
+    pub(super) fn get<'a>(
+        self,
+        input: &mut Reader<'a>,
+        field: &'static str,
+    ) -> Result<&'a [u8], DecodeError> {
+        let len = match self.shape {
+            Shape::Prefixed { prefix, min, max } => {
+                let raw = input.take(prefix.width(), field)?;
+                let len = raw.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+                if len > max {
+                    return Err(DecodeError::FieldTooLong { field, len, max });
+                }
+                if len < min {
+                    return Err(DecodeError::EmptyField { field });
+                }
+                len
+            }
+            Shape::Fixed { len } => len,
+        };
+        input.take(len, field)
+    }
+}
+
+/// Longest phone field: `+` and 15 digits.
+pub(super) const PHONE_MAX: usize = 1 + ee2e_spec::phone::PHONE_MAX_DIGITS;
+
+/// A phone number: u8 length, ASCII text validated as E.164.
+pub(super) const PHONE: Kind = Kind::prefixed(Prefix::U8, 0, PHONE_MAX);
+/// A SubjectPublicKeyInfo DER public key (not parsed here).
+pub(super) const PUBLIC_KEY: Kind = Kind::prefixed(Prefix::U16, 0, super::MAX_PUBLIC_KEY);
+/// An RSA signature (directory entry, key transport).
+pub(super) const SIGNATURE: Kind = Kind::prefixed(Prefix::U16, 1, super::MAX_RSA_VALUE);
+/// An RSA-OAEP ciphertext (key transport).
+pub(super) const RSA_CIPHERTEXT: Kind = Kind::prefixed(Prefix::U16, 1, super::MAX_RSA_VALUE);
+/// The sealed registration tag (hardened).
+pub(super) const SEALED_TAG: Kind = Kind::prefixed(Prefix::U16, 1, super::MAX_RSA_VALUE);
+/// The proof of possession (hardened); empty when the profile omits it.
+pub(super) const POSSESSION: Kind = Kind::prefixed(Prefix::U16, 0, super::MAX_RSA_VALUE);
+/// An AES-256-CBC ciphertext.
+pub(super) const AES_CIPHERTEXT: Kind = Kind::prefixed(Prefix::U32, 0, super::MAX_CIPHERTEXT);
+/// The seed ACK text.
+pub(super) const ACK_TEXT: Kind = Kind::prefixed(Prefix::U8, 0, super::MAX_ACK_TEXT);
+/// The seed registration tag, an HMAC-SHA-256 output.
+pub(super) const TAG: Kind = Kind::fixed(32);
+/// An AES-CBC initialisation vector.
+pub(super) const IV: Kind = Kind::fixed(16);
+/// An HMAC-SHA-256 output.
+pub(super) const MAC: Kind = Kind::fixed(32);
+/// A hardened session id (SHA-256 output).
+pub(super) const SESSION_ID: Kind = Kind::fixed(32);
+/// A SHA-256 digest of (IV, ciphertext).
+pub(super) const DIGEST: Kind = Kind::fixed(32);
+/// A sequence number: u64 big-endian.
+pub(super) const SEQ: Kind = Kind::fixed(8);
+/// An error code: one byte.
+pub(super) const CODE: Kind = Kind::fixed(1);
+
+/// Appends a phone number.
+pub(super) fn put_phone(out: &mut Vec<u8>, field: &'static str, phone: &Phone) -> Result<(), EncodeError> {
+    PHONE.put(out, field, phone.as_bytes())
+}
+
+/// Reads and validates a phone number.
+pub(super) fn get_phone(input: &mut Reader<'_>, field: &'static str) -> Result<Phone, DecodeError> {
+    let text = PHONE.get(input, field)?;
+    Phone::from_bytes(text).map_err(|_| DecodeError::InvalidPhone { field })
+}
+
+/// Appends a byte-string value as `kind`.
+pub(super) fn put_value(
+    out: &mut Vec<u8>,
+    kind: Kind,
+    field: &'static str,
+    value: &Bytes,
+) -> Result<(), EncodeError> {
+    kind.put(out, field, value.as_slice())
+}
+
+/// Reads a byte-string value of `kind`; wire values are public.
+pub(super) fn get_value(
+    input: &mut Reader<'_>,
+    kind: Kind,
+    field: &'static str,
+) -> Result<Bytes, DecodeError> {
+    kind.get(input, field).map(Bytes::public)
+}
+
+/// Appends a sequence number.
+pub(super) fn put_seq(out: &mut Vec<u8>, field: &'static str, seq: u64) -> Result<(), EncodeError> {
+    SEQ.put(out, field, &seq.to_be_bytes())
+}
+
+/// Reads a sequence number.
+pub(super) fn get_seq(input: &mut Reader<'_>, field: &'static str) -> Result<u64, DecodeError> {
+    let bytes = SEQ.get(input, field)?;
+    let mut be = [0u8; 8];
+    be.copy_from_slice(bytes);
+    Ok(u64::from_be_bytes(be))
+}
+
+/// Appends an error code.
+pub(super) fn put_code(out: &mut Vec<u8>, field: &'static str, code: ErrorCode) -> Result<(), EncodeError> {
+    CODE.put(out, field, &[code as u8])
+}
+
+/// Reads an error code.
+pub(super) fn get_code(input: &mut Reader<'_>, field: &'static str) -> Result<ErrorCode, DecodeError> {
+    let byte = CODE.get(input, field)?[0];
+    ErrorCode::from_u8(byte).ok_or(DecodeError::UnknownErrorCode { found: byte })
+}
+
+/// A cursor over the bytes being decoded.
+#[derive(Debug)]
+pub(super) struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `bytes`.
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
+        Reader { rest: bytes }
+    }
+
+    /// Takes the next `len` bytes, or reports `field` truncated.
+    pub(super) fn take(&mut self, len: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        if self.rest.len() < len {
+            return Err(DecodeError::Truncated { field });
+        }
+        let (head, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(head)
+    }
+
+    /// Takes one byte.
+    pub(super) fn byte(&mut self, field: &'static str) -> Result<u8, DecodeError> {
+        Ok(self.take(1, field)?[0])
+    }
+
+    /// Succeeds only if every byte was consumed.
+    pub(super) fn finish(self) -> Result<(), DecodeError> {
+        match self.rest.len() {
+            0 => Ok(()),
+            count => Err(DecodeError::TrailingBytes { count }),
+        }
+    }
+}
