@@ -44,8 +44,7 @@ fn parse_profile(text: &str) -> Result<Profile, String> {
 
 /// Runs the demo; exit status 0 if every step succeeded, 1 otherwise.
 pub fn run(args: &DemoArgs) -> ExitCode {
-    let result = Demo::new(args).and_then(|mut demo| demo.script());
-    match result {
+    match execute(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             println!("[FAIL] demo failed at step {}: {}", failure.step, failure.reason);
@@ -54,7 +53,13 @@ pub fn run(args: &DemoArgs) -> ExitCode {
     }
 }
 
+/// Runs the demo script, printing its transcript; the first failing step is the error.
+fn execute(args: &DemoArgs) -> Result<(), Failure> {
+    Demo::new(args).and_then(|mut demo| demo.script())
+}
+
 /// The step that failed and why.
+#[derive(Debug)]
 struct Failure {
     step: String,
     reason: String,
@@ -487,4 +492,43 @@ fn quote(plaintext: &Bytes) -> String {
 
 fn seq_text(seq: Option<u64>) -> String {
     seq.map_or_else(String::new, |s| format!(" (seq {s})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_succeeds_with_a_file_store(profile: Profile) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("server.sqlite");
+        let args = DemoArgs { profile, store: Some(path.clone()), keystore: Some(tmp.path().join("keys")) };
+        execute(&args).expect("every step succeeds");
+        let store = SqliteStore::open(&path, profile.wire()).expect("reopen");
+        let mut stmt = store
+            .connection()
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .expect("query");
+        let tables: Vec<String> =
+            stmt.query_map([], |row| row.get(0)).expect("rows").collect::<Result<_, _>>().expect("names");
+        assert_eq!(tables, ["directory", "pending_otp", "queue"]);
+        assert!(tmp.path().join("keys/alice/private_key.pem").exists());
+        assert!(tmp.path().join("keys/bob/own_entry.json").exists());
+    }
+
+    #[test]
+    fn seed_demo_succeeds_with_a_file_store() {
+        demo_succeeds_with_a_file_store(Profile::SEED);
+    }
+
+    #[test]
+    fn hardened_demo_succeeds_with_a_file_store() {
+        demo_succeeds_with_a_file_store(Profile::HARDENED);
+    }
+
+    #[test]
+    fn demo_rejects_an_unknown_profile() {
+        assert!(parse_profile("hardened").is_ok());
+        assert!(parse_profile("hardened-without-replay-window").is_ok());
+        assert!(parse_profile("strong").is_err());
+    }
 }

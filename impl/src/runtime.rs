@@ -1,9 +1,9 @@
 //! The in-process runtime: one server and any number of clients in one process, exchanging
-//! real encoded bytes over an in-process [`Network`](network) that a test can tap.
+//! real encoded bytes over an in-process network that a test can tap.
 //!
 //! - The server is `Server<ConcreteSuite, SqliteStore>`; each client a `Client<ConcreteSuite>`
 //!   with an optional [`Keystore`] that receives what the core asks to persist.
-//! - Every message travels as an [`Envelope`] of [`codec`](crate::codec) bytes; receivers
+//! - Every message travels as an [`Envelope`] of [`codec`] bytes; receivers
 //!   decode them, and bytes that do not decode become an [`Incident`] in the transcript (the
 //!   server sends no reply to them), never a panic.
 //! - The pump ([`Runtime::run_until_idle`]) delivers envelopes one at a time in FIFO order,
