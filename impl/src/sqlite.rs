@@ -80,6 +80,9 @@ impl SqliteStore {
             return Err(StoreError(format!("sqlite: {} refused WAL mode (got {mode})", path.display())));
         }
         conn.pragma_update(None, "synchronous", "FULL").map_err(db("setting synchronous=FULL"))?;
+        // Another process (an inspector, a second server instance) may hold the write lock
+        // briefly: wait for it rather than failing at once.
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db("setting busy_timeout"))?;
         Self::init(conn, wire)
     }
 
