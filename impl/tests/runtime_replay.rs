@@ -211,3 +211,27 @@ fn wire_bytes_of_the_other_profile_are_undecodable() {
     rt.run_until_idle().expect("idle");
     assert!(matches!(rt.incidents()[..], [(_, Incident::Undecodable { .. })]));
 }
+
+fn duplicated_delivery(profile: Profile) -> Runtime {
+    let mut rt = with_session(profile);
+    rt.set_tap(|e: &Envelope| match e.kind() {
+        Some(MessageType::DataDelivery) => TapAction::DeliverAndDuplicate,
+        _ => TapAction::Deliver,
+    });
+    rt.send(&alice(), &bob(), b"once only").expect("send");
+    assert!(rt.log().iter().any(|o| o.fate == Fate::Duplicated));
+    rt
+}
+
+#[test]
+fn seed_accepts_a_duplicated_delivery() {
+    let rt = duplicated_delivery(Profile::SEED);
+    assert_eq!(rt.accepted(&bob()).len(), 2);
+}
+
+#[test]
+fn hardened_rejects_a_duplicated_delivery() {
+    let rt = duplicated_delivery(Profile::HARDENED);
+    assert_eq!(rt.accepted(&bob()).len(), 1);
+    assert_eq!(rt.client_errors(&bob()), vec![(MessageType::DataDelivery, &ClientError::ReplayedMessage(0))]);
+}
