@@ -411,6 +411,15 @@ impl Printer {
                     };
                     ok(step, node, text)
                 }
+                ServerEvent::KeyServed { from, peer } => ok(
+                    "2.3",
+                    node,
+                    format!(
+                        "sent {} {}'s stored entry with the server's signature",
+                        self.name(from),
+                        self.name(peer)
+                    ),
+                ),
                 ServerEvent::Rejected { .. } => None,
             },
             Entry::SmsSent(p) => {
@@ -422,11 +431,7 @@ impl Printer {
                     format!("SMS to {p}: your EE2E code is {code}"),
                 ))
             }
-            Entry::Received { kind: MessageType::PeerKey, .. } => ok(
-                "2.3",
-                "server".into(),
-                format!("sent {node} the requested key with the server's signature"),
-            ),
+
             Entry::Client(event) => match event {
                 ClientEvent::Registered => {
                     ok("1.6", node, "verified the server's signature on its entry".into())

@@ -1,1 +1,22 @@
-//! placeholder
+//! # ee2e-model — the EE2E protocol under a Dolev-Yao attacker
+//!
+//! A stateright model whose clients and server are the `ee2e-spec` state machines
+//! instantiated with [`SymbolicSuite`] (perfect cryptography over terms). The attacker is the
+//! network: it sees every message, delivers, drops, reorders and replays them, and injects
+//! messages it can build from what it knows, within a bound.
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod describe;
+pub mod knowledge;
+pub mod model;
+pub mod properties;
+pub mod run;
+pub mod state;
+pub mod suite;
+pub mod synth;
+pub mod term;
+
+pub use config::{Bounds, Config, Scenario, Threat};
+pub use model::{Action, Ee2eModel};
+pub use suite::SymbolicSuite;

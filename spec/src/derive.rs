@@ -123,11 +123,7 @@ pub fn verify_entry<S: Suite>(
 /// with [`Fix::TransportBinding`], empty otherwise.
 pub fn transport_label<S: Suite>(profile: Profile, from: &Phone, to: &Phone) -> S::Value {
     if profile.has(Fix::TransportBinding) {
-        S::tuple(&[
-            &S::constant(labels::TRANSPORT),
-            &phone_value::<S>(from),
-            &phone_value::<S>(to),
-        ])
+        S::tuple(&[&S::constant(labels::TRANSPORT), &phone_value::<S>(from), &phone_value::<S>(to)])
     } else {
         S::constant(b"")
     }

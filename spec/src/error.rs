@@ -35,6 +35,9 @@ pub enum ServerError {
     /// The tag differs from the one recomputed from the pending OTP.
     #[error("registration tag mismatch")]
     BadRegistrationTag,
+    /// A presence message names another phone than the sender's address.
+    #[error("presence message for {0} from another address")]
+    SenderMismatch(Phone),
     /// The sender is not in the directory.
     #[error("{0} is not registered")]
     NotRegistered(Phone),
@@ -54,14 +57,16 @@ impl ServerError {
     /// so that the reply does not say which part of the proof was wrong.
     pub fn code(&self) -> ErrorCode {
         match self {
-            ServerError::WrongProfile | ServerError::UnexpectedMessage(_) => ErrorCode::BadRequest,
+            ServerError::WrongProfile | ServerError::UnexpectedMessage(_) | ServerError::SenderMismatch(_) => {
+                ErrorCode::BadRequest
+            }
             ServerError::InvalidPublicKey => ErrorCode::InvalidPublicKey,
             ServerError::NoPendingRegistration(_) => ErrorCode::NoPendingRegistration,
             ServerError::OtpExpired(_) => ErrorCode::OtpExpired,
             ServerError::TooManyAttempts(_) => ErrorCode::TooManyAttempts,
-            ServerError::BadPossessionProof
-            | ServerError::BadSealedTag
-            | ServerError::BadRegistrationTag => ErrorCode::RegistrationRejected,
+            ServerError::BadPossessionProof | ServerError::BadSealedTag | ServerError::BadRegistrationTag => {
+                ErrorCode::RegistrationRejected
+            }
             ServerError::NotRegistered(_) => ErrorCode::NotRegistered,
             ServerError::UnknownPeer(_) => ErrorCode::UnknownPeer,
             ServerError::Crypto(_) | ServerError::Store(_) => ErrorCode::Internal,

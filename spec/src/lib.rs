@@ -21,7 +21,9 @@ pub mod window;
 
 pub use client::{Client, ClientEvent, ClientOutput, Persist, Registration};
 pub use error::{ClientError, ServerError, StoreError};
-pub use message::{Ack, DirectoryEntry, ErrorCode, Message, MessageType, RegistrationProof, Sealed, Transport};
+pub use message::{
+    Ack, DirectoryEntry, ErrorCode, Message, MessageType, RegistrationProof, Sealed, Transport,
+};
 pub use phone::{InvalidPhone, Phone};
 pub use profile::{Fix, Params, Profile, Wire};
 pub use server::{Server, ServerEvent, ServerOutput};

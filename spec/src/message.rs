@@ -311,4 +311,3 @@ impl<S: Suite> Message<S> {
         }
     }
 }
-

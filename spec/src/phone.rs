@@ -16,7 +16,9 @@ pub struct Phone(String);
 
 /// A string that is not an E.164 phone number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid phone number: expected '+' and {PHONE_MIN_DIGITS}-{PHONE_MAX_DIGITS} digits, the first not 0")]
+#[error(
+    "invalid phone number: expected '+' and {PHONE_MIN_DIGITS}-{PHONE_MAX_DIGITS} digits, the first not 0"
+)]
 pub struct InvalidPhone;
 
 impl Phone {
@@ -81,7 +83,16 @@ mod tests {
 
     #[test]
     fn phone_rejects_malformed_numbers() {
-        for bad in ["", "+", "15551234567", "+1234567", "+1234567890123456", "+0555123456", "+1555a234567", "+1555 234567"] {
+        for bad in [
+            "",
+            "+",
+            "15551234567",
+            "+1234567",
+            "+1234567890123456",
+            "+0555123456",
+            "+1555a234567",
+            "+1555 234567",
+        ] {
             assert_eq!(Phone::parse(bad), Err(InvalidPhone), "{bad:?}");
         }
     }

@@ -101,8 +101,7 @@ impl Profile {
             Profile::SEED => "seed".into(),
             Profile::HARDENED => "hardened".into(),
             _ => {
-                let missing: Vec<_> =
-                    Fix::ALL.iter().filter(|f| !self.has(**f)).map(|f| f.name()).collect();
+                let missing: Vec<_> = Fix::ALL.iter().filter(|f| !self.has(**f)).map(|f| f.name()).collect();
                 format!("hardened-without-{}", missing.join("-"))
             }
         }

@@ -8,9 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::derive::{
-    RegistrationValues, registration_label, sig_scheme, sign_entry, with_possession_input,
-};
+use crate::derive::{RegistrationValues, registration_label, sig_scheme, sign_entry, with_possession_input};
 use crate::error::ServerError;
 use crate::message::{Message, MessageType, RegistrationProof};
 use crate::phone::Phone;
@@ -25,6 +23,13 @@ pub enum ServerEvent {
     OtpIssued(Phone),
     /// The phone's key was stored in the directory.
     Registered(Phone),
+    /// A directory entry was served to `from` (seed 2.3).
+    KeyServed {
+        /// Who asked.
+        from: Phone,
+        /// Whose entry.
+        peer: Phone,
+    },
     /// A message was forwarded to an online recipient.
     Relayed {
         /// Sender.
@@ -119,7 +124,13 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
 
     /// Handles `message` from the client at address `from`; on a failed check, returns the
     /// error reply to `from` and a [`ServerEvent::Rejected`] instead of failing.
-    pub fn step(&mut self, from: &Phone, message: Message<S>, now: u64, rng: &mut S::Rng) -> Vec<ServerOutput<S>> {
+    pub fn step(
+        &mut self,
+        from: &Phone,
+        message: Message<S>,
+        now: u64,
+        rng: &mut S::Rng,
+    ) -> Vec<ServerOutput<S>> {
         self.handle(from, message, now, rng).unwrap_or_else(|error| {
             vec![
                 ServerOutput::Send { to: from.clone(), message: Message::Error { code: error.code() } },
@@ -137,8 +148,11 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
             }
             Message::KeyRequest { peer } => {
                 self.require_registered(from)?;
-                let entry = self.store.entry(&peer)?.ok_or(ServerError::UnknownPeer(peer))?;
-                Ok(vec![ServerOutput::Send { to: from.clone(), message: Message::PeerKey { entry } }])
+                let entry = self.store.entry(&peer)?.ok_or_else(|| ServerError::UnknownPeer(peer.clone()))?;
+                Ok(vec![
+                    ServerOutput::Send { to: from.clone(), message: Message::PeerKey { entry } },
+                    ServerOutput::Event(ServerEvent::KeyServed { from: from.clone(), peer }),
+                ])
             }
             Message::KeyTransport { to, transport } => {
                 let entry = self.require_registered(from)?;
@@ -160,16 +174,20 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
                 self.route(from, to, Message::AckDelivery { from: from.clone(), ack })
             }
             Message::Connect { phone } => {
+                Self::require_own_address(from, &phone)?;
                 self.require_registered(&phone)?;
                 let queued = self.store.take_queue(&phone)?;
                 let delivered = queued.len();
                 self.online.insert(phone.clone());
-                let mut out: Vec<_> =
-                    queued.into_iter().map(|message| ServerOutput::Send { to: phone.clone(), message }).collect();
+                let mut out: Vec<_> = queued
+                    .into_iter()
+                    .map(|message| ServerOutput::Send { to: phone.clone(), message })
+                    .collect();
                 out.push(ServerOutput::Event(ServerEvent::Online { phone, delivered }));
                 Ok(out)
             }
             Message::Disconnect { phone } => {
+                Self::require_own_address(from, &phone)?;
                 self.online.remove(&phone);
                 Ok(vec![ServerOutput::Event(ServerEvent::Offline(phone))])
             }
@@ -177,8 +195,17 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
         }
     }
 
+    /// A client announces presence only for the address it speaks from.
+    fn require_own_address(from: &Phone, phone: &Phone) -> Result<(), ServerError> {
+        if from == phone { Ok(()) } else { Err(ServerError::SenderMismatch(phone.clone())) }
+    }
+
     fn require_wire(&self, hardened_layout: bool) -> Result<(), ServerError> {
-        if hardened_layout == (self.profile.wire() == Wire::Hardened) { Ok(()) } else { Err(ServerError::WrongProfile) }
+        if hardened_layout == (self.profile.wire() == Wire::Hardened) {
+            Ok(())
+        } else {
+            Err(ServerError::WrongProfile)
+        }
     }
 
     fn require_registered(&self, phone: &Phone) -> Result<crate::message::DirectoryEntry<S>, ServerError> {
@@ -211,7 +238,10 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
     fn on_register_request(&mut self, phone: Phone, now: u64, rng: &mut S::Rng) -> Outputs<S> {
         let otp = S::random(rng, Fresh::Otp);
         self.store.put_pending_otp(&phone, &PendingOtp { otp: otp.clone(), issued_at: now, attempts: 0 })?;
-        Ok(vec![ServerOutput::Sms { phone: phone.clone(), otp }, ServerOutput::Event(ServerEvent::OtpIssued(phone))])
+        Ok(vec![
+            ServerOutput::Sms { phone: phone.clone(), otp },
+            ServerOutput::Event(ServerEvent::OtpIssued(phone)),
+        ])
     }
 
     /// Seed 1.6, server side; checks in SPEC.md §5.3 order.
@@ -229,8 +259,10 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
         // 2. the key parses and has an accepted size
         S::check_public_key(&public_key).map_err(|_| ServerError::InvalidPublicKey)?;
         // 3. an OTP is pending
-        let mut pending =
-            self.store.pending_otp(&phone)?.ok_or_else(|| ServerError::NoPendingRegistration(phone.clone()))?;
+        let mut pending = self
+            .store
+            .pending_otp(&phone)?
+            .ok_or_else(|| ServerError::NoPendingRegistration(phone.clone()))?;
         // 4. it has not expired (an expired OTP is removed)
         if now.saturating_sub(pending.issued_at) > self.params.otp_ttl_ms {
             self.store.remove_pending_otp(&phone)?;
@@ -267,13 +299,19 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
             }
         };
         // 8. the tag recomputed from the pending OTP matches (constant time)
-        let expected = RegistrationValues::<S>::compute(&pending.otp, &phone, &public_key, self.params.pbkdf2_iterations);
+        let expected = RegistrationValues::<S>::compute(
+            &pending.otp,
+            &phone,
+            &public_key,
+            self.params.pbkdf2_iterations,
+        );
         if !S::ct_eq(&expected.tag, &tag) {
             self.count_failure(&phone, &mut pending, limits)?;
             return Err(ServerError::BadRegistrationTag);
         }
         // Sign once, at registration; key lookups serve the stored signature.
-        let entry = sign_entry::<S>(self.profile, &self.key, &phone, &public_key, rng).map_err(ServerError::Crypto)?;
+        let entry = sign_entry::<S>(self.profile, &self.key, &phone, &public_key, rng)
+            .map_err(ServerError::Crypto)?;
         self.store.put_entry(&entry)?;
         if limits {
             self.store.remove_pending_otp(&phone)?;
@@ -284,7 +322,12 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
         ])
     }
 
-    fn count_failure(&mut self, phone: &Phone, pending: &mut PendingOtp<S>, limits: bool) -> Result<(), ServerError> {
+    fn count_failure(
+        &mut self,
+        phone: &Phone,
+        pending: &mut PendingOtp<S>,
+        limits: bool,
+    ) -> Result<(), ServerError> {
         if limits {
             pending.attempts += 1;
             self.store.put_pending_otp(phone, pending)?;

@@ -60,7 +60,11 @@ impl<S: Suite> DirectionKeys<S> {
     /// with purpose `enc` or `mac`, 32 bytes each.
     pub fn derive(key: &S::Value, session: &S::Value, direction: Direction) -> Result<Self, ClientError> {
         let info = |purpose: &[u8]| {
-            S::tuple(&[&S::constant(labels::MESSAGE_KEYS), &S::constant(&[direction as u8]), &S::constant(purpose)])
+            S::tuple(&[
+                &S::constant(labels::MESSAGE_KEYS),
+                &S::constant(&[direction as u8]),
+                &S::constant(purpose),
+            ])
         };
         let enc = S::hkdf(key, session, &info(b"enc"));
         let mac = S::hkdf(key, session, &info(b"mac"));
@@ -69,7 +73,10 @@ impl<S: Suite> DirectionKeys<S> {
 
     /// The seed's keys: `K` for both encryption and MAC.
     pub fn from_session_key(key: &S::Value) -> Result<Self, ClientError> {
-        Ok(DirectionKeys { enc: S::cipher_key(key).map_err(|_| ClientError::InvalidSessionKey)?, mac: S::mac_key(key) })
+        Ok(DirectionKeys {
+            enc: S::cipher_key(key).map_err(|_| ClientError::InvalidSessionKey)?,
+            mac: S::mac_key(key),
+        })
     }
 }
 
@@ -122,7 +129,13 @@ fn digest<S: Suite>(iv: &S::Value, ciphertext: &S::Value) -> S::Value {
 
 impl<S: Suite> Session<S> {
     /// Builds a session from the transported key (and its id on the hardened wire).
-    pub fn new(profile: Profile, peer: Phone, role: Role, key: S::Value, id: Option<S::Value>) -> Result<Self, ClientError> {
+    pub fn new(
+        profile: Profile,
+        peer: Phone,
+        role: Role,
+        key: S::Value,
+        id: Option<S::Value>,
+    ) -> Result<Self, ClientError> {
         let (send, recv) = match (&id, profile.has(Fix::EncryptThenMac)) {
             (Some(sid), true) => (
                 DirectionKeys::derive(&key, sid, role.sending())?,
@@ -181,7 +194,9 @@ impl<S: Suite> Session<S> {
             Wire::Hardened => {
                 let seq = self.next_seq;
                 let mac = if profile.has(Fix::EncryptThenMac) {
-                    self.with_header(me, &self.peer, seq, &iv, &ciphertext, |input| S::hmac(&self.send.mac, input))
+                    self.with_header(me, &self.peer, seq, &iv, &ciphertext, |input| {
+                        S::hmac(&self.send.mac, input)
+                    })
                 } else {
                     S::hmac(&self.send.mac, Input::Raw(plaintext))
                 };
@@ -199,7 +214,8 @@ impl<S: Suite> Session<S> {
         match sealed {
             Sealed::Seed { iv, ciphertext, mac } => {
                 // The seed decrypts first, then checks the MAC over the plaintext (3.3).
-                let plaintext = S::decrypt(&self.recv.enc, iv, ciphertext).map_err(|_| ClientError::DecryptFailed)?;
+                let plaintext =
+                    S::decrypt(&self.recv.enc, iv, ciphertext).map_err(|_| ClientError::DecryptFailed)?;
                 if !S::hmac_verify(&self.recv.mac, Input::Raw(&plaintext), mac) {
                     return Err(ClientError::BadMac);
                 }
@@ -220,8 +236,11 @@ impl<S: Suite> Session<S> {
                         WindowError::TooOld => ClientError::MessageTooOld(*seq),
                     })?;
                 }
-                let plaintext = S::decrypt(&self.recv.enc, iv, ciphertext).map_err(|_| ClientError::DecryptFailed)?;
-                if !profile.has(Fix::EncryptThenMac) && !S::hmac_verify(&self.recv.mac, Input::Raw(&plaintext), mac) {
+                let plaintext =
+                    S::decrypt(&self.recv.enc, iv, ciphertext).map_err(|_| ClientError::DecryptFailed)?;
+                if !profile.has(Fix::EncryptThenMac)
+                    && !S::hmac_verify(&self.recv.mac, Input::Raw(&plaintext), mac)
+                {
                     return Err(ClientError::BadMac);
                 }
                 Ok(Opened { plaintext, seq: Some(*seq), digest: digest::<S>(iv, ciphertext) })
@@ -241,7 +260,9 @@ impl<S: Suite> Session<S> {
         match (profile.wire(), &self.id, opened.seq) {
             (Wire::Hardened, Some(sid), Some(seq)) => {
                 let mac = if profile.has(Fix::AckBinding) {
-                    self.with_ack_input(self.role.receiving(), seq, &opened.digest, |input| S::hmac(&self.send.mac, input))
+                    self.with_ack_input(self.role.receiving(), seq, &opened.digest, |input| {
+                        S::hmac(&self.send.mac, input)
+                    })
                 } else {
                     S::hmac(&self.send.mac, Input::Raw(&S::constant(labels::SEED_ACK_TEXT)))
                 };
@@ -256,7 +277,13 @@ impl<S: Suite> Session<S> {
     }
 
     /// Hardened ACK MAC input: `("EE2E-v2 ack", sid, [acked direction], seq, digest)`.
-    fn with_ack_input<R>(&self, acked: Direction, seq: u64, digest: &S::Value, f: impl FnOnce(Input<'_, S::Value>) -> R) -> R {
+    fn with_ack_input<R>(
+        &self,
+        acked: Direction,
+        seq: u64,
+        digest: &S::Value,
+        f: impl FnOnce(Input<'_, S::Value>) -> R,
+    ) -> R {
         let label = S::constant(labels::ACK);
         let sid = self.id.as_ref().expect("hardened sessions have ids");
         let dir = S::constant(&[acked as u8]);
@@ -276,7 +303,9 @@ impl<S: Suite> Session<S> {
             }
             Ack::Hardened { seq, digest, mac, .. } => {
                 if profile.has(Fix::AckBinding) {
-                    self.with_ack_input(self.role.sending(), *seq, digest, |input| S::hmac_verify(&self.recv.mac, input, mac))
+                    self.with_ack_input(self.role.sending(), *seq, digest, |input| {
+                        S::hmac_verify(&self.recv.mac, input, mac)
+                    })
                 } else {
                     S::hmac_verify(&self.recv.mac, Input::Raw(&S::constant(labels::SEED_ACK_TEXT)), mac)
                 }

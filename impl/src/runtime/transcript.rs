@@ -148,6 +148,7 @@ pub fn describe_server_event(event: &ServerEvent) -> String {
     match event {
         ServerEvent::OtpIssued(phone) => format!("issued an OTP for {phone}"),
         ServerEvent::Registered(phone) => format!("registered {phone}"),
+        ServerEvent::KeyServed { from, peer } => format!("served {peer}'s signed entry to {from}"),
         ServerEvent::Relayed { from, to, kind } => format!("relayed {kind:?} from {from} to {to}"),
         ServerEvent::Stored { from, to, kind } => format!("stored {kind:?} from {from} for offline {to}"),
         ServerEvent::Online { phone, delivered } => format!("{phone} online; delivered {delivered} stored"),

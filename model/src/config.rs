@@ -1,0 +1,153 @@
+//! What a model run checks: profile, threat model, scenario, bounds; and the fixed cast.
+
+use std::fmt;
+
+use ee2e_spec::{Phone, Profile};
+
+use crate::term::Party;
+
+/// The server's party index.
+pub const SERVER: Party = 0;
+/// Honest client A.
+pub const A: Party = 1;
+/// Honest client B.
+pub const B: Party = 2;
+/// The attacker's own registered identity E.
+pub const E: Party = 3;
+/// The honest clients, in order.
+pub const HONEST: [Party; 2] = [A, B];
+/// Every client identity (honest and the attacker's).
+pub const CLIENTS: [Party; 3] = [A, B, E];
+
+const PHONES: [&str; 4] = ["+15550000000", "+15550000001", "+15550000002", "+15550000666"];
+const NAMES: [&str; 4] = ["S", "A", "B", "E"];
+
+/// The display name of a party.
+pub fn party_name(p: Party) -> &'static str {
+    NAMES.get(p as usize).copied().unwrap_or("?")
+}
+
+/// The phone number of a client.
+pub fn phone(p: Party) -> Phone {
+    Phone::parse(PHONES[p as usize]).expect("fixed phone numbers are valid")
+}
+
+/// The party whose phone number is `bytes`, by name (for readable traces).
+pub fn phone_name(bytes: &[u8]) -> Option<&'static str> {
+    PHONES.iter().position(|p| p.as_bytes() == bytes).filter(|i| *i != 0).map(|i| NAMES[i])
+}
+
+/// The client party owning `phone`.
+pub fn owner(phone: &Phone) -> Option<Party> {
+    CLIENTS.into_iter().find(|p| self::phone(*p) == *phone)
+}
+
+/// OTPs the server issues per phone in one run: every delivery of a registration request
+/// draws a fresh OTP, so without a bound replays would make the state space infinite.
+pub const MAX_OTPS_PER_PHONE: u8 = 2;
+
+/// What the attacker can do besides being the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Threat {
+    /// Eavesdropper: delivers every message once, to its recipient, and injects nothing.
+    Passive,
+    /// Dolev-Yao network attacker with a registered identity E (the default).
+    Network,
+    /// `network`, and it reads the SMS (OTPs) of honest clients.
+    Sms,
+    /// `network`, and it holds the server's signing key.
+    Server,
+    /// `network`, and B's long-term private key leaks after its sessions end.
+    Compromise,
+}
+
+impl Threat {
+    /// Every threat model.
+    pub const ALL: [Threat; 5] =
+        [Threat::Passive, Threat::Network, Threat::Sms, Threat::Server, Threat::Compromise];
+
+    /// Command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Threat::Passive => "passive",
+            Threat::Network => "network",
+            Threat::Sms => "sms",
+            Threat::Server => "server",
+            Threat::Compromise => "compromise",
+        }
+    }
+
+    /// Parses a command-line name.
+    pub fn parse(s: &str) -> Option<Threat> {
+        Self::ALL.into_iter().find(|t| t.name() == s)
+    }
+}
+
+impl fmt::Display for Threat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which part of the protocol a run explores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scenario {
+    /// A and B register with an empty directory.
+    Registration,
+    /// A, B and E are registered and online; key exchange, messages, offline delivery, ACKs.
+    Messaging,
+}
+
+impl Scenario {
+    /// Every scenario.
+    pub const ALL: [Scenario; 2] = [Scenario::Registration, Scenario::Messaging];
+
+    /// Command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Registration => "registration",
+            Scenario::Messaging => "messaging",
+        }
+    }
+
+    /// Parses a command-line name.
+    pub fn parse(s: &str) -> Option<Scenario> {
+        Self::ALL.into_iter().find(|t| t.name() == s)
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The bounds of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Bounds {
+    /// Key exchanges A may start (each with B or with E).
+    pub sessions: u8,
+    /// Messages per direction.
+    pub messages: u8,
+    /// Messages the attacker may build or alter (deliveries and replays are free).
+    pub injections: u8,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds { sessions: 1, messages: 1, injections: 2 }
+    }
+}
+
+/// One model-checking run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Config {
+    /// Protocol profile.
+    pub profile: Profile,
+    /// Threat model.
+    pub threat: Threat,
+    /// Scenario.
+    pub scenario: Scenario,
+    /// Bounds.
+    pub bounds: Bounds,
+}

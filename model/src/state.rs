@@ -1,0 +1,136 @@
+//! The model's state: the real protocol machines, the network as the attacker sees it, and
+//! ghost events for the properties.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ee2e_spec::{Client, MemoryStore, Message, Phone, Server};
+
+use crate::config::{B, HONEST};
+use crate::knowledge::Knowledge;
+use crate::suite::{SymRng, SymbolicSuite};
+use crate::term::{Party, Term};
+
+/// The symbolic suite, for brevity.
+pub type Sym = SymbolicSuite;
+/// A protocol client over terms.
+pub type SymClient = Client<Sym>;
+/// The protocol server over terms, with its tables in the state.
+pub type SymServer = Server<Sym, MemoryStore<Sym>>;
+
+/// Which leg of the star network a message travels.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Hop {
+    /// Client → server; `from` is the sender address the server will see.
+    ToServer {
+        /// Claimed sender address.
+        from: Party,
+    },
+    /// Server → client.
+    ToClient {
+        /// Recipient.
+        to: Party,
+    },
+}
+
+/// A message on the network.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Packet {
+    /// Where it goes.
+    pub hop: Hop,
+    /// The message.
+    pub message: Message<Sym>,
+    /// Sent by the server from an offline queue (stored delivery).
+    pub stored: bool,
+}
+
+/// Events recorded for the properties (Lowe-style agreement over these).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Ghost {
+    /// Every OTP the server issued.
+    pub otps: BTreeSet<Term>,
+    /// OTPs issued per phone (bounded by [`crate::config::MAX_OTPS_PER_PHONE`]).
+    pub issued: BTreeMap<Phone, u8>,
+    /// Every (phone, key) the server registered.
+    pub bound: BTreeSet<(Phone, Term)>,
+    /// (initiator, intended peer, K): an honest client generated K for a session with peer.
+    pub generated: BTreeSet<(Party, Party, Term)>,
+    /// (responder, claimed initiator, K) → times accepted (saturates at 2).
+    pub accepted_keys: BTreeMap<(Party, Party, Term), u8>,
+    /// Keys of sessions an honest client established with an honest peer.
+    pub honest_keys: BTreeSet<Term>,
+    /// (sender, local id) → (recipient, plaintext).
+    pub sent: BTreeMap<(Party, u64), (Party, Term)>,
+    /// (receiver, claimed sender, plaintext) → times accepted (saturates at 2).
+    pub accepted: BTreeMap<(Party, Party, Term), u8>,
+    /// (sender, acknowledging peer, local id): ACKs accepted.
+    pub acked: BTreeSet<(Party, Party, u64)>,
+    /// Some honest client accepted a message that the server had stored for it.
+    pub offline_delivered: bool,
+}
+
+/// Progress of the honest clients' scripts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Progress {
+    /// Honest clients that asked to register.
+    pub registering: BTreeSet<Party>,
+    /// Key exchanges A started.
+    pub sessions: u8,
+    /// Messages sent by A and by B.
+    pub sent: [u8; 2],
+    /// B went offline (1), then online again (2).
+    pub presence: u8,
+    /// B's long-term key leaked (threat `compromise`).
+    pub compromised: bool,
+}
+
+/// A state of the system.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct State {
+    /// The server, as the spec implements it.
+    pub server: SymServer,
+    /// Honest clients A and B, as the spec implements them.
+    pub clients: [SymClient; 2],
+    /// Random streams of S, A, B.
+    pub rngs: [SymRng; 3],
+    /// Every message ever sent (the attacker keeps them all).
+    pub pool: BTreeSet<Packet>,
+    /// Packets delivered at least once (a further delivery is a replay).
+    pub delivered: BTreeSet<Packet>,
+    /// The attacker's knowledge.
+    pub knowledge: Knowledge,
+    /// Injections used.
+    pub injections: u8,
+    /// OTPs waiting in honest clients' SMS inboxes.
+    pub inbox: BTreeMap<Party, Term>,
+    /// Honest script progress.
+    pub progress: Progress,
+    /// Ghost events.
+    pub ghost: Ghost,
+}
+
+impl State {
+    /// The honest client `p` (A or B).
+    pub fn client(&self, p: Party) -> &SymClient {
+        &self.clients[HONEST.iter().position(|h| *h == p).expect("honest party")]
+    }
+
+    /// The honest client `p`, mutably.
+    pub fn client_mut(&mut self, p: Party) -> &mut SymClient {
+        &mut self.clients[HONEST.iter().position(|h| *h == p).expect("honest party")]
+    }
+
+    /// The random stream of `p` (S, A or B).
+    pub fn rng_mut(&mut self, p: Party) -> &mut SymRng {
+        &mut self.rngs[p as usize]
+    }
+
+    /// Whether B is offline by its script.
+    pub fn b_offline(&self) -> bool {
+        self.progress.presence == 1
+    }
+
+    /// B's index in per-client arrays.
+    pub fn b() -> Party {
+        B
+    }
+}

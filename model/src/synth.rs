@@ -1,0 +1,349 @@
+//! What the attacker can send: protocol-shaped messages built from its knowledge, and honest
+//! messages altered (sender spoofed, recipient changed, relabelled).
+
+use ee2e_spec::derive::{
+    session_id, sig_scheme, transport_label, with_directory_input, with_transport_input,
+};
+use ee2e_spec::session::Opened;
+use ee2e_spec::{
+    Ack, DirectoryEntry, Fix, Input, Message, RegistrationProof, Role, Sealed, Session, Suite, Transport,
+    Wire,
+};
+
+use crate::config::{CLIENTS, E, HONEST, SERVER, Scenario, phone};
+use crate::model::{Ee2eModel, params};
+use crate::state::{Hop, Packet, State, Sym};
+use crate::term::{Node, Party, Purpose, Term};
+
+/// Every value a message carries, as the attacker learns them.
+pub fn message_terms(m: &Message<Sym>, out: &mut Vec<Term>) {
+    let entry = |e: &DirectoryEntry<Sym>, out: &mut Vec<Term>| {
+        out.extend([Term::constant(e.phone.as_bytes()), e.public_key.clone(), e.signature.clone()])
+    };
+    match m {
+        Message::RegisterRequest { phone } | Message::KeyRequest { peer: phone } => {
+            out.push(Term::constant(phone.as_bytes()))
+        }
+        Message::Connect { phone } | Message::Disconnect { phone } => {
+            out.push(Term::constant(phone.as_bytes()))
+        }
+        Message::RegisterSubmit { phone, public_key, proof } => {
+            out.extend([Term::constant(phone.as_bytes()), public_key.clone()]);
+            match proof {
+                RegistrationProof::Seed { tag } => out.push(tag.clone()),
+                RegistrationProof::Hardened { sealed_tag, possession } => {
+                    out.extend([sealed_tag.clone(), possession.clone()])
+                }
+            }
+        }
+        Message::RegisterResult { entry: e } | Message::PeerKey { entry: e } => entry(e, out),
+        Message::KeyTransport { transport, .. } => {
+            out.extend([transport.ciphertext.clone(), transport.signature.clone()])
+        }
+        Message::KeyDelivery { from, transport } => {
+            entry(from, out);
+            out.extend([transport.ciphertext.clone(), transport.signature.clone()]);
+        }
+        Message::Data { sealed, .. } | Message::DataDelivery { sealed, .. } => match sealed {
+            Sealed::Seed { iv, ciphertext, mac } => out.extend([iv.clone(), ciphertext.clone(), mac.clone()]),
+            Sealed::Hardened { session, iv, ciphertext, mac, .. } => {
+                out.extend([session.clone(), iv.clone(), ciphertext.clone(), mac.clone()])
+            }
+        },
+        Message::Ack { ack, .. } | Message::AckDelivery { ack, .. } => match ack {
+            Ack::Seed { text, mac } => out.extend([text.clone(), mac.clone()]),
+            Ack::Hardened { session, digest, mac, .. } => {
+                out.extend([session.clone(), digest.clone(), mac.clone()])
+            }
+        },
+        Message::Error { .. } => {}
+    }
+}
+
+struct Ctx<'a> {
+    model: &'a Ee2eModel,
+    state: &'a State,
+    /// The attacker's fresh names for this injection.
+    n: u16,
+}
+
+impl Ctx<'_> {
+    fn knows(&self, t: &Term) -> bool {
+        self.state.knowledge.derivable(t)
+    }
+    fn fresh(&self, purpose: Purpose) -> Term {
+        Term::fresh(E, purpose, 200 + self.n)
+    }
+    fn profile(&self) -> ee2e_spec::Profile {
+        self.model.config.profile
+    }
+    fn rng(&self) -> crate::suite::SymRng {
+        crate::suite::SymRng { party: E, drawn: 300 + self.n * 8 }
+    }
+
+    /// The directory entry (phone of `p`, key of `k`) if the attacker can produce its signature.
+    fn entry(&self, p: Party, k: Party) -> Option<DirectoryEntry<Sym>> {
+        let (ph, pk) = (phone(p), Term::pk(k));
+        let sig = with_directory_input::<Sym, _>(self.profile(), &ph, &pk, |input| {
+            Sym::sign(&SERVER, sig_scheme(self.profile()), input, &mut self.rng())
+        })
+        .ok()?;
+        self.knows(&sig).then_some(DirectoryEntry { phone: ph, public_key: pk, signature: sig })
+    }
+
+    /// Session keys the attacker holds.
+    fn known_session_keys(&self) -> Vec<Term> {
+        self.state
+            .knowledge
+            .terms()
+            .filter(|t| matches!(t.node(), Node::Fresh(n) if n.purpose == Purpose::SessionKey))
+            .cloned()
+            .collect()
+    }
+
+    /// Session ids of the key transports of `key` that the attacker has seen.
+    fn session_ids(&self, key: &Term) -> Vec<Option<Term>> {
+        if self.profile().wire() == Wire::Seed {
+            return vec![None];
+        }
+        self.state
+            .knowledge
+            .terms()
+            .filter(|t| matches!(t.node(), Node::AEnc { msg, .. } if msg == key))
+            .map(|c| Some(session_id::<Sym>(c)))
+            .collect()
+    }
+}
+
+fn to_server(from: Party, message: Message<Sym>) -> Packet {
+    Packet { hop: Hop::ToServer { from }, message, stored: false }
+}
+
+fn to_client(to: Party, message: Message<Sym>) -> Packet {
+    Packet { hop: Hop::ToClient { to }, message, stored: false }
+}
+
+/// Every message the attacker can inject in `state`, with a short reason for the trace.
+pub fn injections(model: &Ee2eModel, state: &State) -> Vec<(Packet, String)> {
+    let cx = Ctx { model, state, n: u16::from(state.injections) };
+    let mut out = Vec::new();
+    match model.config.scenario {
+        Scenario::Registration => registration(&cx, &mut out),
+        Scenario::Messaging => {
+            peer_keys(&cx, &mut out);
+            key_deliveries(&cx, &mut out);
+            forged_traffic(&cx, &mut out);
+        }
+    }
+    relabelled(&cx, &mut out);
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
+    out.retain(|(p, _)| {
+        !state.pool.contains(p)
+            && (!matches!(p.hop, Hop::ToServer { .. }) || model.may_issue_otp(state, &p.message))
+    });
+    out
+}
+
+fn registration(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
+    let profile = cx.profile();
+    for p in CLIENTS {
+        out.push((to_server(E, Message::RegisterRequest { phone: phone(p) }), "ask for an OTP".into()));
+    }
+    let otps: Vec<Term> = cx.state.ghost.otps.iter().filter(|o| cx.knows(o)).cloned().collect();
+    for otp in &otps {
+        for p in CLIENTS {
+            for k in CLIENTS {
+                let (ph, pk) = (phone(p), Term::pk(k));
+                let values = ee2e_spec::derive::RegistrationValues::<Sym>::compute(
+                    otp,
+                    &ph,
+                    &pk,
+                    params().pbkdf2_iterations,
+                );
+                let proof = match profile.wire() {
+                    Wire::Seed => RegistrationProof::Seed { tag: values.tag },
+                    Wire::Hardened => {
+                        let sealed_tag = if profile.has(Fix::SealedTag) {
+                            let label = ee2e_spec::derive::registration_label::<Sym>(&ph);
+                            Term::new(Node::AEnc {
+                                pk: Term::pk(SERVER),
+                                msg: values.tag,
+                                label,
+                                nonce: cx.fresh(Purpose::Nonce),
+                            })
+                        } else {
+                            values.tag
+                        };
+                        let possession = if profile.has(Fix::PossessionProof) {
+                            let sig = ee2e_spec::derive::with_possession_input::<Sym, _>(&ph, &pk, |input| {
+                                Sym::sign(&k, sig_scheme(profile), input, &mut cx.rng())
+                            });
+                            match sig {
+                                Ok(s) if cx.knows(&s) => s,
+                                _ => continue,
+                            }
+                        } else {
+                            Sym::constant(b"")
+                        };
+                        RegistrationProof::Hardened { sealed_tag, possession }
+                    }
+                };
+                let m = Message::RegisterSubmit { phone: ph, public_key: pk, proof };
+                out.push((to_server(E, m), "registration built from a known OTP".into()));
+            }
+        }
+    }
+}
+
+fn peer_keys(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
+    for to in HONEST {
+        for p in CLIENTS {
+            for k in CLIENTS {
+                if let Some(entry) = cx.entry(p, k) {
+                    out.push((
+                        to_client(to, Message::PeerKey { entry }),
+                        "directory entry from known signatures".into(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn key_deliveries(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
+    let profile = cx.profile();
+    for key in cx.known_session_keys() {
+        for to in HONEST {
+            for from in CLIENTS.into_iter().filter(|f| *f != to) {
+                for k in CLIENTS {
+                    let Some(entry) = cx.entry(from, k) else { continue };
+                    let label = transport_label::<Sym>(profile, &phone(from), &phone(to));
+                    let ciphertext = Term::new(Node::AEnc {
+                        pk: Term::pk(to),
+                        msg: key.clone(),
+                        label,
+                        nonce: cx.fresh(Purpose::Nonce),
+                    });
+                    let sig = if profile.has(Fix::TransportBinding) {
+                        with_transport_input::<Sym, _>(&phone(from), &phone(to), &ciphertext, |i| {
+                            Sym::sign(&k, sig_scheme(profile), i, &mut cx.rng())
+                        })
+                    } else {
+                        Sym::sign(&k, sig_scheme(profile), Input::Raw(&key), &mut cx.rng())
+                    };
+                    let Ok(signature) = sig else { continue };
+                    if !cx.knows(&signature) {
+                        continue;
+                    }
+                    let m =
+                        Message::KeyDelivery { from: entry, transport: Transport { ciphertext, signature } };
+                    out.push((to_client(to, m), "key transport re-encrypted with a known key".into()));
+                }
+            }
+        }
+    }
+}
+
+/// Messages and ACKs in sessions whose key the attacker holds.
+fn forged_traffic(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
+    let profile = cx.profile();
+    let bound = cx.model.config.bounds.messages;
+    for key in cx.known_session_keys() {
+        for sid in cx.session_ids(&key) {
+            for to in HONEST {
+                for from in CLIENTS.into_iter().filter(|f| *f != to) {
+                    for role in [Role::Initiator, Role::Responder] {
+                        let Ok(mut session) =
+                            Session::<Sym>::new(profile, phone(to), role, key.clone(), sid.clone())
+                        else {
+                            continue;
+                        };
+                        for _ in 0..bound.max(1) {
+                            let iv = cx.fresh(Purpose::Iv);
+                            let Ok((sealed, _)) =
+                                session.seal(profile, &phone(from), 0, &cx.fresh(Purpose::Plaintext), iv)
+                            else {
+                                break;
+                            };
+                            out.push((
+                                to_client(to, Message::DataDelivery { from: phone(from), sealed }),
+                                "message sealed with a known key".into(),
+                            ));
+                        }
+                        for packet in &cx.state.pool {
+                            if let Message::Data { sealed, .. } | Message::DataDelivery { sealed, .. } =
+                                &packet.message
+                            {
+                                let (seq, iv, ct) = match sealed {
+                                    Sealed::Seed { iv, ciphertext, .. } => (None, iv, ciphertext),
+                                    Sealed::Hardened { seq, iv, ciphertext, .. } => {
+                                        (Some(*seq), iv, ciphertext)
+                                    }
+                                };
+                                let digest = Sym::sha256(Input::Tuple(&[iv, ct]));
+                                let opened = Opened { plaintext: Sym::constant(b""), seq, digest };
+                                let ack = session.ack(profile, &opened);
+                                out.push((
+                                    to_client(to, Message::AckDelivery { from: phone(from), ack }),
+                                    "ACK made with a known key".into(),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Honest messages with their addressing altered.
+fn relabelled(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
+    for packet in &cx.state.pool {
+        match (&packet.hop, &packet.message) {
+            (Hop::ToServer { from }, m) => {
+                for claimed in CLIENTS.into_iter().filter(|c| c != from) {
+                    out.push((to_server(claimed, m.clone()), "sender address spoofed".into()));
+                }
+                let retarget = |to: Party| -> Option<Message<Sym>> {
+                    Some(match m.clone() {
+                        Message::Data { sealed, .. } => Message::Data { to: phone(to), sealed },
+                        Message::Ack { ack, .. } => Message::Ack { to: phone(to), ack },
+                        Message::KeyTransport { transport, .. } => {
+                            Message::KeyTransport { to: phone(to), transport }
+                        }
+                        _ => return None,
+                    })
+                };
+                for to in CLIENTS {
+                    for claimed in CLIENTS {
+                        if let Some(m2) = retarget(to)
+                            && (m2 != *m || claimed != *from)
+                        {
+                            out.push((to_server(claimed, m2), "recipient changed".into()));
+                        }
+                    }
+                }
+            }
+            (Hop::ToClient { to }, m) => {
+                for target in HONEST {
+                    for from in CLIENTS {
+                        let m2 = match m.clone() {
+                            Message::DataDelivery { sealed, .. } => {
+                                Message::DataDelivery { from: phone(from), sealed }
+                            }
+                            Message::AckDelivery { ack, .. } => {
+                                Message::AckDelivery { from: phone(from), ack }
+                            }
+                            other if target != *to && from == CLIENTS[0] => other,
+                            _ => continue,
+                        };
+                        if target != *to || m2 != *m {
+                            out.push((to_client(target, m2), "redirected or relabelled".into()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Symbolic terms: values of the perfect-cryptography world.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ee2e_spec::SigScheme;
+
+/// A party's index: a key pair `Pk(i)`/`Sk(i)` and an RNG stream belong to it.
+pub type Party = u8;
+
+/// What a fresh name was drawn for (the symbolic counterpart of [`ee2e_spec::Fresh`] plus the
+/// randomness hidden inside randomized encryption and the model's plaintexts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Purpose {
+    /// A one-time password (a weak secret).
+    Otp,
+    /// A session key `K`.
+    SessionKey,
+    /// An IV.
+    Iv,
+    /// The random seed of an OAEP encryption.
+    Nonce,
+    /// An application plaintext.
+    Plaintext,
+}
+
+/// A fresh name: drawn by `party`, the `n`-th of its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name {
+    /// Who drew it.
+    pub party: Party,
+    /// What for.
+    pub purpose: Purpose,
+    /// Position in the party's stream.
+    pub n: u16,
+}
+
+/// A term. Cheap to clone; equality and hashing are structural.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Term(Arc<Node>);
+
+/// The constructors of the term algebra.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Node {
+    /// A public constant: label, phone number, sequence number, version byte.
+    Const(Box<[u8]>),
+    /// A fresh name.
+    Fresh(Name),
+    /// A party's public key.
+    Pk(Party),
+    /// A party's private key.
+    Sk(Party),
+    /// SHA-256.
+    Hash(Term),
+    /// HMAC (key, message).
+    Hmac(Term, Term),
+    /// PBKDF2 (password, salt).
+    Pbkdf2(Term, Term),
+    /// HKDF (ikm, salt, info).
+    Hkdf(Term, Term, Term),
+    /// RSA-OAEP encryption; `nonce` is the encryption's randomness.
+    AEnc {
+        /// Public key.
+        pk: Term,
+        /// Plaintext.
+        msg: Term,
+        /// OAEP label.
+        label: Term,
+        /// Randomness.
+        nonce: Term,
+    },
+    /// A signature by `Sk(signer)`; it does not reveal `msg`.
+    Sig {
+        /// Signer.
+        signer: Party,
+        /// Scheme.
+        scheme: SigScheme,
+        /// Signed message.
+        msg: Term,
+    },
+    /// Symmetric encryption.
+    SEnc {
+        /// Key.
+        key: Term,
+        /// IV.
+        iv: Term,
+        /// Plaintext.
+        msg: Term,
+    },
+    /// A tuple.
+    Tuple(Vec<Term>),
+}
+
+impl Term {
+    /// Wraps a node.
+    pub fn new(node: Node) -> Term {
+        Term(Arc::new(node))
+    }
+    /// The node.
+    pub fn node(&self) -> &Node {
+        &self.0
+    }
+    /// A constant.
+    pub fn constant(bytes: &[u8]) -> Term {
+        Term::new(Node::Const(bytes.into()))
+    }
+    /// A fresh name.
+    pub fn fresh(party: Party, purpose: Purpose, n: u16) -> Term {
+        Term::new(Node::Fresh(Name { party, purpose, n }))
+    }
+    /// `Pk(party)`.
+    pub fn pk(party: Party) -> Term {
+        Term::new(Node::Pk(party))
+    }
+    /// `Sk(party)`.
+    pub fn sk(party: Party) -> Term {
+        Term::new(Node::Sk(party))
+    }
+
+    /// Whether `needle` occurs in this term.
+    pub fn contains(&self, needle: &Term) -> bool {
+        if self == needle {
+            return true;
+        }
+        match self.node() {
+            Node::Const(_) | Node::Fresh(_) | Node::Pk(_) | Node::Sk(_) => false,
+            Node::Hash(a) => a.contains(needle),
+            Node::Hmac(a, b) | Node::Pbkdf2(a, b) => a.contains(needle) || b.contains(needle),
+            Node::Hkdf(a, b, c) => a.contains(needle) || b.contains(needle) || c.contains(needle),
+            Node::AEnc { pk, msg, label, nonce } => {
+                pk.contains(needle)
+                    || msg.contains(needle)
+                    || label.contains(needle)
+                    || nonce.contains(needle)
+            }
+            Node::Sig { msg, .. } => msg.contains(needle),
+            Node::SEnc { key, iv, msg } => {
+                key.contains(needle) || iv.contains(needle) || msg.contains(needle)
+            }
+            Node::Tuple(parts) => parts.iter().any(|p| p.contains(needle)),
+        }
+    }
+}
+
+fn party_name(p: Party) -> String {
+    crate::config::party_name(p).to_string()
+}
+
+impl fmt::Debug for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.node() {
+            Node::Const(bytes) => match crate::config::phone_name(bytes) {
+                Some(name) => write!(f, "{name}"),
+                None if bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && !bytes.is_empty() => {
+                    write!(f, "\"{}\"", String::from_utf8_lossy(bytes))
+                }
+                None if bytes.len() == 8 => {
+                    write!(f, "{}", u64::from_be_bytes(bytes[..].try_into().unwrap_or([0; 8])))
+                }
+                None => write!(f, "0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            },
+            Node::Fresh(Name { party, purpose, n }) => {
+                let p = match purpose {
+                    Purpose::Otp => "otp",
+                    Purpose::SessionKey => "K",
+                    Purpose::Iv => "iv",
+                    Purpose::Nonce => "r",
+                    Purpose::Plaintext => "M",
+                };
+                write!(f, "{p}_{}{n}", party_name(*party))
+            }
+            Node::Pk(p) => write!(f, "pk({})", party_name(*p)),
+            Node::Sk(p) => write!(f, "sk({})", party_name(*p)),
+            Node::Hash(a) => write!(f, "h({a})"),
+            Node::Hmac(k, m) => write!(f, "hmac({k}, {m})"),
+            Node::Pbkdf2(p, s) => write!(f, "pbkdf2({p}, {s})"),
+            Node::Hkdf(a, b, c) => write!(f, "hkdf({a}, {b}, {c})"),
+            Node::AEnc { pk, msg, label, .. } => write!(f, "aenc({pk}, {msg}, {label})"),
+            Node::Sig { signer, msg, .. } => write!(f, "sig({}, {msg})", party_name(*signer)),
+            Node::SEnc { key, msg, .. } => write!(f, "senc({key}, {msg})"),
+            Node::Tuple(parts) => {
+                write!(f, "(")?;
+                for (i, p) in parts.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{p}")?;
+                }
+                write!(f, ")")
+            }
+        }
+    }
+}
