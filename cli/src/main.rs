@@ -10,7 +10,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+mod bench;
+mod check;
 mod demo;
+mod explore;
+mod load;
+mod vectors;
 
 /// EE2E: a reference for the end-to-end encrypted messaging protocol.
 #[derive(Debug, Parser)]
@@ -25,6 +30,18 @@ enum Command {
     /// Run a scripted session (registration, key exchange, messages, offline delivery, ACKs)
     /// on the in-process runtime and print its transcript.
     Demo(demo::DemoArgs),
+    /// Model-check both profiles against a Dolev-Yao attacker and print the verdicts.
+    Check(check::CheckArgs),
+    /// Serve stateright's Explorer for one model configuration on 127.0.0.1.
+    Explore(explore::ExploreArgs),
+    /// Generate or verify the conformance vectors.
+    #[command(subcommand)]
+    Vectors(vectors::VectorsCommand),
+    /// Compare the crypto hot path with OpenSSL on this machine.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// End-to-end throughput of the in-process runtime.
+    Load(load::LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +55,10 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Explore(args) => explore::run(&args),
+        Command::Vectors(command) => vectors::run(&command),
+        Command::Bench(command) => bench::run(&command),
+        Command::Load(args) => load::run(&args),
     }
 }

@@ -16,6 +16,7 @@ pub mod state;
 pub mod suite;
 pub mod synth;
 pub mod term;
+pub mod trace;
 
 pub use config::{Bounds, Config, Scenario, Threat};
 pub use model::{Action, Ee2eModel};

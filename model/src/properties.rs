@@ -133,6 +133,30 @@ pub const ALL: [Definition; 14] = [
     },
 ];
 
+/// The negation of always-property `name` (what a counterexample reaches). Function pointers
+/// cannot capture, hence one small function per property.
+pub fn negation(name: &str) -> fn(&Ee2eModel, &State) -> bool {
+    macro_rules! not {
+        ($($p:ident),*) => {
+            match name {
+                $(stringify!($p) => |m, s| !$p(m, s),)*
+                _ => |_, _| false,
+            }
+        };
+    }
+    not!(
+        registration_binding,
+        key_possession,
+        directory_binding,
+        session_key_secrecy,
+        key_transport_agreement,
+        message_authenticity,
+        message_no_replay,
+        message_confidentiality,
+        ack_authenticity
+    )
+}
+
 /// The stateright properties checked in `scenario`.
 pub fn for_scenario(scenario: Scenario) -> Vec<Property<Ee2eModel>> {
     ALL.iter()

@@ -87,33 +87,46 @@ impl RunReport {
     }
 }
 
-/// Model-checks `config` exhaustively (breadth first, so traces are shortest) on `threads`.
+/// States the shortest-trace search may visit before giving up on a trace.
+pub const TRACE_SEARCH_LIMIT: usize = 5_000_000;
+
+/// Model-checks `config` exhaustively with stateright (breadth first, on `threads`), then
+/// finds the shortest trace of each discovery (see [`crate::trace`]).
 pub fn run(config: Config, threads: usize) -> RunReport {
     let model = Ee2eModel::new(config);
     let start = Instant::now();
     let checker = model.clone().checker().threads(threads.max(1)).spawn_bfs().join();
+    let defs: Vec<_> = ALL.iter().filter(|d| d.scenario == config.scenario).collect();
+    let discovered: Vec<bool> = defs.iter().map(|d| checker.discovery(d.name).is_some()).collect();
     let seconds = start.elapsed().as_secs_f64();
-    let properties = ALL
+
+    let goals: Vec<(&'static str, fn(&Ee2eModel, &State) -> bool)> = defs
         .iter()
-        .filter(|d| d.scenario == config.scenario)
-        .map(|d| {
-            let path = checker.discovery(d.name);
-            let status = match (d.kind, path.is_some()) {
+        .zip(&discovered)
+        .filter(|(_, found)| **found)
+        .map(|(d, _)| (d.name, goal_of(d.kind, d.name)))
+        .collect();
+    let mut traces = crate::trace::shortest(&model, &goals, TRACE_SEARCH_LIMIT).into_iter();
+    let init = model.init_states().remove(0);
+
+    let properties = defs
+        .iter()
+        .zip(&discovered)
+        .map(|(d, found)| {
+            let actions = if *found { traces.next().flatten() } else { None };
+            let status = match (d.kind, found) {
                 (Kind::Always, true) => Status::Violated,
                 (Kind::Always, false) => Status::Holds,
                 (Kind::Sometimes, true) => Status::Witnessed,
                 (Kind::Sometimes, false) => Status::NotWitnessed,
             };
-            let trace = path
-                .clone()
-                .map(|p| {
-                    p.into_actions()
-                        .iter()
-                        .enumerate()
-                        .map(|(i, a)| Step { n: i + 1, action: model.format_action(a) })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let trace = actions
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, a)| Step { n: i + 1, action: model.format_action(a) })
+                .collect();
+            let path = actions.and_then(|a| Path::from_actions(&model, init.clone(), a.iter()));
             PropertyResult {
                 name: d.name,
                 kind: match d.kind {
@@ -133,7 +146,7 @@ pub fn run(config: Config, threads: usize) -> RunReport {
         threat: config.threat.name(),
         scenario: config.scenario.name(),
         bounds: format!(
-            "{} session(s), {} message(s) per direction, {} injection(s)",
+            "{} key exchange(s), {} message(s) per direction, {} injection(s)",
             b.sessions, b.messages, b.injections
         ),
         states: checker.state_count(),
@@ -141,5 +154,15 @@ pub fn run(config: Config, threads: usize) -> RunReport {
         max_depth: checker.max_depth(),
         seconds,
         properties,
+    }
+}
+
+/// The predicate a trace for property `name` must reach: a violation of an always-property,
+/// an example of a sometimes-property.
+fn goal_of(kind: Kind, name: &str) -> fn(&Ee2eModel, &State) -> bool {
+    let def = ALL.iter().find(|d| d.name == name).expect("known property");
+    match kind {
+        Kind::Sometimes => def.holds,
+        Kind::Always => crate::properties::negation(name),
     }
 }
