@@ -100,7 +100,7 @@ pub fn run(config: Config, threads: usize) -> RunReport {
     let discovered: Vec<bool> = defs.iter().map(|d| checker.discovery(d.name).is_some()).collect();
     let seconds = start.elapsed().as_secs_f64();
 
-    let goals: Vec<(&'static str, fn(&Ee2eModel, &State) -> bool)> = defs
+    let goals: Vec<crate::trace::Goal> = defs
         .iter()
         .zip(&discovered)
         .filter(|(_, found)| **found)
