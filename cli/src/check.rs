@@ -163,7 +163,11 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
             let _ = write!(header, " {:<14} |", p.name());
         }
         let _ = writeln!(out, "{header}");
-        let _ = writeln!(out, "|{}|", header[1..header.len() - 1].chars().map(|c| if c == '|' { '|' } else { '-' }).collect::<String>());
+        let _ = writeln!(
+            out,
+            "|{}|",
+            header[1..header.len() - 1].chars().map(|c| if c == '|' { '|' } else { '-' }).collect::<String>()
+        );
         for def in ALL.iter() {
             let mut row = format!("| {:<26} | {:<12} |", def.name, def.scenario.name());
             let mut any = false;
@@ -197,7 +201,13 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
                 let _ = writeln!(out, "  {:>2}. {}", step.n, step.action);
             }
             let def = ALL.iter().find(|d| d.name == p.name).expect("known property");
-            let _ = writeln!(out, "      ⇒ after step {}, {} fails: {}\n", p.trace.len(), p.name, sentence(def.name));
+            let _ = writeln!(
+                out,
+                "      ⇒ after step {}, {} fails: {}\n",
+                p.trace.len(),
+                p.name,
+                sentence(def.name)
+            );
         }
     }
     if none {
@@ -210,7 +220,11 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
         "| {:<32} | {:<10} | {:<12} | {:>10} | {:>10} | {:>5} | {:>8} | {:>12} |",
         "profile", "threat", "scenario", "states", "unique", "depth", "seconds", "states/s"
     );
-    let _ = writeln!(out, "|{:-<34}|{:-<12}|{:-<14}|{:-<12}|{:-<12}|{:-<7}|{:-<10}|{:-<14}|", "", "", "", "", "", "", "", "");
+    let _ = writeln!(
+        out,
+        "|{:-<34}|{:-<12}|{:-<14}|{:-<12}|{:-<12}|{:-<7}|{:-<10}|{:-<14}|",
+        "", "", "", "", "", "", "", ""
+    );
     for (_, r) in runs {
         let _ = writeln!(
             out,
@@ -227,7 +241,8 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
     }
     let _ = writeln!(out);
     for (_, r) in runs {
-        let holds: Vec<_> = r.properties.iter().filter(|p| p.status == Status::Holds).map(|p| p.name).collect();
+        let holds: Vec<_> =
+            r.properties.iter().filter(|p| p.status == Status::Holds).map(|p| p.name).collect();
         if !holds.is_empty() {
             let _ = writeln!(
                 out,
@@ -247,14 +262,20 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
 /// The one-sentence definition of a property (SPEC.md §15).
 pub fn sentence(name: &str) -> &'static str {
     match name {
-        "registration_binding" => "the server registered a key for an honest client's phone that is not that client's key",
+        "registration_binding" => {
+            "the server registered a key for an honest client's phone that is not that client's key"
+        }
         "key_possession" => "the server registered an honest client's key under another phone",
-        "directory_binding" => "an honest client accepted a key for a phone that the server never registered for it",
+        "directory_binding" => {
+            "an honest client accepted a key for a phone that the server never registered for it"
+        }
         "session_key_secrecy" => "the attacker knows the key of a session between honest clients",
         "key_transport_agreement" => {
             "an honest client accepted a session key from an honest peer that did not generate it for it (or accepted it twice)"
         }
-        "message_authenticity" => "an honest client accepted a message as from an honest peer that did not send it to it",
+        "message_authenticity" => {
+            "an honest client accepted a message as from an honest peer that did not send it to it"
+        }
         "message_no_replay" => "an honest client accepted the same message from an honest peer twice",
         "message_confidentiality" => "the attacker knows a message one honest client sent to another",
         "ack_authenticity" => "an honest client accepted an ACK for a message its honest peer never accepted",
@@ -268,7 +289,8 @@ fn write_svgs(dir: &std::path::Path, runs: &[(Config, RunReport)]) -> std::io::R
         let model = Ee2eModel::new(*config);
         for p in report.properties.iter().filter(|p| p.status == Status::Violated) {
             if let Some(svg) = p.path.clone().and_then(|path| model.as_svg(path)) {
-                let file = dir.join(format!("{}-{}-{}-{}.svg", report.profile, report.threat, report.scenario, p.name));
+                let file = dir
+                    .join(format!("{}-{}-{}-{}.svg", report.profile, report.threat, report.scenario, p.name));
                 std::fs::write(file, svg)?;
             }
         }

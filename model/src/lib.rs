@@ -14,6 +14,7 @@ pub mod properties;
 pub mod run;
 pub mod state;
 pub mod suite;
+pub mod svg;
 pub mod synth;
 pub mod term;
 pub mod trace;

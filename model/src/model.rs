@@ -474,6 +474,13 @@ impl Model for Ee2eModel {
         }
     }
 
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        let actions = path.into_actions();
+        let c = self.config;
+        let title = format!("EE2E {} / {} / {}", c.profile, c.threat, c.scenario);
+        Some(crate::svg::sequence_diagram(&title, &actions, |a| self.format_action(a)))
+    }
+
     fn properties(&self) -> Vec<Property<Self>> {
         properties::for_scenario(self.config.scenario)
     }

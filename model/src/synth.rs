@@ -133,6 +133,7 @@ pub fn injections(model: &Ee2eModel, state: &State) -> Vec<(Packet, String)> {
             peer_keys(&cx, &mut out);
             key_deliveries(&cx, &mut out);
             forged_traffic(&cx, &mut out);
+            rewritten_acks(&cx, &mut out);
         }
     }
     relabelled(&cx, &mut out);
@@ -292,6 +293,58 @@ fn forged_traffic(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Digests (SHA-256 over IV and ciphertext) of every message seen on the network.
+fn known_digests(cx: &Ctx<'_>) -> Vec<Term> {
+    let mut digests: Vec<Term> = cx
+        .state
+        .pool
+        .iter()
+        .filter_map(|p| match &p.message {
+            Message::Data { sealed, .. } | Message::DataDelivery { sealed, .. } => Some(sealed),
+            _ => None,
+        })
+        .map(|sealed| match sealed {
+            Sealed::Seed { iv, ciphertext, .. } | Sealed::Hardened { iv, ciphertext, .. } => {
+                Sym::sha256(Input::Tuple(&[iv, ciphertext]))
+            }
+        })
+        .collect();
+    digests.sort();
+    digests.dedup();
+    digests
+}
+
+/// Honest ACKs with the message they name rewritten (which sequence number, which digest).
+fn rewritten_acks(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
+    let digests = known_digests(cx);
+    for packet in &cx.state.pool {
+        let (
+            Hop::ToClient { to },
+            Message::AckDelivery { from, ack: Ack::Hardened { session, seq, digest, mac } },
+        ) = (&packet.hop, &packet.message)
+        else {
+            continue;
+        };
+        for other_seq in 0..u64::from(cx.model.config.bounds.messages.max(1)) {
+            for other_digest in &digests {
+                if other_seq == *seq && other_digest == digest {
+                    continue;
+                }
+                let ack = Ack::Hardened {
+                    session: session.clone(),
+                    seq: other_seq,
+                    digest: other_digest.clone(),
+                    mac: mac.clone(),
+                };
+                out.push((
+                    to_client(*to, Message::AckDelivery { from: from.clone(), ack }),
+                    "ACK fields rewritten".into(),
+                ));
             }
         }
     }
