@@ -57,9 +57,9 @@ impl ServerError {
     /// so that the reply does not say which part of the proof was wrong.
     pub fn code(&self) -> ErrorCode {
         match self {
-            ServerError::WrongProfile | ServerError::UnexpectedMessage(_) | ServerError::SenderMismatch(_) => {
-                ErrorCode::BadRequest
-            }
+            ServerError::WrongProfile
+            | ServerError::UnexpectedMessage(_)
+            | ServerError::SenderMismatch(_) => ErrorCode::BadRequest,
             ServerError::InvalidPublicKey => ErrorCode::InvalidPublicKey,
             ServerError::NoPendingRegistration(_) => ErrorCode::NoPendingRegistration,
             ServerError::OtpExpired(_) => ErrorCode::OtpExpired,
