@@ -188,6 +188,24 @@ impl Store<ConcreteSuite> for SqliteStore {
         Ok(())
     }
 
+    fn register(
+        &mut self,
+        entry: &DirectoryEntry<ConcreteSuite>,
+        consume_otp: bool,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO directory (phone, public_key, signature) VALUES (?1, ?2, ?3)",
+            params![entry.phone.as_str(), entry.public_key.as_slice(), entry.signature.as_slice()],
+        )
+        .map_err(db("writing directory"))?;
+        if consume_otp {
+            tx.execute("DELETE FROM pending_otp WHERE phone = ?1", params![entry.phone.as_str()])
+                .map_err(db("deleting the used OTP"))?;
+        }
+        tx.commit().map_err(db("committing a registration"))
+    }
+
     fn enqueue(&mut self, to: &Phone, message: &Message<ConcreteSuite>) -> Result<(), StoreError> {
         let bytes = codec::encode(self.wire, message).map_err(|e| {
             StoreError(format!("cannot encode a {:?} message for the queue: {e}", message.kind()))

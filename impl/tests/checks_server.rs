@@ -774,6 +774,14 @@ impl Store<S> for FaultyStore {
         self.check(Op::Entry)?;
         self.inner.entry(phone)
     }
+    fn register(&mut self, entry: &DirectoryEntry<S>, consume_otp: bool) -> Result<(), StoreError> {
+        // Atomic like SQLite's transaction: check every fault before writing anything.
+        self.check(Op::PutEntry)?;
+        if consume_otp {
+            self.check(Op::RemovePendingOtp)?;
+        }
+        self.inner.register(entry, consume_otp)
+    }
     fn put_entry(&mut self, entry: &DirectoryEntry<S>) -> Result<(), StoreError> {
         self.check(Op::PutEntry)?;
         self.inner.put_entry(entry)
@@ -827,9 +835,6 @@ fn server_rejects_register_submit_when_the_store_fails(profile: Profile) {
 /// successful hardened registration, deleting the used OTP [E8], fails: the reply is `Internal`
 /// (the client returns to `Unregistered`), so the entry written just before must not stay.
 #[test]
-#[ignore = "spec/code mismatch: Server::on_register_submit stores the directory entry before deleting the OTP; \
-            when the deletion fails it replies Store/Internal but the new entry stays (SPEC.md §9.3: a \
-            rejected message changes nothing else)"]
 fn hardened_server_keeps_no_entry_when_deleting_the_used_otp_fails() {
     let profile = Profile::HARDENED;
     let mut r =

@@ -79,3 +79,64 @@ pub fn packet(p: &Packet) -> String {
     let stored = if p.stored { " (stored)" } else { "" };
     format!("{from} → {to}: {}{stored}", message(&p.message))
 }
+
+/// A multi-line summary of a state (what the Explorer shows).
+pub fn state(s: &crate::state::State) -> String {
+    use std::fmt::Write as _;
+
+    use ee2e_spec::Store as _;
+
+    let mut out = String::new();
+    for (i, c) in s.clients.iter().enumerate() {
+        let name = if i == 0 { "A" } else { "B" };
+        let reg = match c.registration() {
+            ee2e_spec::Registration::Unregistered => "unregistered",
+            ee2e_spec::Registration::AwaitingOtp => "awaiting OTP",
+            ee2e_spec::Registration::AwaitingResult => "awaiting result",
+            ee2e_spec::Registration::Registered(_) => "registered",
+        };
+        let _ = writeln!(out, "{name}: {reg}");
+        for (phone, entry) in c.peers() {
+            let _ = writeln!(out, "  peer {} → {}", who(phone), entry.public_key);
+        }
+        for session in c.sessions() {
+            let _ = writeln!(
+                out,
+                "  session with {} ({:?}), K = {}",
+                who(&session.peer),
+                session.role,
+                session.key
+            );
+        }
+        for o in c.outstanding() {
+            let _ = writeln!(out, "  awaiting ACK for message #{} to {}", o.id, who(&o.peer));
+        }
+    }
+    let _ = writeln!(out, "S: online {:?}", s.server.online().iter().map(who).collect::<Vec<_>>());
+    for entry in s.server.store().directory() {
+        let _ = writeln!(out, "  directory {} → {}", who(&entry.phone), entry.public_key);
+    }
+    for c in crate::config::HONEST {
+        let queued = s.server.store().queue_len(&crate::config::phone(c)).unwrap_or(0);
+        if queued > 0 {
+            let _ = writeln!(out, "  {queued} message(s) stored for {}", crate::config::party_name(c));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "attacker: {} injection(s) used; knows {} term(s)",
+        s.injections,
+        s.knowledge.terms().count()
+    );
+    let secrets: Vec<String> = s
+        .knowledge
+        .terms()
+        .filter(|t| matches!(t.node(), crate::term::Node::Fresh(n) if n.party != crate::config::E))
+        .map(|t| t.to_string())
+        .collect();
+    if !secrets.is_empty() {
+        let _ = writeln!(out, "  honest fresh values known: {}", secrets.join(", "));
+    }
+    let _ = writeln!(out, "network: {} message(s) sent, {} delivered", s.pool.len(), s.delivered.len());
+    out
+}

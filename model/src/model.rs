@@ -474,6 +474,11 @@ impl Model for Ee2eModel {
         }
     }
 
+    fn format_step(&self, last: &State, action: Action) -> Option<String> {
+        let label = self.format_action(&action);
+        self.next_state(last, action).map(|next| format!("{label}\n\n{}", describe::state(&next)))
+    }
+
     fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
         let actions = path.into_actions();
         let c = self.config;

@@ -3,8 +3,9 @@
 //!
 //! Sans-IO: [`Server::handle`] takes the sender's address, the message, the time and a random
 //! source, and returns messages to send, SMS to deliver and events. Checks come before any
-//! change, so a rejected message leaves the state as it was — except a wrong registration
-//! proof, which counts a failed attempt (that is its purpose).
+//! change, so a rejected message leaves the state as it was — except that a wrong
+//! registration proof counts a failed attempt (that is its purpose) and an expired or voided
+//! OTP is deleted.
 
 use std::collections::BTreeSet;
 
@@ -312,10 +313,8 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
         // Sign once, at registration; key lookups serve the stored signature.
         let entry = sign_entry::<S>(self.profile, &self.key, &phone, &public_key, rng)
             .map_err(ServerError::Crypto)?;
-        self.store.put_entry(&entry)?;
-        if limits {
-            self.store.remove_pending_otp(&phone)?;
-        }
+        // Entry and OTP consumption are one store transaction: a failure leaves neither.
+        self.store.register(&entry, limits)?;
         Ok(vec![
             ServerOutput::Send { to: phone.clone(), message: Message::RegisterResult { entry } },
             ServerOutput::Event(ServerEvent::Registered(phone)),

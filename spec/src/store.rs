@@ -32,6 +32,15 @@ pub trait Store<S: Suite> {
     fn entry(&self, phone: &Phone) -> Result<Option<DirectoryEntry<S>>, StoreError>;
     /// Stores (replaces) a directory entry.
     fn put_entry(&mut self, entry: &DirectoryEntry<S>) -> Result<(), StoreError>;
+    /// Completes a registration: stores `entry` and, if `consume_otp`, removes the pending OTP
+    /// of its phone — both or neither. The default runs the two writes in turn; stores that
+    /// can fail between them (SQLite) override it with a transaction.
+    fn register(&mut self, entry: &DirectoryEntry<S>, consume_otp: bool) -> Result<(), StoreError> {
+        if consume_otp {
+            self.remove_pending_otp(&entry.phone)?;
+        }
+        self.put_entry(entry)
+    }
     /// Appends a message to `to`'s offline queue.
     fn enqueue(&mut self, to: &Phone, message: &Message<S>) -> Result<(), StoreError>;
     /// Removes and returns `to`'s offline queue, oldest first.
