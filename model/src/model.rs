@@ -52,9 +52,16 @@ pub enum Action {
     Inject(Packet, String),
     /// The attacker guesses a pending OTP online (only where attempts are unlimited).
     GuessOnline(Party),
+    /// The attacker tries every OTP offline against a verifier it observed.
+    GuessOffline(Term),
     /// B's long-term key leaks (threat `compromise`).
     Compromise,
 }
+
+/// Injections an online dictionary attack costs: it is many submissions, not one, so it is
+/// charged more than a single forged message (and an attacker with an offline verifier
+/// prefers that).
+pub const ONLINE_GUESS_COST: u8 = 2;
 
 /// The model's parameters for the protocol (PBKDF2's count is irrelevant symbolically).
 pub fn params() -> Params {
@@ -170,8 +177,6 @@ impl Ee2eModel {
         let mut terms = Vec::new();
         synth::message_terms(&packet.message, &mut terms);
         state.knowledge.learn_all(terms);
-        let otps: Vec<Term> = state.ghost.otps.iter().cloned().collect();
-        state.knowledge.guess_weak_secrets(otps.iter());
         state.pool.insert(packet);
     }
 
@@ -356,6 +361,11 @@ impl Model for Ee2eModel {
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
         self.honest_actions(state, actions);
+        for otp in &state.ghost.otps {
+            if state.knowledge.has_verifier(otp) {
+                actions.push(Action::GuessOffline(otp.clone()));
+            }
+        }
         let may_inject =
             self.config.threat != Threat::Passive && state.injections < self.config.bounds.injections;
         for packet in &state.pool {
@@ -376,7 +386,9 @@ impl Model for Ee2eModel {
             for (packet, why) in synth::injections(self, state) {
                 actions.push(Action::Inject(packet, why));
             }
-            if !self.config.profile.has(ee2e_spec::Fix::OtpLimits) {
+            if !self.config.profile.has(ee2e_spec::Fix::OtpLimits)
+                && state.injections + ONLINE_GUESS_COST <= self.config.bounds.injections
+            {
                 for c in HONEST {
                     if let Ok(Some(pending)) = state.server.store().pending_otp(&phone(c))
                         && !state.knowledge.derivable(&pending.otp)
@@ -442,10 +454,11 @@ impl Model for Ee2eModel {
                 self.deliver(&mut state, &packet)?;
             }
             Action::GuessOnline(c) => {
-                state.injections += 1;
+                state.injections += ONLINE_GUESS_COST;
                 let pending = state.server.store().pending_otp(&phone(c)).ok()??;
                 state.knowledge.learn(pending.otp);
             }
+            Action::GuessOffline(otp) => state.knowledge.learn(otp),
             Action::Compromise => {
                 state.progress.compromised = true;
                 state.knowledge.learn(Term::sk(B));
@@ -469,6 +482,11 @@ impl Model for Ee2eModel {
             Action::Inject(p, why) => format!("attacker injects {} [{why}]", describe::packet(p)),
             Action::GuessOnline(c) => {
                 format!("attacker guesses {}'s OTP online (unlimited attempts)", party_name(*c))
+            }
+            Action::GuessOffline(otp) => {
+                format!(
+                    "attacker tries all 10^6 codes offline against a verifier it saw and learns the OTP {otp}"
+                )
             }
             Action::Compromise => "B's long-term private key leaks".into(),
         }

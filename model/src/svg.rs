@@ -110,7 +110,7 @@ pub fn sequence_diagram(
             Action::Register(c) | Action::EnterOtp(c) => note(&mut s, *c, &label),
             Action::StartSession(_) | Action::Send { from: A, .. } => note(&mut s, A, &label),
             Action::Send { .. } | Action::GoOffline | Action::GoOnline => note(&mut s, B, &label),
-            Action::GuessOnline(_) | Action::Compromise => note(&mut s, E, &label),
+            Action::GuessOnline(_) | Action::GuessOffline(_) | Action::Compromise => note(&mut s, E, &label),
         }
     }
     let _ = writeln!(s, "</svg>");

@@ -60,6 +60,9 @@ pub fn message_terms(m: &Message<Sym>, out: &mut Vec<Term>) {
     }
 }
 
+/// Whose key the attacker tries first: its own.
+const KEYS_ATTACKER_FIRST: [Party; 3] = [E, crate::config::A, crate::config::B];
+
 struct Ctx<'a> {
     model: &'a Ee2eModel,
     state: &'a State,
@@ -137,8 +140,10 @@ pub fn injections(model: &Ee2eModel, state: &State) -> Vec<(Packet, String)> {
         }
     }
     relabelled(&cx, &mut out);
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out.dedup_by(|a, b| a.0 == b.0);
+    // Keep the first reason for each packet, in generation order (which puts the attacker's
+    // own key first, so that the shortest traces read naturally).
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|(p, _)| seen.insert(p.clone()));
     out.retain(|(p, _)| {
         !state.pool.contains(p)
             && (!matches!(p.hop, Hop::ToServer { .. }) || model.may_issue_otp(state, &p.message))
@@ -154,7 +159,7 @@ fn registration(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
     let otps: Vec<Term> = cx.state.ghost.otps.iter().filter(|o| cx.knows(o)).cloned().collect();
     for otp in &otps {
         for p in CLIENTS {
-            for k in CLIENTS {
+            for k in KEYS_ATTACKER_FIRST {
                 let (ph, pk) = (phone(p), Term::pk(k));
                 let values = ee2e_spec::derive::RegistrationValues::<Sym>::compute(
                     otp,
@@ -200,7 +205,7 @@ fn registration(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
 fn peer_keys(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
     for to in HONEST {
         for p in CLIENTS {
-            for k in CLIENTS {
+            for k in KEYS_ATTACKER_FIRST {
                 if let Some(entry) = cx.entry(p, k) {
                     out.push((
                         to_client(to, Message::PeerKey { entry }),
