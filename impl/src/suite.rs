@@ -286,6 +286,21 @@ impl BlockCipherEncClosure for CbcEncrypt<'_> {
     }
 }
 
+/// AES-256-CBC encryption of `buffer` in place, without padding: the raw primitive under
+/// [`Suite::encrypt`] (which pads, allocates the output and calls this), public so that
+/// benchmarks can compare it with `openssl speed -evp aes-256-cbc`.
+///
+/// # Errors
+/// [`CryptoError::InvalidLength`] if `buffer` is not a whole number of 16-byte blocks.
+pub fn cbc_encrypt_blocks(key: &CipherKey, iv: &[u8; 16], buffer: &mut [u8]) -> Result<(), CryptoError> {
+    let (blocks, rest) = Block::<Aes256>::slice_as_chunks_mut(buffer);
+    if !rest.is_empty() {
+        return Err(CryptoError::InvalidLength);
+    }
+    key.cipher.encrypt_with_backend(CbcEncrypt { chain: (*iv).into(), blocks });
+    Ok(())
+}
+
 /// The 4-byte big-endian length prefix of a tuple part.
 ///
 /// # Panics
@@ -513,9 +528,7 @@ impl Suite for ConcreteSuite {
         out.extend_from_slice(plaintext);
         // PKCS#7: 1 to 16 bytes, each holding the padding length.
         out.resize(padded, (padded - plaintext.len()) as u8);
-        let (blocks, rest) = Block::<Aes256>::slice_as_chunks_mut(&mut out);
-        debug_assert!(rest.is_empty());
-        key.cipher.encrypt_with_backend(CbcEncrypt { chain: iv.into(), blocks });
+        cbc_encrypt_blocks(key, &iv, &mut out)?;
         Ok(Bytes::public(out))
     }
 
@@ -843,6 +856,22 @@ mod tests {
             let sealed = S::encrypt(&key, &public(&raw_iv), &secret(&message[..len])).expect("encrypt");
             assert_eq!(sealed.as_slice(), &expected[..], "length {len}");
         }
+    }
+
+    #[test]
+    fn cbc_encrypt_blocks_rejects_partial_blocks_and_matches_encrypt() {
+        let key = S::cipher_key(&secret(&[5; 32])).expect("key");
+        for len in [1, 15, 17, 33] {
+            assert_eq!(
+                cbc_encrypt_blocks(&key, &[0; 16], &mut vec![0; len]),
+                Err(CryptoError::InvalidLength)
+            );
+        }
+        let mut buffer = vec![0x61; 32];
+        cbc_encrypt_blocks(&key, &[9; 16], &mut buffer).expect("whole blocks");
+        let sealed = S::encrypt(&key, &public(&[9; 16]), &secret(&[0x61; 32])).expect("encrypt");
+        assert_eq!(&sealed.as_slice()[..32], &buffer[..]);
+        cbc_encrypt_blocks(&key, &[9; 16], &mut []).expect("no blocks is fine");
     }
 
     #[test]
