@@ -158,7 +158,7 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
     }
     for threat in &threats {
         let _ = writeln!(out, "Verdicts under threat model `{threat}`:\n");
-        let mut header = format!("| {:<26} | {:<12} |", "property", "scenario");
+        let mut header = format!("| {:<26} | {:<12} | {:<24} |", "property", "scenario", "level (Lowe)");
         for p in &profiles {
             let _ = write!(header, " {:<14} |", p.name());
         }
@@ -169,7 +169,7 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
             header[1..header.len() - 1].chars().map(|c| if c == '|' { '|' } else { '-' }).collect::<String>()
         );
         for def in ALL.iter() {
-            let mut row = format!("| {:<26} | {:<12} |", def.name, def.scenario.name());
+            let mut row = format!("| {:<26} | {:<12} | {:<24} |", def.name, def.scenario.name(), def.level);
             let mut any = false;
             for p in &profiles {
                 let cell = runs
@@ -183,6 +183,35 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
             if any {
                 let _ = writeln!(out, "{row}");
             }
+        }
+        let _ = writeln!(out);
+    }
+
+    if threats.len() > 1 {
+        let _ = writeln!(out, "Threat sweep — the threat models under which each property still holds:\n");
+        let mut header = format!("| {:<26} |", "property");
+        for p in &profiles {
+            let _ = write!(header, " {:<40} |", p.name());
+        }
+        let _ = writeln!(out, "{header}");
+        let _ = writeln!(out, "|{}|", header[1..header.len() - 1].chars().map(|c| if c == '|' { '|' } else { '-' }).collect::<String>());
+        for def in ALL.iter().filter(|d| d.kind == ee2e_model::properties::Kind::Always) {
+            let mut row = format!("| {:<26} |", def.name);
+            for p in &profiles {
+                let holds: Vec<&str> = threats
+                    .iter()
+                    .filter(|t| {
+                        runs.iter()
+                            .find(|(c, _)| c.profile == *p && c.threat == **t && c.scenario == def.scenario)
+                            .and_then(|(_, r)| r.property(def.name))
+                            .is_some_and(|r| r.status == Status::Holds)
+                    })
+                    .map(|t| t.name())
+                    .collect();
+                let cell = if holds.is_empty() { "none".to_string() } else { holds.join(", ") };
+                let _ = write!(row, " {cell:<40} |");
+            }
+            let _ = writeln!(out, "{row}");
         }
         let _ = writeln!(out);
     }
