@@ -1,0 +1,51 @@
+//! What the model finds under the other threat models (SPEC.md §14): the limits of both
+//! profiles, as attacks the model must find, and the guarantees that survive.
+
+use ee2e_model::properties::negation;
+use ee2e_model::run::{Status, run};
+use ee2e_model::trace::shortest;
+use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
+use ee2e_spec::Profile;
+
+fn config(profile: Profile, threat: Threat, scenario: Scenario) -> Config {
+    Config { profile, threat, scenario, bounds: Bounds::default() }
+}
+
+fn attack_found(config: Config, property: &'static str) -> bool {
+    shortest(&Ee2eModel::new(config), &[(property, negation(property))], 3_000_000).remove(0).is_some()
+}
+
+#[test]
+fn passive_attacker_breaks_nothing_in_either_profile() {
+    for profile in [Profile::SEED, Profile::HARDENED] {
+        for scenario in Scenario::ALL {
+            let r = run(config(profile, Threat::Passive, scenario), 2);
+            for p in &r.properties {
+                assert!(matches!(p.status, Status::Holds | Status::Witnessed), "{profile} {scenario}: {} {:?}", p.name, p.status);
+            }
+        }
+    }
+}
+
+#[test]
+fn sms_reader_registers_its_key_for_the_victim_even_in_hardened() {
+    let c = config(Profile::HARDENED, Threat::Sms, Scenario::Registration);
+    assert!(attack_found(c, "registration_binding"));
+    let r = run(c, 2);
+    assert_eq!(r.property("key_possession").map(|p| p.status), Some(Status::Holds));
+}
+
+#[test]
+fn server_key_holder_substitutes_keys_even_in_hardened() {
+    for property in ["directory_binding", "session_key_secrecy", "message_confidentiality"] {
+        assert!(attack_found(config(Profile::HARDENED, Threat::Server, Scenario::Messaging), property), "{property}");
+    }
+}
+
+#[test]
+fn leaked_long_term_key_reveals_past_sessions_even_in_hardened() {
+    // No forward secrecy: B's key, leaked after the exchange, decrypts the recorded transport.
+    for property in ["session_key_secrecy", "message_confidentiality"] {
+        assert!(attack_found(config(Profile::HARDENED, Threat::Compromise, Scenario::Messaging), property), "{property}");
+    }
+}
