@@ -1,0 +1,79 @@
+//! `ee2e check` end to end on the fast registration scenario: the text report, the JSON
+//! schema, the SVG counterexamples and the exit status.
+
+use std::process::{Command, Output};
+
+fn ee2e(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ee2e")).args(args).output().expect("the ee2e binary runs")
+}
+
+#[test]
+fn check_text_report_shows_verdicts_counterexamples_and_statistics() {
+    let out = ee2e(&["check", "--scenario", "registration", "--threads", "2"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("| registration_binding       | registration |"), "{text}");
+    assert!(text.contains("VIOLATED"), "{text}");
+    assert!(
+        text.contains("registration_binding violated — profile seed, threat network, scenario registration:"),
+        "{text}"
+    );
+    assert!(text.contains("attacker tries all 10^6 codes offline"), "{text}");
+    assert!(text.contains("⇒ after step"), "{text}");
+    assert!(text.contains("states/s"), "{text}");
+    assert!(
+        text.contains("hardened / network / registration: no attack on registration_binding, key_possession"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_json_follows_the_documented_schema() {
+    let out = ee2e(&["check", "--scenario", "registration", "--format", "json", "--threads", "2"]);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    let runs = json["runs"].as_array().expect("runs array");
+    assert_eq!(runs.len(), 2);
+    for run in runs {
+        for key in ["profile", "threat", "scenario", "states", "unique_states", "seconds", "properties"] {
+            assert!(run.get(key).is_some(), "missing {key} in {run}");
+        }
+        for p in run["properties"].as_array().expect("properties") {
+            let status = p["status"].as_str().expect("status");
+            assert!(["holds", "violated", "witnessed", "not_witnessed"].contains(&status), "{status}");
+            assert!(["always", "sometimes"].contains(&p["kind"].as_str().expect("kind")));
+            let trace = p["trace"].as_array().expect("trace");
+            assert_eq!(status == "violated" || status == "witnessed", !trace.is_empty(), "{p}");
+        }
+    }
+    let seed = runs.iter().find(|r| r["profile"] == "seed").expect("seed run");
+    let violated: Vec<&str> = seed["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "violated")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(violated, ["registration_binding", "key_possession"]);
+}
+
+#[test]
+fn check_writes_each_counterexample_as_svg() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().to_str().expect("utf-8 path");
+    let out = ee2e(&["check", "--scenario", "registration", "--profile", "seed", "--svg", path]);
+    assert!(out.status.success());
+    for property in ["registration_binding", "key_possession"] {
+        let file = dir.path().join(format!("seed-network-registration-{property}.svg"));
+        let svg = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
+        assert!(svg.contains("RegisterSubmit"), "{svg}");
+    }
+}
+
+#[test]
+fn check_rejects_unknown_profiles_as_usage_errors() {
+    let out = ee2e(&["check", "--profile", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile"));
+}
