@@ -21,7 +21,12 @@ fn passive_attacker_breaks_nothing_in_either_profile() {
         for scenario in Scenario::ALL {
             let r = run(config(profile, Threat::Passive, scenario), 2);
             for p in &r.properties {
-                assert!(matches!(p.status, Status::Holds | Status::Witnessed), "{profile} {scenario}: {} {:?}", p.name, p.status);
+                assert!(
+                    matches!(p.status, Status::Holds | Status::Witnessed),
+                    "{profile} {scenario}: {} {:?}",
+                    p.name,
+                    p.status
+                );
             }
         }
     }
@@ -38,7 +43,10 @@ fn sms_reader_registers_its_key_for_the_victim_even_in_hardened() {
 #[test]
 fn server_key_holder_substitutes_keys_even_in_hardened() {
     for property in ["directory_binding", "session_key_secrecy", "message_confidentiality"] {
-        assert!(attack_found(config(Profile::HARDENED, Threat::Server, Scenario::Messaging), property), "{property}");
+        assert!(
+            attack_found(config(Profile::HARDENED, Threat::Server, Scenario::Messaging), property),
+            "{property}"
+        );
     }
 }
 
@@ -46,6 +54,9 @@ fn server_key_holder_substitutes_keys_even_in_hardened() {
 fn leaked_long_term_key_reveals_past_sessions_even_in_hardened() {
     // No forward secrecy: B's key, leaked after the exchange, decrypts the recorded transport.
     for property in ["session_key_secrecy", "message_confidentiality"] {
-        assert!(attack_found(config(Profile::HARDENED, Threat::Compromise, Scenario::Messaging), property), "{property}");
+        assert!(
+            attack_found(config(Profile::HARDENED, Threat::Compromise, Scenario::Messaging), property),
+            "{property}"
+        );
     }
 }
