@@ -35,9 +35,36 @@ pub struct Name {
     pub n: u16,
 }
 
-/// A term. Cheap to clone; equality and hashing are structural.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Term(Arc<Node>);
+/// A term. Cheap to clone; equality and order are structural. Its hash is computed once, when
+/// the term is built, because the model checker hashes every state it visits.
+#[derive(Clone)]
+pub struct Term(Arc<(u64, Node)>);
+
+impl PartialEq for Term {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || (self.0.0 == other.0.0 && self.0.1 == other.0.1)
+    }
+}
+
+impl Eq for Term {}
+
+impl std::hash::Hash for Term {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.0);
+    }
+}
+
+impl PartialOrd for Term {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Term {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) { std::cmp::Ordering::Equal } else { self.0.1.cmp(&other.0.1) }
+    }
+}
 
 /// The constructors of the term algebra.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,11 +121,14 @@ pub enum Node {
 impl Term {
     /// Wraps a node.
     pub fn new(node: Node) -> Term {
-        Term(Arc::new(node))
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        node.hash(&mut h);
+        Term(Arc::new((h.finish(), node)))
     }
     /// The node.
     pub fn node(&self) -> &Node {
-        &self.0
+        &self.0.1
     }
     /// A constant.
     pub fn constant(bytes: &[u8]) -> Term {
