@@ -1,6 +1,7 @@
 //! Phone numbers: the identity of a client.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Shortest accepted number of digits after the `+`.
 pub const PHONE_MIN_DIGITS: usize = 8;
@@ -10,9 +11,10 @@ pub const PHONE_MAX_DIGITS: usize = 15;
 /// A phone number in E.164 form: `+` followed by 8 to 15 ASCII digits, the first not `0`.
 ///
 /// This is both the client's identity in the directory and its address on the network.
-/// Its protocol encoding is its ASCII text.
+/// Its protocol encoding is its ASCII text. Cloning is cheap (shared text): phone numbers are
+/// copied into every message and every model state.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Phone(String);
+pub struct Phone(Arc<str>);
 
 /// A string that is not an E.164 phone number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,7 +39,7 @@ impl Phone {
             return Err(InvalidPhone);
         }
         // Validated ASCII above, so this cannot fail.
-        Ok(Self(String::from_utf8_lossy(bytes).into_owned()))
+        Ok(Self(Arc::from(String::from_utf8_lossy(bytes).as_ref())))
     }
 
     /// The number as text.
