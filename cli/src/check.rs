@@ -50,6 +50,10 @@ pub struct CheckArgs {
     /// Checker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Also replay each seed counterexample under threat `network` on the implementation
+    /// (seed, then hardened) and print the outcome table.
+    #[arg(long)]
+    pub replay: bool,
 }
 
 fn profiles(text: &str) -> Result<Vec<Profile>, String> {
@@ -117,7 +121,12 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     match args.format {
-        Format::Text => print!("{}", text_report(&runs)),
+        Format::Text => {
+            print!("{}", text_report(&runs));
+            if args.replay {
+                print!("{}", ee2e_conformance::replay::table(&runs));
+            }
+        }
         Format::Json => {
             let reports: Vec<&RunReport> = runs.iter().map(|(_, r)| r).collect();
             println!("{}", serde_json::json!({ "runs": reports }));

@@ -1,0 +1,228 @@
+//! Attack replay: every counterexample `ee2e check` reports on `seed` under threat `network`
+//! (default bounds) runs, step by step, on the implementation over real bytes and succeeds
+//! there; the same trace on `hardened` fails at the step SPEC.md §12 names, with that error.
+//!
+//! The traces come from the model (the same breadth-first search as `ee2e check`); the
+//! replay derives every concrete message from them (see `ee2e_conformance::replay`).
+
+use std::sync::OnceLock;
+
+use ee2e_conformance::replay::{Attack, Outcome, Rejection, Replay, replay, seed_attacks};
+use ee2e_model::{Bounds, Scenario};
+use ee2e_spec::{ClientError, MessageType, Phone, Profile, ServerError};
+
+fn attacks() -> &'static [Attack] {
+    static ATTACKS: OnceLock<Vec<Attack>> = OnceLock::new();
+    ATTACKS.get_or_init(|| seed_attacks(Bounds::default()))
+}
+
+fn attack(property: &str) -> &'static Attack {
+    attacks()
+        .iter()
+        .find(|a| a.property == property)
+        .unwrap_or_else(|| panic!("no seed attack on {property}"))
+}
+
+fn b() -> Phone {
+    ee2e_model::config::phone(ee2e_model::config::B)
+}
+
+/// The seed replay: every step runs as in the model and the property is violated on the
+/// implementation. Returns the violation's description.
+fn seed_succeeds(property: &str) -> (Replay, String) {
+    let r = replay(attack(property), Profile::SEED).unwrap_or_else(|e| panic!("{property} on seed: {e}"));
+    for s in &r.steps {
+        assert_eq!(s.outcome, Outcome::Done, "{property} on seed, step {} ({})", s.n, s.action);
+    }
+    let detail =
+        r.success().unwrap_or_else(|| panic!("{property}: the attack failed on seed: {r:#?}")).detail.clone();
+    (r, detail)
+}
+
+/// The hardened replay: the property holds on the implementation at the end.
+fn hardened_holds(property: &str) -> Replay {
+    let r =
+        replay(attack(property), Profile::HARDENED).unwrap_or_else(|e| panic!("{property} on hardened: {e}"));
+    assert!(r.success().is_none(), "{property}: the attack still works on hardened: {r:#?}");
+    r
+}
+
+fn step(r: &Replay, n: usize) -> &Outcome {
+    &r.steps.iter().find(|s| s.n == n).unwrap_or_else(|| panic!("no step {n}")).outcome
+}
+
+/// Asserts that client `party` rejected a `kind` message at step `n` with `error`, the check
+/// of erratum `erratum`.
+fn rejected_by_client(
+    r: &Replay,
+    n: usize,
+    party: &str,
+    kind: MessageType,
+    error: ClientError,
+    erratum: Option<&str>,
+) {
+    let expected = Rejection::Client { party: party.into(), kind, error };
+    assert_eq!(step(r, n), &Outcome::Rejected(expected.clone()), "step {n}: {r:#?}");
+    assert_eq!(expected.erratum(), erratum);
+}
+
+/// The first step at which the hardened run departs from the seed trace.
+fn first_failure(r: &Replay) -> usize {
+    r.first_failure().map_or(0, |s| s.n)
+}
+
+/// The directory forgery (E's signed entry relabelled as B's) at step 2 is rejected by A
+/// with `BadDirectorySignature(B)`: erratum E1.
+fn stopped_by_directory_binding(r: &Replay) {
+    assert_eq!(first_failure(r), 2);
+    rejected_by_client(r, 2, "A", MessageType::PeerKey, ClientError::BadDirectorySignature(b()), Some("E1"));
+}
+
+#[test]
+fn the_checker_finds_nine_seed_attacks() {
+    let names: Vec<&str> = attacks().iter().map(|a| a.property).collect();
+    assert_eq!(
+        names,
+        [
+            "registration_binding",
+            "key_possession",
+            "directory_binding",
+            "session_key_secrecy",
+            "key_transport_agreement",
+            "message_authenticity",
+            "message_no_replay",
+            "message_confidentiality",
+            "ack_authenticity"
+        ]
+    );
+    assert!(attacks()[..2].iter().all(|a| a.config.scenario == Scenario::Registration));
+}
+
+#[test]
+fn registration_binding_offline_otp_guess() {
+    let (seed, detail) = seed_succeeds("registration_binding");
+    assert_eq!(detail, "the server bound A's phone to E's key");
+    // The offline guess was a real brute force over the 6-digit codes at the replay's count.
+    let [bf] = seed.brute_forces.as_slice() else { panic!("one brute force expected: {seed:#?}") };
+    assert_eq!((bf.owner.as_str(), bf.space, bf.iterations), ("A", 1_000_000, 16));
+    assert!(bf.tried >= 1 && bf.tried <= bf.space);
+    assert!(bf.otp.len() == 6 && bf.otp.bytes().all(|c| c.is_ascii_digit()));
+    eprintln!(
+        "brute force: OTP {} after {} guesses in {:.2} s ({:.0}/s, {} threads, {} iterations)",
+        bf.otp,
+        bf.tried,
+        bf.seconds,
+        bf.guesses_per_second(),
+        bf.threads,
+        bf.iterations
+    );
+
+    // Hardened (E7): the tag is sealed to the server, so the offline guess has no verifier;
+    // the submission built from a guessed OTP is rejected.
+    let hard = hardened_holds("registration_binding");
+    assert_eq!(first_failure(&hard), 4);
+    assert!(
+        matches!(step(&hard, 4), Outcome::NotBuilt(why) if why.contains("no offline verifier")),
+        "{hard:#?}"
+    );
+    assert!(hard.brute_forces.is_empty());
+    let rejection =
+        Rejection::Server { kind: Some(MessageType::RegisterSubmit), error: ServerError::BadRegistrationTag };
+    assert_eq!(step(&hard, 5), &Outcome::Rejected(rejection.clone()));
+    assert_eq!(rejection.erratum(), Some("E7"));
+}
+
+#[test]
+fn key_possession_someone_elses_key() {
+    let (_, detail) = seed_succeeds("key_possession");
+    assert_eq!(detail, "the server bound E's phone to A's key");
+
+    // Hardened (E9): E cannot sign the proof of possession for A's key.
+    let hard = hardened_holds("key_possession");
+    assert_eq!(first_failure(&hard), 2);
+    let rejection =
+        Rejection::Server { kind: Some(MessageType::RegisterSubmit), error: ServerError::BadPossessionProof };
+    assert_eq!(step(&hard, 2), &Outcome::Rejected(rejection.clone()));
+    assert_eq!(rejection.erratum(), Some("E9"));
+}
+
+#[test]
+fn directory_binding_relabelled_entry() {
+    let (_, detail) = seed_succeeds("directory_binding");
+    assert_eq!(detail, "A accepted E's key as B's");
+    stopped_by_directory_binding(&hardened_holds("directory_binding"));
+}
+
+#[test]
+fn session_key_secrecy_key_encrypted_to_the_attacker() {
+    let (_, detail) = seed_succeeds("session_key_secrecy");
+    assert_eq!(detail, "E holds the key A uses with B (as K_A0)");
+    stopped_by_directory_binding(&hardened_holds("session_key_secrecy"));
+}
+
+#[test]
+fn key_transport_agreement_key_sent_back_as_from_b() {
+    let (_, detail) = seed_succeeds("key_transport_agreement");
+    assert_eq!(detail, "A accepted a session key as from B, which it never generated for it");
+    let hard = hardened_holds("key_transport_agreement");
+    stopped_by_directory_binding(&hard);
+    // E's best key delivery (its own key, signed by E with the hardened input) carries the
+    // same relabelled entry and is rejected for it again.
+    rejected_by_client(
+        &hard,
+        3,
+        "A",
+        MessageType::KeyDelivery,
+        ClientError::BadDirectorySignature(b()),
+        Some("E1"),
+    );
+}
+
+#[test]
+fn message_authenticity_forged_message() {
+    let (_, detail) = seed_succeeds("message_authenticity");
+    assert_eq!(detail, "A accepted 'forged by E (M_E201)' as from B, which B never sent it");
+    let hard = hardened_holds("message_authenticity");
+    stopped_by_directory_binding(&hard);
+    // Without A's session key, E's message names a session A does not have.
+    rejected_by_client(&hard, 3, "A", MessageType::DataDelivery, ClientError::UnknownSession, None);
+}
+
+#[test]
+fn message_no_replay_reflected_message() {
+    let (_, detail) = seed_succeeds("message_no_replay");
+    assert_eq!(detail, "A accepted 'hello B, this is A (message 1)' from B twice");
+
+    // Hardened (E4): A's message to B, reflected to A as B's, fails B→A's MAC, twice.
+    let hard = hardened_holds("message_no_replay");
+    assert_eq!(first_failure(&hard), 6);
+    for n in [6, 7] {
+        rejected_by_client(&hard, n, "A", MessageType::DataDelivery, ClientError::BadMac, Some("E4"));
+    }
+}
+
+#[test]
+fn message_confidentiality_attacker_reads_the_message() {
+    let (_, detail) = seed_succeeds("message_confidentiality");
+    assert_eq!(detail, "E read 'hello B, this is A (message 1)' (A to B)");
+    let hard = hardened_holds("message_confidentiality");
+    stopped_by_directory_binding(&hard);
+    // A never got a session with B, so it has nothing to send.
+    assert!(
+        matches!(step(&hard, 3), Outcome::NotPossible(why) if why.contains("no session with B")),
+        "{hard:#?}"
+    );
+}
+
+#[test]
+fn ack_authenticity_forged_ack() {
+    let (_, detail) = seed_succeeds("ack_authenticity");
+    assert_eq!(
+        detail,
+        "A accepted B's ACK for its message #0 'hello B, this is A (message 1)', which B never received"
+    );
+    let hard = hardened_holds("ack_authenticity");
+    stopped_by_directory_binding(&hard);
+    assert!(matches!(step(&hard, 3), Outcome::NotPossible(_)), "{hard:#?}");
+    rejected_by_client(&hard, 4, "A", MessageType::AckDelivery, ClientError::UnknownSession, None);
+}
