@@ -226,3 +226,17 @@ fn ack_authenticity_forged_ack() {
     assert!(matches!(step(&hard, 3), Outcome::NotPossible(_)), "{hard:#?}");
     rejected_by_client(&hard, 4, "A", MessageType::AckDelivery, ClientError::UnknownSession, None);
 }
+
+/// The replay checks the attacker's means itself, independently of the model's synthesis: a
+/// trace in which the attacker injects a message sealed with a session key it never learned
+/// (here A's key with B, in the reflection trace) is refused, naming the missing value.
+#[test]
+fn a_trace_the_attacker_cannot_carry_out_is_refused() {
+    let forged = attack("message_authenticity").actions.last().cloned().expect("a forged message");
+    let mut trace = attack("message_no_replay").clone();
+    trace.actions.truncate(5);
+    trace.actions.push(forged);
+    let error = replay(&trace, Profile::SEED).expect_err("the attacker does not know A's session key");
+    assert_eq!(error.step, Some(6));
+    assert!(error.message.contains("does not know K_A0"), "{error}");
+}

@@ -558,7 +558,11 @@ impl Run<'_> {
                     if let Ok(ee2e_spec::Message::Error { code }) =
                         codec::decode(self.world.wire, &envelope.bytes)
                     {
-                        notes.push(format!("S replied Error({code:?}) to {}", envelope.to));
+                        let to = match &envelope.to {
+                            ee2e::runtime::Address::Client(p) => name_of(p),
+                            ee2e::runtime::Address::Server => "S".into(),
+                        };
+                        notes.push(format!("S replied Error({code:?}) to {to} (held by the tap)"));
                     }
                 }
             }
