@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ee2e::Bytes;
-use ee2e::suite::cbc_encrypt_blocks;
+use ee2e::suite::{cbc_decrypt_blocks, cbc_encrypt_blocks};
 use ee2e_benches::{PROFILES, S, SIZES, SessionPair, plaintext, raw};
 use ee2e_spec::Suite;
 
@@ -76,7 +76,13 @@ fn primitives(c: &mut Criterion) {
         group.bench_function("aes-256-cbc-encrypt-cbc-crate", |b| {
             b.iter(|| raw::aes_cbc_encrypt(&cipher, &iv, black_box(&mut buffer)))
         });
+        let mut output = vec![0u8; len];
         group.bench_function("aes-256-cbc-decrypt", |b| {
+            b.iter(|| {
+                cbc_decrypt_blocks(&suite_key, &iv, black_box(&buffer), &mut output).expect("whole blocks")
+            })
+        });
+        group.bench_function("aes-256-cbc-decrypt-cbc-crate", |b| {
             b.iter(|| raw::aes_cbc_decrypt(&cipher, &iv, black_box(&mut buffer)))
         });
         // The suite's own encrypt/decrypt: PKCS#7 padding (one more block) and the output

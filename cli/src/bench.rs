@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ee2e::sqlite::SqliteStore;
-use ee2e::suite::{cbc_encrypt_blocks, seeded_rng};
+use ee2e::suite::{cbc_decrypt_blocks, cbc_encrypt_blocks, seeded_rng};
 use ee2e::{Bytes, ConcreteSuite as S};
 use ee2e_benches::timing::{Clock, Plan, Stats, measure, measure_each};
 use ee2e_benches::{
@@ -280,20 +280,35 @@ fn specs() -> Vec<Spec> {
                     })
                 },
             )
-            .note("ConcreteSuite::decrypt: copy, unpad, zeroize on drop"),
+            .note("ConcreteSuite::decrypt: output allocated, unpadded, zeroized on drop"),
         );
         specs.push(
             Spec::new(format!("aes-256-cbc decrypt {size} raw"), "primitive", vec![Op::AesDecrypt(len)], {
                 Box::new(move |plan, _| {
-                    let cipher = raw::aes_key(&[7; 32]);
-                    let mut buffer = vec![0x42u8; len];
-                    timed(plan, || {
-                        raw::aes_cbc_decrypt(&cipher, &[9; 16], black_box(&mut buffer));
-                        Ok(())
-                    })
+                    let key = S::cipher_key(&Bytes::secret(vec![7; 32]))?;
+                    let (input, mut output) = (vec![0x42u8; len], vec![0u8; len]);
+                    timed(plan, || Ok(cbc_decrypt_blocks(&key, &[9; 16], black_box(&input), &mut output)?))
                 })
             })
-            .note("cbc::Decryptor in place: what ConcreteSuite::decrypt runs"),
+            .note("ee2e::suite::cbc_decrypt_blocks: the suite's CBC loop"),
+        );
+        specs.push(
+            Spec::new(
+                format!("aes-256-cbc decrypt {size} cbc-crate"),
+                "primitive",
+                vec![Op::AesDecrypt(len)],
+                {
+                    Box::new(move |plan, _| {
+                        let cipher = raw::aes_key(&[7; 32]);
+                        let mut buffer = vec![0x42u8; len];
+                        timed(plan, || {
+                            raw::aes_cbc_decrypt(&cipher, &[9; 16], black_box(&mut buffer));
+                            Ok(())
+                        })
+                    })
+                },
+            )
+            .note("cbc::Decryptor in place (the suite's loop before this change)"),
         );
         specs.push(
             Spec::new(format!("hmac-sha256 {size}"), "primitive", vec![Op::Hmac(len)], {
