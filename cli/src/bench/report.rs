@@ -73,8 +73,7 @@ pub struct Report {
 
 /// The CPU flags that matter to this comparison, in the order they are reported.
 const RELEVANT_FLAGS: [&str; 9] =
-    ["aes", "vaes", "pclmulqdq", "vpclmulqdq", "sha_ni", "avx2", "avx512f", "avx512ifma", "bmi2"]; 8] =
-    ["aes", "vaes", "pclmulqdq", "vpclmulqdq", "sha_ni", "avx2", "avx512f", "bmi2"];
+    ["aes", "vaes", "pclmulqdq", "vpclmulqdq", "sha_ni", "avx2", "avx512f", "avx512ifma", "bmi2"];
 
 impl Report {
     /// Describes the machine now.
