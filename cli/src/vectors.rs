@@ -1,16 +1,74 @@
-//! Conformance vectors (being written: issue "Conformance").
+//! `ee2e vectors`: generate the conformance vectors, or verify the implementation against them.
+//!
+//! `generate` writes the files of `conformance/vectors/` (or `--out DIR`) from the reference
+//! implementation; the output is byte for byte the same on every run. `verify` runs the
+//! implementation against every file of a directory (default: the committed vectors), prints
+//! one line per file and `N passed, M failed, K skipped`, and exits 1 on any failure. It never
+//! writes: a missing file is an error, not something to regenerate.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// `ee2e vectors` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum VectorsCommand {
-    /// Placeholder until the subcommand lands.
-    Todo,
+    /// Write every vector file (default: the crate's conformance/vectors/).
+    Generate {
+        /// Directory to write to.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Run the implementation against every vector file in DIR (default: the committed ones).
+    Verify {
+        /// Directory of vector files.
+        dir: Option<PathBuf>,
+    },
 }
 
-/// Runs the subcommand.
-pub fn run(_command: &VectorsCommand) -> ExitCode {
-    eprintln!("ee2e vectors: not available yet");
-    ExitCode::from(2)
+/// Runs the subcommand: 0 on success, 1 if a test failed or the files could not be read or
+/// written.
+pub fn run(command: &VectorsCommand) -> ExitCode {
+    match command {
+        VectorsCommand::Generate { out } => {
+            let dir = out.clone().unwrap_or_else(ee2e_conformance::default_dir);
+            match ee2e_conformance::generate(&dir) {
+                Ok(paths) => {
+                    for path in &paths {
+                        println!("wrote {}", path.display());
+                    }
+                    println!("{} files in {}", paths.len(), dir.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("ee2e vectors generate: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        VectorsCommand::Verify { dir } => {
+            let dir = dir.clone().unwrap_or_else(ee2e_conformance::default_dir);
+            match ee2e_conformance::verify(&dir) {
+                Ok(summary) => {
+                    for file in &summary.files {
+                        println!(
+                            "{:<38} {:>8}  {:>4} valid {:>4} invalid  {:>4} passed {:>4} failed",
+                            file.name, file.profile, file.valid, file.invalid, file.passed, file.failed
+                        );
+                    }
+                    for failure in &summary.failures {
+                        println!("FAIL {} tcId {}: {}", failure.file, failure.tc_id, failure.reason);
+                    }
+                    println!(
+                        "{} passed, {} failed, {} skipped",
+                        summary.passed, summary.failed, summary.skipped
+                    );
+                    if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+                }
+                Err(e) => {
+                    eprintln!("ee2e vectors verify: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
 }

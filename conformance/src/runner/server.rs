@@ -1,0 +1,170 @@
+//! Server tests: build the server's tables as described, run the message, observe.
+
+use ee2e::Bytes;
+use ee2e_spec::derive::{
+    RegistrationValues, registration_label, with_directory_input, with_possession_input,
+};
+use ee2e_spec::{
+    Fix, MemoryStore, Message, Params, PendingOtp, Profile, Server, ServerEvent, ServerOutput, Store, Wire,
+};
+
+use super::intermediate::input_bytes;
+use super::{
+    Observed, Problem, S, StepError, check_expect, decode, encode, keystream, parse_key, parse_phone, party,
+    rng_for,
+};
+use crate::schema::{Addressed, Hex, Intermediate, ServerGroup, ServerInput, ServerOutputs, ServerTest, Sms};
+
+type TestServer = Server<S, MemoryStore<S>>;
+
+/// Runs one server test.
+pub(crate) fn run_server(
+    profile: Profile,
+    group: &ServerGroup<ServerTest>,
+    test: &ServerTest,
+) -> Result<Observed, Problem> {
+    let parties = super::parse_parties(&group.parties)?;
+    let pem = group
+        .server
+        .private_key
+        .as_ref()
+        .ok_or_else(|| Problem::Malformed("a server group needs the server's privateKey".into()))?;
+    let key = parse_key(pem, "the server")?;
+    if key.public_key_der().as_slice() != group.server.public_key.as_slice() {
+        return Err(Problem::Malformed("the server's publicKey is not that of its privateKey".into()));
+    }
+    let mut store = MemoryStore::<S>::default();
+    let store_error = |e: ee2e_spec::StoreError| Problem::Setup(e.to_string());
+    for name in &test.directory {
+        store.put_entry(&party(&parties, name)?.entry).map_err(store_error)?;
+    }
+    for pending in &test.pending {
+        let otp = PendingOtp {
+            otp: Bytes::secret(pending.otp.as_bytes()),
+            issued_at: pending.issued_at,
+            attempts: pending.attempts,
+        };
+        store.put_pending_otp(&parse_phone(&pending.phone)?, &otp).map_err(store_error)?;
+    }
+    let params = Params { pbkdf2_iterations: group.pbkdf2_iterations, ..Params::default() };
+    let mut server = TestServer::new(profile, params, key, store);
+    let mut rng = rng_for(None)?;
+    for name in &test.online {
+        let phone = party(&parties, name)?.phone.clone();
+        server
+            .handle(&phone, Message::Connect { phone: phone.clone() }, 0, &mut rng)
+            .map_err(|e| Problem::Setup(format!("bringing {name} online: {e}")))?;
+    }
+
+    for (i, step) in test.setup.iter().enumerate() {
+        let outcome = perform(&mut server, profile, &step.input, step.rng_seed.as_ref())?.map(drop);
+        check_expect(i, &step.expect, &outcome)?;
+    }
+
+    let before = server.clone();
+    match perform(&mut server, profile, &test.input, test.rng_seed.as_ref())? {
+        Err(error) => Ok(Observed::failed(&error)),
+        Ok(outputs) => {
+            let mut observed = Observed::valid();
+            observed.server_output = Some(server_outputs(profile, &server, &outputs)?);
+            observed.intermediate = intermediate(
+                profile,
+                group.pbkdf2_iterations,
+                &before,
+                &test.input,
+                test.rng_seed.as_ref(),
+                &outputs,
+            )?;
+            Ok(observed)
+        }
+    }
+}
+
+fn perform(
+    server: &mut TestServer,
+    profile: Profile,
+    input: &ServerInput,
+    seed: Option<&Hex>,
+) -> Result<Result<Vec<ServerOutput<S>>, StepError>, Problem> {
+    let from = parse_phone(&input.from)?;
+    let mut rng = rng_for(seed)?;
+    Ok(match decode(profile, &input.message) {
+        Err(e) => Err(e),
+        Ok(message) => server.handle(&from, message, input.now, &mut rng).map_err(StepError::Server),
+    })
+}
+
+fn server_outputs(
+    profile: Profile,
+    after: &TestServer,
+    outputs: &[ServerOutput<S>],
+) -> Result<ServerOutputs, Problem> {
+    let mut out = ServerOutputs { send: Vec::new(), stored: Vec::new(), sms: Vec::new() };
+    for output in outputs {
+        match output {
+            ServerOutput::Send { to, message } => {
+                out.send.push(Addressed { to: to.to_string(), message: encode(profile, message)? });
+            }
+            ServerOutput::Sms { phone, otp } => out.sms.push(Sms {
+                phone: phone.to_string(),
+                otp: String::from_utf8_lossy(otp.as_slice()).into_owned(),
+            }),
+            ServerOutput::Event(ServerEvent::Stored { to, .. }) => {
+                // The message just stored is the last of the recipient's queue.
+                let mut store = after.store().clone();
+                let queue = store.take_queue(to).map_err(|e| Problem::Setup(e.to_string()))?;
+                let last =
+                    queue.last().ok_or_else(|| Problem::Setup("stored event without a message".into()))?;
+                out.stored.push(Addressed { to: to.to_string(), message: encode(profile, last)? });
+            }
+            ServerOutput::Event(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+fn intermediate(
+    profile: Profile,
+    iterations: u32,
+    before: &TestServer,
+    input: &ServerInput,
+    seed: Option<&Hex>,
+    outputs: &[ServerOutput<S>],
+) -> Result<Option<Intermediate>, Problem> {
+    let Ok(Message::RegisterSubmit { phone, public_key, .. }) = decode(profile, &input.message) else {
+        return Ok(None);
+    };
+    let pending = before
+        .store()
+        .pending_otp(&phone)
+        .map_err(|e| Problem::Setup(e.to_string()))?
+        .ok_or_else(|| Problem::Setup("registration accepted without a pending OTP".into()))?;
+    let values = RegistrationValues::<S>::compute(&pending.otp, &phone, &public_key, iterations);
+    let hex = |b: &Bytes| Hex(b.as_slice().to_vec());
+    let mut im = Intermediate {
+        salt: Some(hex(&values.salt)),
+        k_temp: Some(hex(&values.k_temp)),
+        tag: Some(hex(&values.tag)),
+        ..Intermediate::default()
+    };
+    if profile.wire() == Wire::Hardened {
+        if profile.has(Fix::SealedTag) {
+            im.sealed_tag_label = Some(hex(&registration_label::<S>(&phone)));
+        }
+        if profile.has(Fix::PossessionProof) {
+            im.possession_input = Some(Hex(with_possession_input::<S, _>(&phone, &public_key, input_bytes)));
+        }
+    }
+    im.directory_input = Some(Hex(with_directory_input::<S, _>(profile, &phone, &public_key, input_bytes)));
+    if profile.wire() == Wire::Hardened {
+        im.pss_salt = Some(Hex(keystream(seed, 0, 32)?));
+    }
+    let signature = outputs.iter().find_map(|o| match o {
+        ServerOutput::Send { message: Message::RegisterResult { entry }, .. } => {
+            Some(entry.signature.clone())
+        }
+        _ => None,
+    });
+    im.directory_signature = signature.as_ref().map(hex);
+    Ok(Some(im))
+}

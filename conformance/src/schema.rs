@@ -1,0 +1,664 @@
+//! The JSON format of the vector files (`conformance/README.md` describes it for readers).
+//!
+//! Wycheproof-shaped: a file has `algorithm`, `schema`, `profile`, `numberOfTests`, `header`,
+//! `notes` (flag → meaning) and `testGroups`; a group has a `type` and the inputs its tests
+//! share (keys, parties); a test has `tcId`, `comment`, `flags`, its inputs, and `result`
+//! (`valid` or `invalid`) with, for invalid tests, the exact error expected. Every byte string
+//! is lowercase hex. Every struct denies unknown fields, so a misspelt field is an error,
+//! not a silently ignored input.
+//!
+//! Groups are generic over their test type so that a file can be read in two stages: first
+//! with every test left as a JSON value, then test by test, so that an error names the test.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The value of every file's `schema` field.
+pub const SCHEMA: &str = "ee2e_conformance_v1";
+
+/// Bytes, written as lowercase hex (upper case is accepted on input).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Hex(pub Vec<u8>);
+
+impl Hex {
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<&[u8]> for Hex {
+    fn from(bytes: &[u8]) -> Self {
+        Hex(bytes.to_vec())
+    }
+}
+
+impl From<Vec<u8>> for Hex {
+    fn from(bytes: Vec<u8>) -> Self {
+        Hex(bytes)
+    }
+}
+
+impl fmt::Debug for Hex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(&self.0))
+    }
+}
+
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Hex {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HexVisitor;
+        impl Visitor<'_> for HexVisitor {
+            type Value = Hex;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string of hex digits")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Hex, E> {
+                hex::decode(text).map(Hex).map_err(|e| E::custom(format!("invalid hex {text:.40?}: {e}")))
+            }
+        }
+        deserializer.deserialize_str(HexVisitor)
+    }
+}
+
+/// A whole vector file, generic over the type its tests are read as.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VectorFile<C, S, D, K> {
+    /// What the file tests, e.g. `EE2E key exchange`.
+    pub algorithm: String,
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// The protocol profile: `seed` or `hardened`.
+    pub profile: String,
+    /// How many tests the file holds; a verifier checks it ran exactly this many.
+    pub number_of_tests: usize,
+    /// Free text: what the file covers and how its randomness was drawn.
+    pub header: Vec<String>,
+    /// The meaning of every flag used in the file.
+    pub notes: BTreeMap<String, String>,
+    /// The groups of tests.
+    pub test_groups: Vec<TestGroup<C, S, D, K>>,
+}
+
+/// A file as read in the first stage: tests are still JSON values.
+pub type RawFile = VectorFile<serde_json::Value, serde_json::Value, serde_json::Value, serde_json::Value>;
+/// A file with every test typed.
+pub type TypedFile = VectorFile<ClientTest, ServerTest, DecodeTest, MessageKeysTest>;
+/// A group with every test typed.
+pub type TypedGroup = TestGroup<ClientTest, ServerTest, DecodeTest, MessageKeysTest>;
+
+/// A group of tests sharing inputs, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum TestGroup<C, S, D, K> {
+    /// A client in a described state takes one more input (a message from the server or a
+    /// local action); the test gives the outputs or the error.
+    ClientSteps(ClientGroup<C>),
+    /// The server in a described state receives one more message.
+    ServerSteps(ServerGroup<S>),
+    /// A byte string decoded under the file's wire version.
+    Decode(DecodeGroup<D>),
+    /// The hardened per-direction message keys (SPEC.md §7.1).
+    MessageKeys(MessageKeysGroup<K>),
+}
+
+/// The server's RSA key: the public key every client pins, and the private key when the
+/// group's tests need the server's private operations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServerKey {
+    /// SubjectPublicKeyInfo DER.
+    pub public_key: Hex,
+    /// PKCS#8 PEM, only where the server itself runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+}
+
+/// A client identity: phone number, key, and the server's directory signature over them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Party {
+    /// The name tests refer to it by (`alice`, `bob`, …).
+    pub name: String,
+    /// E.164 phone number.
+    pub phone: String,
+    /// SubjectPublicKeyInfo DER.
+    pub public_key: Hex,
+    /// The directory signature of `(phone, publicKey)` under the group's server key and the
+    /// file's profile (SPEC.md §5.4): the party's entry is `(phone, publicKey, entrySignature)`.
+    pub entry_signature: Hex,
+    /// PKCS#8 PEM, only for the party the group runs (a client group's `me`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+}
+
+/// `valid` or `invalid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Verdict {
+    /// The input is accepted with the given outputs.
+    Valid,
+    /// The input is rejected with the given error.
+    Invalid,
+}
+
+/// Which enumeration an expected error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorType {
+    /// SPEC.md §4.7: the bytes do not decode.
+    DecodeError,
+    /// SPEC.md §10.2.
+    ClientError,
+    /// SPEC.md §10.1.
+    ServerError,
+}
+
+/// A client's registration state (SPEC.md §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RegistrationState {
+    /// Nothing sent yet.
+    Unregistered,
+    /// `RegisterRequest` sent, waiting for the OTP.
+    AwaitingOtp,
+    /// `RegisterSubmit` sent, waiting for the result.
+    AwaitingResult,
+    /// Registered with the party's own entry from the group.
+    Registered,
+}
+
+/// Tests of one client (`me`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClientGroup<T> {
+    /// What the group tests.
+    pub description: String,
+    /// The pinned server key.
+    pub server: ServerKey,
+    /// Every party the tests name.
+    pub parties: Vec<Party>,
+    /// The party the client is.
+    pub me: String,
+    /// The client's PBKDF2 iteration count, where a test computes a registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pbkdf2_iterations: Option<u32>,
+    /// The tests.
+    pub tests: Vec<T>,
+}
+
+/// A local action or a received message, tagged by `action`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ClientInput {
+    /// Ask for an OTP (§5.1).
+    Register {},
+    /// The OTP arrived by SMS (§5.2).
+    #[serde(rename_all = "camelCase")]
+    OtpReceived {
+        /// The six ASCII digits.
+        otp: String,
+    },
+    /// Ask for a peer's key (§6.1).
+    #[serde(rename_all = "camelCase")]
+    StartSession {
+        /// The peer's phone number.
+        peer: String,
+    },
+    /// Seal a message for a peer (§7.2).
+    #[serde(rename_all = "camelCase")]
+    Send {
+        /// The peer's phone number.
+        peer: String,
+        /// The message.
+        plaintext: Hex,
+    },
+    /// Come online (§9.1).
+    Connect {},
+    /// Go offline (§9.1).
+    Disconnect {},
+    /// A message from the server, as bytes on the wire.
+    #[serde(rename_all = "camelCase")]
+    Receive {
+        /// The encoded message.
+        message: Hex,
+    },
+}
+
+/// A step that brings the party into the state a test needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClientStep {
+    /// What happens.
+    pub input: ClientInput,
+    /// The seed of the random source for this step, where it draws randomness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rng_seed: Option<Hex>,
+    /// `ok`, or the name of the error the step must fail with.
+    pub expect: String,
+}
+
+/// One client test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClientTest {
+    /// Test number, unique in the file.
+    pub tc_id: u32,
+    /// What is tested.
+    pub comment: String,
+    /// Flags, explained in the file's `notes`.
+    pub flags: Vec<String>,
+    /// The client's state before `input`, in words.
+    pub state: String,
+    /// The registration state the client starts in (before `setup`).
+    pub registration: RegistrationState,
+    /// Steps run first, in order, each with its expected outcome.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<ClientStep>,
+    /// The input under test.
+    pub input: ClientInput,
+    /// The seed of the random source for `input`, where it draws randomness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rng_seed: Option<Hex>,
+    /// Values computed on the way (valid tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intermediate: Option<Intermediate>,
+    /// What the client sends, reports and ends in (valid tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<ClientOutputs>,
+    /// `valid` or `invalid`.
+    pub result: Verdict,
+    /// The error's variant name (invalid tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Which error enumeration `error` is from (invalid tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<ErrorType>,
+    /// The field a decoding error names (§4.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_field: Option<String>,
+}
+
+/// What a client step produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClientOutputs {
+    /// Messages sent to the server, encoded, in order.
+    pub send: Vec<Hex>,
+    /// Events reported to the application, in order.
+    pub events: Vec<EventSpec>,
+    /// The registration state afterwards.
+    pub registration: RegistrationState,
+}
+
+/// An event a client reports (SPEC.md §5–§8), tagged by `event`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum EventSpec {
+    /// The registration result verified.
+    Registered {},
+    /// A peer's directory entry verified.
+    PeerKeyVerified {
+        /// The peer.
+        peer: String,
+    },
+    /// A session was stored.
+    SessionEstablished {
+        /// The peer.
+        peer: String,
+        /// `Initiator` or `Responder`.
+        role: String,
+        /// The session id (hardened).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<Hex>,
+        /// `K`.
+        session_key: Hex,
+    },
+    /// A message was sealed and sent.
+    MessageSent {
+        /// The recipient.
+        peer: String,
+        /// The client's local message id (0, 1, … per client).
+        id: u64,
+        /// The message.
+        plaintext: Hex,
+        /// Its sequence number (hardened).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// A message was accepted.
+    MessageAccepted {
+        /// The sender.
+        from: String,
+        /// The message.
+        plaintext: Hex,
+        /// Its sequence number (hardened).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// An ACK matched an outstanding message.
+    AckAccepted {
+        /// The acknowledging peer.
+        peer: String,
+        /// The local id of the acknowledged message.
+        id: u64,
+    },
+    /// The server replied with an error.
+    ServerError {
+        /// The error code's name (§4.5).
+        code: String,
+    },
+}
+
+/// Tests of the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServerGroup<T> {
+    /// What the group tests.
+    pub description: String,
+    /// The server's key pair.
+    pub server: ServerKey,
+    /// Every party the tests name.
+    pub parties: Vec<Party>,
+    /// The server's PBKDF2 iteration count (§5.3 check 8).
+    pub pbkdf2_iterations: u32,
+    /// The tests.
+    pub tests: Vec<T>,
+}
+
+/// An OTP pending at the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PendingOtp {
+    /// The phone it was issued for.
+    pub phone: String,
+    /// The six ASCII digits.
+    pub otp: String,
+    /// Issue time, milliseconds.
+    pub issued_at: u64,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// A message arriving at the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServerInput {
+    /// The sender's address (§2.4).
+    pub from: String,
+    /// The encoded message.
+    pub message: Hex,
+    /// The server's clock, milliseconds.
+    pub now: u64,
+}
+
+/// A step that brings the server into the state a test needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServerStep {
+    /// The message.
+    pub input: ServerInput,
+    /// The seed of the random source, where the step draws randomness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rng_seed: Option<Hex>,
+    /// `ok`, or the name of the error the step must fail with.
+    pub expect: String,
+}
+
+/// One server test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServerTest {
+    /// Test number, unique in the file.
+    pub tc_id: u32,
+    /// What is tested.
+    pub comment: String,
+    /// Flags, explained in the file's `notes`.
+    pub flags: Vec<String>,
+    /// The server's state before `input`, in words.
+    pub state: String,
+    /// Registered parties (their entries are in the group's `parties`).
+    pub directory: Vec<String>,
+    /// Pending OTPs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingOtp>,
+    /// Parties online (connected) before `setup`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub online: Vec<String>,
+    /// Steps run first, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<ServerStep>,
+    /// The message under test.
+    pub input: ServerInput,
+    /// The seed of the random source for `input`, where it draws randomness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rng_seed: Option<Hex>,
+    /// Values computed on the way (valid tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intermediate: Option<Intermediate>,
+    /// What the server sends, stores and texts (valid tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<ServerOutputs>,
+    /// `valid` or `invalid`.
+    pub result: Verdict,
+    /// The error's variant name (invalid tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Which error enumeration `error` is from (invalid tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<ErrorType>,
+    /// The field a decoding error names (§4.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_field: Option<String>,
+    /// The code of the error reply (§4.5) for a `ServerError`; decoding errors get no reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+}
+
+/// A message and its recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Addressed {
+    /// The recipient's phone number.
+    pub to: String,
+    /// The encoded message.
+    pub message: Hex,
+}
+
+/// An OTP sent by SMS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Sms {
+    /// The phone.
+    pub phone: String,
+    /// The six ASCII digits.
+    pub otp: String,
+}
+
+/// What a server step produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServerOutputs {
+    /// Messages sent at once, in order.
+    pub send: Vec<Addressed>,
+    /// Messages appended to an offline recipient's queue (§9.2).
+    pub stored: Vec<Addressed>,
+    /// OTPs texted (§5.1).
+    pub sms: Vec<Sms>,
+}
+
+/// Values a step computes on the way to its outputs; each is present only where the step
+/// computes it. Names follow SPEC.md.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct Intermediate {
+    /// `Salt = HMAC(OTP, phone)` (§5.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<Hex>,
+    /// `K_temp = PBKDF2(OTP, Salt, c)` (§5.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k_temp: Option<Hex>,
+    /// `tag = HMAC(K_temp, pk_C)` (§5.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<Hex>,
+    /// The OAEP label `T("EE2E-v2 registration", phone)` (§5.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_tag_label: Option<Hex>,
+    /// The OAEP seed drawn for the step's RSA-OAEP encryption (RFC 8017 §7.1.1 step 2d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oaep_seed: Option<Hex>,
+    /// The sealed tag (§5.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_tag: Option<Hex>,
+    /// `T("EE2E-v2 possession", phone, pk_C)` (§5.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub possession_input: Option<Hex>,
+    /// The salt drawn for the step's RSASSA-PSS signature (RFC 8017 §9.1.1 step 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pss_salt: Option<Hex>,
+    /// The proof of possession (§5.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub possession: Option<Hex>,
+    /// The directory signature's input (§5.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_input: Option<Hex>,
+    /// The directory signature (§5.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_signature: Option<Hex>,
+    /// `K` (§6.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key: Option<Hex>,
+    /// The key transport's OAEP label `L` (§6.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport_label: Option<Hex>,
+    /// `c` (§6.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport_ciphertext: Option<Hex>,
+    /// The bytes `σ` signs: `K` (seed) or `T("EE2E-v2 key transport", A, B, c)` (§6.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport_signature_input: Option<Hex>,
+    /// `σ` (§6.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport_signature: Option<Hex>,
+    /// `sid` (§6.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<Hex>,
+    /// `enc_d` of the party's sending direction (§7.1, hardened).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_enc_key: Option<Hex>,
+    /// `mac_d` of the party's sending direction (§7.1, hardened).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_mac_key: Option<Hex>,
+    /// `enc_d` of the party's receiving direction (§7.1, hardened).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive_enc_key: Option<Hex>,
+    /// `mac_d` of the party's receiving direction (§7.1, hardened).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive_mac_key: Option<Hex>,
+    /// The IV (§7.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iv: Option<Hex>,
+    /// `C` (§7.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphertext: Option<Hex>,
+    /// The bytes the message MAC covers: `M` (seed) or `T([2], sid, A, B, u64(seq), IV, C)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_input: Option<Hex>,
+    /// The message MAC (§7.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<Hex>,
+    /// `SHA256(T(IV, C))` (§7.2, §8.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Hex>,
+    /// `M` (§7.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plaintext: Option<Hex>,
+    /// The bytes the ACK MAC covers: `"ACK"` (seed) or `T("EE2E-v2 ack", sid, [d], u64(seq), digest)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_input: Option<Hex>,
+    /// The ACK MAC (§8.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_mac: Option<Hex>,
+}
+
+/// Decoding tests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DecodeGroup<T> {
+    /// What the group tests.
+    pub description: String,
+    /// The tests.
+    pub tests: Vec<T>,
+}
+
+/// One decoding test: the bytes decode (and re-encode to themselves) or fail with the error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DecodeTest {
+    /// Test number, unique in the file.
+    pub tc_id: u32,
+    /// What is tested.
+    pub comment: String,
+    /// Flags, explained in the file's `notes`.
+    pub flags: Vec<String>,
+    /// The bytes.
+    pub message: Hex,
+    /// The message type a valid test decodes to (§4.4 name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_type: Option<String>,
+    /// `valid` or `invalid`.
+    pub result: Verdict,
+    /// The `DecodeError` variant name (invalid tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The field the error names, where it names one (§4.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_field: Option<String>,
+}
+
+/// Message-key derivation tests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MessageKeysGroup<T> {
+    /// What the group tests.
+    pub description: String,
+    /// The tests.
+    pub tests: Vec<T>,
+}
+
+/// One message-key test: `HKDF(K, salt = sid, info)` for one direction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MessageKeysTest {
+    /// Test number, unique in the file.
+    pub tc_id: u32,
+    /// What is tested.
+    pub comment: String,
+    /// Flags, explained in the file's `notes`.
+    pub flags: Vec<String>,
+    /// `K`.
+    pub session_key: Hex,
+    /// `sid`.
+    pub session_id: Hex,
+    /// `d`: 0 initiator→responder, 1 responder→initiator.
+    pub direction: u8,
+    /// `T("EE2E-v2 message keys", [d], "enc")`.
+    pub enc_info: Hex,
+    /// `T("EE2E-v2 message keys", [d], "mac")`.
+    pub mac_info: Hex,
+    /// `enc_d`.
+    pub enc_key: Hex,
+    /// `mac_d`.
+    pub mac_key: Hex,
+    /// Always `valid`.
+    pub result: Verdict,
+}

@@ -1,0 +1,200 @@
+//! The committed vectors: reproduced byte for byte by the generator, passed by the
+//! implementation, complete (both profiles, negative tests for every message type), and a
+//! verifier that reports every kind of damage instead of panicking or regenerating.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use ee2e_conformance::{VectorError, default_dir, file_names, generate, verify};
+use serde_json::Value;
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(path).expect("readable")).expect("JSON")
+}
+
+/// A copy of the committed vectors in a temporary directory.
+fn copy_of_committed() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in file_names() {
+        fs::copy(default_dir().join(&name), dir.path().join(&name)).expect("copy");
+    }
+    dir
+}
+
+#[test]
+fn generator_reproduces_the_committed_files_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let written = generate(dir.path()).expect("generate");
+    assert_eq!(written.len(), file_names().len());
+    for name in file_names() {
+        let fresh = fs::read(dir.path().join(&name)).expect("generated file");
+        let committed = fs::read(default_dir().join(&name))
+            .unwrap_or_else(|e| panic!("{name} is not committed ({e}); run `ee2e vectors generate`"));
+        assert!(
+            fresh == committed,
+            "{name} differs from the generator's output; run `ee2e vectors generate`"
+        );
+    }
+    let committed: BTreeSet<String> = fs::read_dir(default_dir())
+        .expect("vectors dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert_eq!(
+        committed,
+        file_names().into_iter().collect(),
+        "stray or missing files in conformance/vectors"
+    );
+}
+
+#[test]
+fn the_implementation_passes_every_committed_vector() {
+    let summary = verify(&default_dir()).expect("readable vectors");
+    for failure in &summary.failures {
+        println!("FAIL {} tcId {}: {}", failure.file, failure.tc_id, failure.reason);
+    }
+    println!("{} passed, {} failed, {} skipped", summary.passed, summary.failed, summary.skipped);
+    assert_eq!(summary.failed, 0);
+    assert_eq!(summary.skipped, 0);
+    assert!(summary.passed >= 200, "only {} vectors", summary.passed);
+    for profile in ["seed", "hardened"] {
+        let files: Vec<_> = summary.files.iter().filter(|f| f.profile == profile).collect();
+        assert_eq!(files.len(), file_names().len() / 2, "{profile}");
+        assert!(files.iter().all(|f| f.valid > 0 && f.invalid > 0), "{profile}: {files:?}");
+    }
+}
+
+/// The type byte of every message a test feeds to a party as invalid input, per profile.
+fn rejected_types(profile: &str) -> BTreeSet<u8> {
+    let mut types = BTreeSet::new();
+    for name in file_names().iter().filter(|n| n.ends_with(&format!("_{profile}.json"))) {
+        let file = read_json(&default_dir().join(name));
+        for group in file["testGroups"].as_array().expect("groups") {
+            for test in group["tests"].as_array().expect("tests") {
+                if test["result"] != "invalid" {
+                    continue;
+                }
+                let message = test["input"]["message"].as_str().or_else(|| test["message"].as_str());
+                if let Some(bytes) = message.and_then(|h| hex::decode(h).ok()).filter(|b| b.len() >= 2) {
+                    types.insert(bytes[1]);
+                }
+            }
+        }
+    }
+    types
+}
+
+#[test]
+fn every_message_type_has_negative_vectors_in_both_profiles() {
+    let all: BTreeSet<u8> =
+        [0x01, 0x02, 0x03, 0x10, 0x11, 0x12, 0x13, 0x20, 0x21, 0x30, 0x31, 0x40, 0x41, 0x7f]
+            .into_iter()
+            .collect();
+    for profile in ["seed", "hardened"] {
+        let covered = rejected_types(profile);
+        assert!(
+            all.is_subset(&covered),
+            "{profile}: no negative vector for types {:?}",
+            all.difference(&covered)
+        );
+    }
+}
+
+#[test]
+fn main_registration_vectors_use_the_specified_pbkdf2_count() {
+    for profile in ["seed", "hardened"] {
+        let file = read_json(&default_dir().join(format!("registration_{profile}.json")));
+        for group in file["testGroups"].as_array().expect("groups") {
+            if let Some(iterations) = group.get("pbkdf2Iterations") {
+                assert_eq!(iterations, 600_000, "registration_{profile}.json");
+            }
+        }
+        let extra = read_json(&default_dir().join(format!("extra_reduced_pbkdf2_{profile}.json")));
+        assert!(extra["algorithm"].as_str().expect("algorithm").contains("REDUCED"));
+        for group in extra["testGroups"].as_array().expect("groups") {
+            for test in group["tests"].as_array().expect("tests") {
+                assert!(test["flags"].as_array().expect("flags").contains(&Value::from("ReducedPbkdf2")));
+            }
+        }
+    }
+}
+
+#[test]
+fn verify_reports_a_changed_expected_value_as_a_failure_of_that_test() {
+    let dir = copy_of_committed();
+    let path = dir.path().join("messages_hardened.json");
+    let mut file = read_json(&path);
+    let test = file["testGroups"]
+        .as_array_mut()
+        .expect("groups")
+        .iter_mut()
+        .flat_map(|g| g["tests"].as_array_mut().expect("tests").iter_mut())
+        .find(|t| t["result"] == "valid" && t.get("output").is_some())
+        .expect("a valid client test");
+    let tc_id = test["tcId"].as_u64().expect("tcId") as u32;
+    let first = test["output"]["send"][0].as_str().expect("a sent message").to_string();
+    let last = if first.ends_with('0') { '1' } else { '0' };
+    test["output"]["send"][0] = Value::from(format!("{}{last}", &first[..first.len() - 1]));
+    fs::write(&path, serde_json::to_string_pretty(&file).expect("json")).expect("write");
+    let summary = verify(dir.path()).expect("still readable");
+    assert_eq!(summary.failed, 1, "{:?}", summary.failures);
+    assert_eq!(summary.failures[0].file, "messages_hardened.json");
+    assert_eq!(summary.failures[0].tc_id, tc_id);
+    assert!(summary.failures[0].reason.contains("/output/send/0"), "{}", summary.failures[0].reason);
+}
+
+#[test]
+fn verify_reports_a_malformed_test_by_file_and_tc_id() {
+    let dir = copy_of_committed();
+    let path = dir.path().join("acks_seed.json");
+    let mut file = read_json(&path);
+    let test = &mut file["testGroups"][0]["tests"][0];
+    let tc_id = test["tcId"].as_u64().expect("tcId") as u32;
+    test["unexpectedField"] = Value::from(1);
+    let second = &mut file["testGroups"][0]["tests"][1];
+    second["rngSeed"] = Value::from("not hex");
+    fs::write(&path, serde_json::to_string_pretty(&file).expect("json")).expect("write");
+    let summary = verify(dir.path()).expect("a malformed test is a failure, not an error");
+    assert_eq!(summary.failed, 2, "{:?}", summary.failures);
+    let reasons: Vec<_> = summary.failures.iter().map(|f| (f.tc_id, f.reason.clone())).collect();
+    assert!(
+        reasons[0].0 == tc_id
+            && reasons[0].1.contains("acks_seed.json")
+            && reasons[0].1.contains("unexpectedField"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].1.contains("invalid hex"), "{reasons:?}");
+}
+
+#[test]
+fn verify_never_regenerates_a_missing_file() {
+    let dir = copy_of_committed();
+    fs::remove_file(dir.path().join("wire_seed.json")).expect("remove");
+    match verify(dir.path()) {
+        Err(VectorError::MissingFile { name, .. }) => assert_eq!(name, "wire_seed.json"),
+        other => panic!("expected MissingFile, got {other:?}"),
+    }
+    assert!(!dir.path().join("wire_seed.json").exists());
+}
+
+#[test]
+fn verify_rejects_a_file_whose_count_or_schema_is_wrong() {
+    let dir = copy_of_committed();
+    let path = dir.path().join("presence_seed.json");
+    let mut file = read_json(&path);
+    let declared = file["numberOfTests"].as_u64().expect("count");
+    file["numberOfTests"] = Value::from(declared + 1);
+    fs::write(&path, serde_json::to_string_pretty(&file).expect("json")).expect("write");
+    match verify(dir.path()) {
+        Err(VectorError::Format { file, message }) => {
+            assert_eq!(file, "presence_seed.json");
+            assert!(message.contains("numberOfTests"), "{message}");
+        }
+        other => panic!("expected a Format error, got {other:?}"),
+    }
+    fs::write(&path, b"{ not json").expect("write");
+    assert!(
+        matches!(verify(dir.path()), Err(VectorError::Format { file, .. }) if file == "presence_seed.json")
+    );
+}
