@@ -515,7 +515,7 @@ mod tests {
             .expect("query");
         let tables: Vec<String> =
             stmt.query_map([], |row| row.get(0)).expect("rows").collect::<Result<_, _>>().expect("names");
-        assert_eq!(tables, ["directory", "pending_otp", "queue"]);
+        assert_eq!(tables, ["directory", "otp_request", "pending_otp", "queue"]);
         assert!(tmp.path().join("keys/alice/private_key.pem").exists());
         assert!(tmp.path().join("keys/bob/own_entry.json").exists());
     }

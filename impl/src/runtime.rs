@@ -24,6 +24,13 @@
 //! [`Incident::Undeliverable`]. The server stores what arrives for a client it thinks offline
 //! and delivers it, in order, on the next `Connect`.
 //!
+//! **Confirmed delivery.** The runtime's server runs [`Delivery::Confirmed`]: a stored message
+//! stays in the store until the recipient has handled it. The runtime is the transport, so it
+//! confirms each stored envelope ([`Server::confirm_delivery`]) right after the recipient's
+//! client handled it (accepted or rejected), once per envelope even if a tap duplicated it.
+//! A stored envelope that is lost (dropped by a tap, redirected, or for a client that went off
+//! the network) is not confirmed and is delivered again at the next `Connect`.
+//!
 //! **Secrets.** Logs (tracing) name message types, sizes and addresses only; plaintexts, keys
 //! and OTPs never appear in them. OTPs reach the user only through [`OtpDelivery`].
 
@@ -37,8 +44,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use ee2e_spec::{
-    Client, ClientError, ClientEvent, ClientOutput, ErrorCode, Message, MessageType, Params, Phone, Profile,
-    Server, ServerEvent, ServerOutput, StoreError, Wire,
+    Client, ClientError, ClientEvent, ClientOutput, Delivery, ErrorCode, Message, MessageType, Params, Phone,
+    Profile, Server, ServerEvent, ServerOutput, StoreError, Wire,
 };
 
 pub use clock::Clock;
@@ -197,7 +204,8 @@ impl RuntimeBuilder {
         Ok(Runtime {
             profile: self.profile,
             params: self.params,
-            server: Server::new(self.profile, self.params, server_key, store),
+            server: Server::new(self.profile, self.params, server_key, store)
+                .with_delivery(Delivery::Confirmed),
             clients: BTreeMap::new(),
             shared: Shared {
                 wire,
@@ -209,6 +217,7 @@ impl RuntimeBuilder {
                 inbox,
                 unread: BTreeMap::new(),
                 otp_observers: self.otp,
+                stored: BTreeMap::new(),
             },
         })
     }
@@ -232,6 +241,8 @@ struct Shared {
     inbox: mpsc::Receiver<Sms>,
     unread: BTreeMap<Phone, Bytes>,
     otp_observers: Vec<Box<dyn OtpDelivery>>,
+    /// Stored deliveries in flight, by log index: the recipient whose queue they came from.
+    stored: BTreeMap<usize, Phone>,
 }
 
 impl Shared {
@@ -251,16 +262,25 @@ impl Shared {
         from: Address,
         to: Address,
         message: &Message<ConcreteSuite>,
-    ) -> Result<(), EncodeError> {
+    ) -> Result<usize, EncodeError> {
         let bytes = codec::encode(self.wire, message)?;
         tracing::debug!(%from, %to, kind = ?message.kind(), len = bytes.len(), "envelope sent");
-        self.network.send(Envelope { from, to, bytes });
-        Ok(())
+        Ok(self.network.send(Envelope { from, to, bytes }))
     }
 
-    fn emit_or_record(&mut self, from: Address, to: Address, message: &Message<ConcreteSuite>) {
-        if let Err(error) = self.emit(from.clone(), to, message) {
-            self.record(from, Entry::Incident(Incident::Unencodable { kind: message.kind(), error }));
+    /// Sends `message`; returns its log index, or records why it could not be encoded.
+    fn emit_or_record(
+        &mut self,
+        from: Address,
+        to: Address,
+        message: &Message<ConcreteSuite>,
+    ) -> Option<usize> {
+        match self.emit(from.clone(), to, message) {
+            Ok(index) => Some(index),
+            Err(error) => {
+                self.record(from, Entry::Incident(Incident::Unencodable { kind: message.kind(), error }));
+                None
+            }
         }
     }
 
@@ -529,13 +549,27 @@ impl Runtime {
         let Some((index, envelope)) = self.shared.network.pop() else { return false };
         match envelope.to.clone() {
             Address::Server => self.server_receive(index, envelope),
-            Address::Client(phone) => match self.clients.get_mut(&phone) {
-                Some(node) if node.online => client_receive(&mut self.shared, &phone, node, index, &envelope),
-                _ => self.shared.record(
-                    Address::Client(phone),
-                    Entry::Incident(Incident::Undeliverable { envelope: index }),
-                ),
-            },
+            Address::Client(phone) => {
+                // A stored delivery is confirmed once, when its recipient has handled it.
+                let stored_for = self.shared.stored.remove(&index);
+                match self.clients.get_mut(&phone) {
+                    Some(node) if node.online => {
+                        client_receive(&mut self.shared, &phone, node, index, &envelope);
+                        if stored_for.as_ref() == Some(&phone)
+                            && let Err(error) = self.server.confirm_delivery(&phone, 1)
+                        {
+                            self.shared.record(
+                                Address::Server,
+                                Entry::Incident(Incident::Unconfirmed { envelope: index, error }),
+                            );
+                        }
+                    }
+                    _ => self.shared.record(
+                        Address::Client(phone),
+                        Entry::Incident(Incident::Undeliverable { envelope: index }),
+                    ),
+                }
+            }
         }
         true
     }
@@ -573,10 +607,25 @@ impl Runtime {
         );
         let now = self.shared.clock.now_ms();
         let outputs = self.server.step(&from, message, now, &mut self.shared.rng);
+        // After a Connect, the first `delivered` messages sent are the stored ones.
+        let mut stored = outputs
+            .iter()
+            .find_map(|output| match output {
+                ServerOutput::Event(ServerEvent::Online { delivered, .. }) => Some(*delivered),
+                _ => None,
+            })
+            .unwrap_or(0);
         for output in outputs {
             match output {
                 ServerOutput::Send { to, message } => {
-                    self.shared.emit_or_record(Address::Server, Address::Client(to), &message)
+                    let index =
+                        self.shared.emit_or_record(Address::Server, Address::Client(to.clone()), &message);
+                    if stored > 0 {
+                        stored -= 1;
+                        if let Some(index) = index {
+                            self.shared.stored.insert(index, to);
+                        }
+                    }
                 }
                 ServerOutput::Sms { phone, otp } => self.shared.sms(phone, otp),
                 ServerOutput::Event(event) => self.shared.record(Address::Server, Entry::Server(event)),
@@ -639,7 +688,9 @@ fn process_client_outputs(
     let here = Address::Client(phone.clone());
     for output in outputs {
         match output {
-            ClientOutput::Send(message) => shared.emit_or_record(here.clone(), Address::Server, &message),
+            ClientOutput::Send(message) => {
+                shared.emit_or_record(here.clone(), Address::Server, &message);
+            }
             ClientOutput::Event(event) => shared.record(here.clone(), Entry::Client(event)),
             ClientOutput::Persist(persist) => {
                 if let Some(keystore) = &node.keystore

@@ -5,8 +5,19 @@
 //! ```sql
 //! directory   (phone TEXT PRIMARY KEY, public_key BLOB, signature BLOB)
 //! pending_otp (phone TEXT PRIMARY KEY, otp BLOB, issued_at INTEGER, attempts INTEGER)
+//! otp_request (phone TEXT, at INTEGER)            -- recent OTP requests (E8 request limit)
 //! queue       (id INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT, message BLOB)
 //! ```
+//!
+//! **Crash safety.** Every store operation is one SQLite transaction (an autocommitted
+//! statement, or an explicit transaction where it writes twice), and with `synchronous=FULL`
+//! in WAL mode a transaction is on disk when the call returns. So when the server has
+//! answered for a message (stored it for an offline recipient), the message survives a crash
+//! of the process or of the machine; a crash in the middle of a write leaves the WAL with an
+//! uncommitted tail that SQLite discards when it next opens the file. Stored messages are
+//! removed only by [`Store::remove_queued`] (once their delivery was confirmed) or
+//! [`Store::take_queue`]. `cli/tests/crash.rs` kills a server process at many points to
+//! check this.
 //!
 //! A queued message is stored as its wire encoding ([`crate::codec`]) under the profile's
 //! [`Wire`] layout, which is why the store is opened with one. A file opened under one
@@ -23,7 +34,8 @@ use crate::suite::ConcreteSuite;
 use crate::value::Bytes;
 
 /// Schema version, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+/// Version 2 added `otp_request`.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS directory (
@@ -37,6 +49,11 @@ CREATE TABLE IF NOT EXISTS pending_otp (
     issued_at INTEGER NOT NULL,
     attempts  INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS otp_request (
+    phone TEXT NOT NULL,
+    at    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS otp_request_by_phone ON otp_request (phone, at);
 CREATE TABLE IF NOT EXISTS queue (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     recipient TEXT NOT NULL,
@@ -216,27 +233,63 @@ impl Store<ConcreteSuite> for SqliteStore {
         Ok(())
     }
 
+    fn otp_requests(&self, phone: &Phone) -> Result<Vec<u64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT at FROM otp_request WHERE phone = ?1 ORDER BY at")
+            .map_err(db("reading otp_request"))?;
+        let times: Vec<i64> = stmt
+            .query_map(params![phone.as_str()], |row| row.get(0))
+            .map_err(db("reading otp_request"))?
+            .collect::<Result<_, _>>()
+            .map_err(db("reading otp_request"))?;
+        times
+            .into_iter()
+            .map(|at| {
+                u64::try_from(at)
+                    .map_err(|_| StoreError(format!("sqlite: otp_request.at for {phone} is negative")))
+            })
+            .collect()
+    }
+
+    fn put_otp_requests(&mut self, phone: &Phone, times: &[u64]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
+        tx.execute("DELETE FROM otp_request WHERE phone = ?1", params![phone.as_str()])
+            .map_err(db("deleting from otp_request"))?;
+        for at in times {
+            let at = i64::try_from(*at)
+                .map_err(|_| StoreError(format!("sqlite: request time {at} does not fit a column")))?;
+            tx.execute("INSERT INTO otp_request (phone, at) VALUES (?1, ?2)", params![phone.as_str(), at])
+                .map_err(db("writing otp_request"))?;
+        }
+        tx.commit().map_err(db("committing otp_request"))
+    }
+
+    fn peek_queue(&self, to: &Phone) -> Result<Vec<Message<ConcreteSuite>>, StoreError> {
+        let rows = queue_rows(&self.conn, to)?;
+        decode_rows(self.wire, to, &rows)
+    }
+
+    fn remove_queued(&mut self, to: &Phone, count: usize) -> Result<usize, StoreError> {
+        let limit = i64::try_from(count).unwrap_or(i64::MAX);
+        let removed = self
+            .conn
+            .execute(
+                "DELETE FROM queue WHERE id IN \
+                 (SELECT id FROM queue WHERE recipient = ?1 ORDER BY id LIMIT ?2)",
+                params![to.as_str(), limit],
+            )
+            .map_err(db("deleting delivered messages from queue"))?;
+        Ok(removed)
+    }
+
     fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<ConcreteSuite>>, StoreError> {
         let wire = self.wire;
         let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
-        let rows: Vec<(i64, Vec<u8>)> = {
-            let mut stmt = tx
-                .prepare("SELECT id, message FROM queue WHERE recipient = ?1 ORDER BY id")
-                .map_err(db("reading queue"))?;
-            stmt.query_map(params![to.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
-                .map_err(db("reading queue"))?
-                .collect::<Result<_, _>>()
-                .map_err(db("reading queue"))?
-        };
+        let rows = queue_rows(&tx, to)?;
         // Decode everything before deleting anything: a row that does not decode leaves the
         // whole queue in place (the transaction rolls back on drop).
-        let messages = rows
-            .iter()
-            .map(|(id, bytes)| {
-                codec::decode(wire, bytes)
-                    .map_err(|e| StoreError(format!("queue row {id} for {to} does not decode: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let messages = decode_rows(wire, to, &rows)?;
         tx.execute("DELETE FROM queue WHERE recipient = ?1", params![to.as_str()])
             .map_err(db("deleting from queue"))?;
         tx.commit().map_err(db("committing take_queue"))?;
@@ -252,6 +305,31 @@ impl Store<ConcreteSuite> for SqliteStore {
             .map_err(db("counting queue"))?;
         usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative queue length {n}")))
     }
+}
+
+/// The rows of `to`'s queue, oldest first: (id, encoded message).
+fn queue_rows(conn: &Connection, to: &Phone) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, message FROM queue WHERE recipient = ?1 ORDER BY id")
+        .map_err(db("reading queue"))?;
+    stmt.query_map(params![to.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+        .map_err(db("reading queue"))?
+        .collect::<Result<_, _>>()
+        .map_err(db("reading queue"))
+}
+
+/// Decodes queue rows; the first that does not decode fails the whole read.
+fn decode_rows(
+    wire: Wire,
+    to: &Phone,
+    rows: &[(i64, Vec<u8>)],
+) -> Result<Vec<Message<ConcreteSuite>>, StoreError> {
+    rows.iter()
+        .map(|(id, bytes)| {
+            codec::decode(wire, bytes)
+                .map_err(|e| StoreError(format!("queue row {id} for {to} does not decode: {e}")))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -523,6 +523,10 @@ impl Suite for ConcreteSuite {
         parse_public_key(public_key).map(drop)
     }
 
+    fn byte_len(value: &Bytes) -> Option<usize> {
+        Some(value.len())
+    }
+
     fn random(rng: &mut Rng, purpose: Fresh) -> Bytes {
         match purpose {
             Fresh::Otp => {

@@ -607,6 +607,27 @@ fn client_rejects_sending_without_session(profile: Profile) {
     w.alice.send(&bob, &public(b"hi"), &mut rng(1)).expect("sent once a session exists");
 }
 
+/// §7.2 (§3 `MAX_PLAINTEXT`): a plaintext one byte over 1 MiB is refused before anything is
+/// sealed; exactly 1 MiB is sealed, and its ciphertext is the largest the wire carries.
+fn client_rejects_sending_an_oversized_plaintext(profile: Profile) {
+    let mut w = World::with_session(profile);
+    let bob = phone("bob");
+    let max = ee2e_spec::profile::MAX_PLAINTEXT;
+    let too_long = Bytes::secret(vec![0x42; max + 1]);
+    refuse_call(&mut w.alice, ClientError::MessageTooLarge { len: max + 1, max }, |c| {
+        c.send(&bob, &too_long, &mut rng(1))
+    });
+    let outputs = w.alice.send(&bob, &Bytes::secret(vec![0x42; max]), &mut rng(1)).expect("1 MiB is sent");
+    let sealed = match only_sent(&outputs) {
+        Message::Data {
+            sealed: Sealed::Seed { ciphertext, .. } | Sealed::Hardened { ciphertext, .. },
+            ..
+        } => ciphertext,
+        other => panic!("expected Data, got {:?}", other.kind()),
+    };
+    assert_eq!(sealed.len(), ee2e::codec::MAX_CIPHERTEXT);
+}
+
 /// §7.4 #2 and §8.3 #2: a body of the other profile's layout (checked before the session:
 /// from Carol, with whom there is none, it is `WrongProfile` too).
 fn client_rejects_data_and_ack_in_the_other_profiles_layout(profile: Profile) {
@@ -982,6 +1003,7 @@ fn seed_client_accepts_old_ack_for_newer_message() {
 }
 
 in_both_profiles!(
+    client_rejects_sending_an_oversized_plaintext,
     client_rejects_otp_without_registration_in_progress,
     client_rejects_registration_result_when_not_awaiting_one,
     client_rejects_registration_result_for_another_phone_or_key,
@@ -1151,6 +1173,13 @@ const CLIENT_ERROR_TESTS: &[(&str, &[&str])] = &[
     ("AckMismatch", &["hardened_client_rejects_ack_with_mismatched_digest"]),
     ("MalformedAck", &["seed_client_rejects_malformed_ack_text"]),
     ("Crypto", &["hardened_client_rejects_otp_when_the_pinned_server_key_is_invalid"]),
+    (
+        "MessageTooLarge",
+        &[
+            "seed::client_rejects_sending_an_oversized_plaintext",
+            "hardened::client_rejects_sending_an_oversized_plaintext",
+        ],
+    ),
 ];
 
 #[test]

@@ -717,6 +717,229 @@ fn server_rejects_messages_meant_for_clients(profile: Profile) {
     assert_eq!(w.server, before);
 }
 
+// ---- §5.1 [E8] OTP request limit; §13 what replies reveal ----
+
+/// `RegisterRequest` for `phone` from its own address.
+fn otp_request(phone: &Phone) -> Message<S> {
+    Message::RegisterRequest { phone: phone.clone() }
+}
+
+/// `outputs` with every mention of `from` replaced by `to`, to compare the replies to two
+/// phones.
+fn renamed(outputs: &[ServerOutput<S>], from: &Phone, to: &Phone) -> Vec<ServerOutput<S>> {
+    let swap = |p: &Phone| if p == from { to.clone() } else { p.clone() };
+    outputs
+        .iter()
+        .map(|o| match o {
+            ServerOutput::Sms { phone, otp } => ServerOutput::Sms { phone: swap(phone), otp: otp.clone() },
+            ServerOutput::Event(ServerEvent::OtpIssued(p)) => {
+                ServerOutput::Event(ServerEvent::OtpIssued(swap(p)))
+            }
+            ServerOutput::Event(ServerEvent::Rejected { from: f, error: ServerError::RateLimited(p) }) => {
+                ServerOutput::Event(ServerEvent::Rejected {
+                    from: swap(f),
+                    error: ServerError::RateLimited(swap(p)),
+                })
+            }
+            ServerOutput::Send { to: t, message } => {
+                ServerOutput::Send { to: swap(t), message: message.clone() }
+            }
+            other => other.clone(),
+        })
+        .collect()
+}
+
+/// §5.1 [E8]: at most `MAX_OTP_REQUESTS` = 3 OTP requests per phone in any 15 minutes; the
+/// fourth is `RateLimited` and changes nothing (the pending OTP stays the third); the window
+/// slides, so the first request's slot frees exactly 15 minutes after it.
+#[test]
+fn hardened_server_rate_limits_otp_requests() {
+    let profile = Profile::HARDENED;
+    let mut server = new_server(profile);
+    let alice = phone("alice");
+    let window = ee2e_spec::profile::OTP_REQUEST_WINDOW_MS;
+    for i in 0..3 {
+        server.handle(&alice, otp_request(&alice), NOW + i, &mut rng(i as u8)).expect("within the limit");
+    }
+    let third = pending(&server, &alice).expect("pending");
+    let before = server.clone();
+    let error = ServerError::RateLimited(alice.clone());
+    reject(&mut server, &alice, otp_request(&alice), NOW + 3, error.clone(), ErrorCode::RateLimited);
+    reject(&mut server, &alice, otp_request(&alice), NOW + window - 1, error, ErrorCode::RateLimited);
+    assert_eq!(server, before, "a rate-limited request changes nothing");
+    assert_eq!(pending(&server, &alice), Some(third));
+    // Other phones have their own limit.
+    let bob = phone("bob");
+    server.handle(&bob, otp_request(&bob), NOW + 3, &mut rng(5)).expect("bob's first request");
+    // The first request leaves the window at NOW + window.
+    server.handle(&alice, otp_request(&alice), NOW + window, &mut rng(6)).expect("one slot freed");
+    let error = ServerError::RateLimited(alice.clone());
+    reject(&mut server, &alice, otp_request(&alice), NOW + window, error, ErrorCode::RateLimited);
+}
+
+/// §5.1: the seed (I6) and `hardened-without-otp-limits` have no request limit.
+#[test]
+fn seed_and_server_without_otp_limits_do_not_rate_limit_otp_requests() {
+    for profile in [Profile::SEED, Profile::HARDENED.without(Fix::OtpLimits)] {
+        let mut server = new_server(profile);
+        let alice = phone("alice");
+        for i in 0..10 {
+            server.handle(&alice, otp_request(&alice), NOW + i, &mut rng(1)).expect("no limit");
+        }
+        assert_eq!(server.store().otp_requests(&alice), Ok(vec![]), "{profile}: nothing recorded");
+    }
+}
+
+/// §13: a `RegisterRequest` for a registered phone and one for an unregistered phone get the
+/// same outputs (an SMS to that phone, no reply message), and the same `RateLimited` reply
+/// once over the limit; a `RegisterSubmit` with a wrong proof gets the same error. The
+/// requester learns nothing about registration from them. (Within 15 minutes of a phone's
+/// own registration its earlier request still counts against the limit: that reveals recent
+/// OTP requests, which the requester could have made itself, not registration.)
+fn server_replies_alike_to_registered_and_unregistered_phones(profile: Profile) {
+    let mut w = World::registered(profile);
+    let (alice, carol) = (phone("alice"), phone("carol"));
+    let requests = if profile.has(Fix::OtpLimits) { 4 } else { 2 };
+    // After the window of Alice's own registration request.
+    let later = NOW + ee2e_spec::profile::OTP_REQUEST_WINDOW_MS;
+    for i in 0..requests {
+        let for_alice = w.server.step(&alice, otp_request(&alice), later + i, &mut rng(3));
+        let for_carol = w.server.step(&carol, otp_request(&carol), later + i, &mut rng(3));
+        assert!(
+            !for_alice.iter().any(|o| matches!(o, ServerOutput::Send { .. } if i < 3)),
+            "no reply message"
+        );
+        assert_eq!(renamed(&for_alice, &alice, &carol), for_carol, "request {i}");
+    }
+    // Both now have an OTP pending; a proof computed from a wrong OTP fails alike.
+    let wrong = |name: &str| {
+        let mut client = new_client(profile, name);
+        client.register().expect("register");
+        only_sent(&client.otp_received(&Bytes::secret(b"000000".to_vec()), &mut rng(4)).expect("otp"))
+    };
+    let alice_reply = w.server.step(&alice, wrong("alice"), later, &mut rng(4));
+    let carol_reply = w.server.step(&carol, wrong("carol"), later, &mut rng(4));
+    assert_eq!(renamed_rejection(&alice_reply, &alice, &carol), carol_reply);
+    assert!(matches!(
+        &carol_reply[..],
+        [ServerOutput::Send { message: Message::Error { code: ErrorCode::RegistrationRejected }, .. }, _]
+    ));
+}
+
+/// A rejection reply with `from` replaced by `to`.
+fn renamed_rejection(outputs: &[ServerOutput<S>], from: &Phone, to: &Phone) -> Vec<ServerOutput<S>> {
+    outputs
+        .iter()
+        .map(|o| match o {
+            ServerOutput::Send { to: t, message } if t == from => {
+                ServerOutput::Send { to: to.clone(), message: message.clone() }
+            }
+            ServerOutput::Event(ServerEvent::Rejected { from: f, error }) if f == from => {
+                ServerOutput::Event(ServerEvent::Rejected { from: to.clone(), error: error.clone() })
+            }
+            other => other.clone(),
+        })
+        .collect()
+}
+
+// ---- §9.2 offline queue: bound and confirmed delivery ----
+
+/// A server over `w`'s store (Alice and Bob registered, both offline) with at most `max`
+/// messages per offline queue, removing stored messages as `delivery` says.
+fn offline_server(w: &World, max: usize, delivery: ee2e_spec::Delivery) -> TestServer {
+    let params = Params { max_queued: max, ..params() };
+    Server::new(w.profile, params, fixtures::server_key(), w.server.store().clone()).with_delivery(delivery)
+}
+
+/// §9.2: a message for an offline recipient whose queue holds `max_queued` messages is
+/// refused with `QueueFull` (code `QueueFull`) and not stored; once delivered messages are
+/// removed there is room again.
+fn server_rejects_message_when_the_recipients_queue_is_full(profile: Profile) {
+    let mut w = World::with_session(profile);
+    let (alice, bob) = (phone("alice"), phone("bob"));
+    let mut server = offline_server(&w, 3, ee2e_spec::Delivery::Confirmed);
+    for i in 0..3u8 {
+        let data = w.data_from_alice(&[i]);
+        server.handle(&alice, data, NOW, &mut rng(1)).expect("queued");
+    }
+    let fourth = w.data_from_alice(b"one too many");
+    let before = server.clone();
+    let error = ServerError::QueueFull(bob.clone());
+    reject(&mut server, &alice, fourth.clone(), NOW, error, ErrorCode::QueueFull);
+    assert_eq!(server, before);
+    assert_eq!(server.store().queue_len(&bob), Ok(3));
+    // Bob connects: the three are sent but stay stored until confirmed.
+    let sent =
+        server.handle(&bob, Message::Connect { phone: bob.clone() }, NOW, &mut rng(1)).expect("connect");
+    assert_eq!(sent.iter().filter(|o| matches!(o, ServerOutput::Send { .. })).count(), 3);
+    assert_eq!(server.store().queue_len(&bob), Ok(3));
+    assert_eq!(server.confirm_delivery(&bob, 1), Ok(1));
+    server.handle(&bob, Message::Disconnect { phone: bob.clone() }, NOW, &mut rng(1)).expect("offline");
+    server.handle(&alice, fourth, NOW, &mut rng(1)).expect("room for one again");
+    assert_eq!(server.store().queue_len(&bob), Ok(3));
+}
+
+/// §9.2 (`Delivery::Confirmed`): `Connect` sends the stored messages without removing them; a
+/// second `Connect` sends the unconfirmed ones again, in order; `confirm_delivery` removes
+/// the oldest, never more than there are. Under `Delivery::OnConnect` (the default) `Connect`
+/// takes the queue and a confirmation changes nothing.
+fn server_keeps_stored_messages_until_their_delivery_is_confirmed(profile: Profile) {
+    let mut w = World::with_session(profile);
+    let (alice, bob) = (phone("alice"), phone("bob"));
+    let connect = Message::Connect { phone: bob.clone() };
+    let sent = |outputs: Vec<ServerOutput<S>>| -> Vec<Message<S>> {
+        outputs
+            .into_iter()
+            .filter_map(|o| match o {
+                ServerOutput::Send { message, .. } => Some(message),
+                _ => None,
+            })
+            .collect()
+    };
+    let messages: Vec<_> = (0..3u8).map(|i| w.data_from_alice(&[i])).collect();
+    let mut confirmed = offline_server(&w, 10, ee2e_spec::Delivery::Confirmed);
+    let mut on_connect = offline_server(&w, 10, ee2e_spec::Delivery::OnConnect);
+    for server in [&mut confirmed, &mut on_connect] {
+        for m in &messages {
+            server.handle(&alice, m.clone(), NOW, &mut rng(1)).expect("queued");
+        }
+    }
+    let first = sent(confirmed.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect"));
+    assert_eq!(first.len(), 3);
+    let again = sent(confirmed.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect again"));
+    assert_eq!(again, first, "unconfirmed messages are sent again, in the same order");
+    assert_eq!(confirmed.confirm_delivery(&bob, 2), Ok(2));
+    let rest = sent(confirmed.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect"));
+    assert_eq!(rest, first[2..].to_vec());
+    assert_eq!(confirmed.confirm_delivery(&bob, 5), Ok(1), "only what is there");
+    assert_eq!(confirmed.store().queue_len(&bob), Ok(0));
+
+    let taken = sent(on_connect.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect"));
+    assert_eq!(taken, first);
+    assert_eq!(on_connect.store().queue_len(&bob), Ok(0));
+    assert_eq!(on_connect.confirm_delivery(&bob, 1), Ok(0));
+    assert!(sent(on_connect.handle(&bob, connect, NOW, &mut rng(1)).expect("connect")).is_empty());
+}
+
+/// §9.2: a confirmation the store cannot write is an error and leaves the message stored.
+fn server_keeps_the_message_when_confirming_its_delivery_fails(profile: Profile) {
+    let w = World::with_store(profile, FaultyStore::default());
+    let (alice, bob) = (phone("alice"), phone("bob"));
+    let mut server = Server::new(profile, params(), fixtures::server_key(), w.server.store().clone())
+        .with_delivery(ee2e_spec::Delivery::Confirmed);
+    let transport = {
+        let mut w = w;
+        key_transport(&mut w)
+    };
+    server.handle(&alice, transport, NOW, &mut rng(1)).expect("queued for offline bob");
+    server.handle(&bob, Message::Connect { phone: bob.clone() }, NOW, &mut rng(1)).expect("connect");
+    server.store().fail(Op::RemoveQueued);
+    assert_eq!(server.confirm_delivery(&bob, 1), Err(ServerError::Store(injected(Op::RemoveQueued))));
+    assert_eq!(server.store().queue_len(&bob), Ok(1));
+    server.store().heal();
+    assert_eq!(server.confirm_delivery(&bob, 1), Ok(1));
+}
+
 // ---- §10.1 Store: a store that fails on demand ----
 
 /// A store operation.
@@ -730,6 +953,10 @@ enum Op {
     Enqueue,
     TakeQueue,
     QueueLen,
+    OtpRequests,
+    PutOtpRequests,
+    PeekQueue,
+    RemoveQueued,
 }
 
 /// The in-memory store, failing the operations in `faults` (shared by clones, so that a
@@ -797,6 +1024,22 @@ impl Store<S> for FaultyStore {
     fn queue_len(&self, to: &Phone) -> Result<usize, StoreError> {
         self.check(Op::QueueLen)?;
         self.inner.queue_len(to)
+    }
+    fn otp_requests(&self, phone: &Phone) -> Result<Vec<u64>, StoreError> {
+        self.check(Op::OtpRequests)?;
+        self.inner.otp_requests(phone)
+    }
+    fn put_otp_requests(&mut self, phone: &Phone, times: &[u64]) -> Result<(), StoreError> {
+        self.check(Op::PutOtpRequests)?;
+        self.inner.put_otp_requests(phone, times)
+    }
+    fn peek_queue(&self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
+        self.check(Op::PeekQueue)?;
+        self.inner.peek_queue(to)
+    }
+    fn remove_queued(&mut self, to: &Phone, count: usize) -> Result<usize, StoreError> {
+        self.check(Op::RemoveQueued)?;
+        self.inner.remove_queued(to, count)
     }
 }
 
@@ -1035,6 +1278,10 @@ fn server_rejects_registration_when_signing_fails(profile: Profile) {
 }
 
 in_both_profiles!(
+    server_replies_alike_to_registered_and_unregistered_phones,
+    server_rejects_message_when_the_recipients_queue_is_full,
+    server_keeps_stored_messages_until_their_delivery_is_confirmed,
+    server_keeps_the_message_when_confirming_its_delivery_fails,
     server_rejects_submission_in_the_other_profiles_layout,
     server_checks_layout_before_public_key,
     server_rejects_submission_with_invalid_public_key,
@@ -1149,6 +1396,14 @@ const SERVER_ERROR_TESTS: &[(&str, &[&str])] = &[
             "seed::server_rejects_key_transport_from_unregistered_sender_or_to_unknown_peer",
             "seed::server_rejects_data_from_unregistered_sender_or_to_unknown_peer",
             "seed::server_rejects_ack_from_unregistered_sender_or_to_unknown_peer",
+        ],
+    ),
+    ("RateLimited", &["hardened_server_rate_limits_otp_requests"]),
+    (
+        "QueueFull",
+        &[
+            "seed::server_rejects_message_when_the_recipients_queue_is_full",
+            "hardened::server_rejects_message_when_the_recipients_queue_is_full",
         ],
     ),
     (

@@ -41,7 +41,7 @@ fn file_store_run(profile: Profile) {
     drop(rt);
 
     let reopened = SqliteStore::open(&path, profile.wire()).expect("reopen");
-    assert_eq!(tables(&reopened), vec!["directory", "pending_otp", "queue"]);
+    assert_eq!(tables(&reopened), vec!["directory", "otp_request", "pending_otp", "queue"]);
     assert!(reopened.entry(&bob).expect("entry").is_some(), "the directory survives a restart");
 }
 

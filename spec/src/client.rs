@@ -254,6 +254,11 @@ impl<S: Suite> Client<S> {
     /// Seed 3.1–3.2: seals `plaintext` for `peer` in the newest session with it.
     pub fn send(&mut self, peer: &Phone, plaintext: &S::Value, rng: &mut S::Rng) -> Outputs<S> {
         self.require_registered()?;
+        if let Some(len) = S::byte_len(plaintext)
+            && len > self.params.max_plaintext
+        {
+            return Err(ClientError::MessageTooLarge { len, max: self.params.max_plaintext });
+        }
         let index = self
             .sessions
             .iter()

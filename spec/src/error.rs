@@ -44,6 +44,12 @@ pub enum ServerError {
     /// The requested peer is not in the directory.
     #[error("unknown peer {0}")]
     UnknownPeer(Phone),
+    /// [E8] The phone asked for more OTPs than the request limit allows (SPEC.md §5.1).
+    #[error("too many OTP requests for {0}; try again later")]
+    RateLimited(Phone),
+    /// The offline recipient's queue holds the most messages it may (SPEC.md §9.2).
+    #[error("the offline queue of {0} is full")]
+    QueueFull(Phone),
     /// The server's own signing operation failed.
     #[error("server signing failed: {0}")]
     Crypto(CryptoError),
@@ -69,6 +75,8 @@ impl ServerError {
             }
             ServerError::NotRegistered(_) => ErrorCode::NotRegistered,
             ServerError::UnknownPeer(_) => ErrorCode::UnknownPeer,
+            ServerError::RateLimited(_) => ErrorCode::RateLimited,
+            ServerError::QueueFull(_) => ErrorCode::QueueFull,
             ServerError::Crypto(_) | ServerError::Store(_) => ErrorCode::Internal,
         }
     }
@@ -149,6 +157,14 @@ pub enum ClientError {
     /// A seed ACK whose text is not `ACK`.
     #[error("malformed ACK text")]
     MalformedAck,
+    /// API misuse: the plaintext to send is longer than `MAX_PLAINTEXT` (SPEC.md §3, §7.2).
+    #[error("plaintext of {len} bytes is longer than the maximum {max}")]
+    MessageTooLarge {
+        /// The plaintext's length.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
     /// The client's own private-key or encryption operation failed.
     #[error("local crypto operation failed: {0}")]
     Crypto(CryptoError),

@@ -26,7 +26,7 @@ pub use message::{
 };
 pub use phone::{InvalidPhone, Phone};
 pub use profile::{Fix, Params, Profile, Wire};
-pub use server::{Server, ServerEvent, ServerOutput};
+pub use server::{Delivery, Server, ServerEvent, ServerOutput};
 pub use session::{Direction, Role, Session};
 pub use store::{MemoryStore, PendingOtp, Store};
 pub use suite::{CryptoError, Fresh, Input, SigScheme, Suite};

@@ -118,11 +118,15 @@ pub enum ErrorCode {
     UnknownPeer = 8,
     /// The server failed internally (storage).
     Internal = 9,
+    /// Too many OTP requests for this phone; try again later (SPEC.md §5.1, E8).
+    RateLimited = 10,
+    /// The offline recipient's queue is full (SPEC.md §9.2).
+    QueueFull = 11,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidPublicKey,
         ErrorCode::NoPendingRegistration,
@@ -132,6 +136,8 @@ impl ErrorCode {
         ErrorCode::NotRegistered,
         ErrorCode::UnknownPeer,
         ErrorCode::Internal,
+        ErrorCode::RateLimited,
+        ErrorCode::QueueFull,
     ];
 
     /// The code for a wire byte, if any.

@@ -141,6 +141,15 @@ pub struct Params {
     pub otp_ttl_ms: u64,
     /// Failed registration attempts allowed per OTP (with [`Fix::OtpLimits`]).
     pub max_otp_attempts: u32,
+    /// OTP requests allowed per phone within [`otp_request_window_ms`](Self::otp_request_window_ms)
+    /// (with [`Fix::OtpLimits`]).
+    pub max_otp_requests: u32,
+    /// The sliding window of the OTP request limit, in milliseconds.
+    pub otp_request_window_ms: u64,
+    /// Longest plaintext a client seals, in bytes.
+    pub max_plaintext: usize,
+    /// Most messages the server keeps in one recipient's offline queue.
+    pub max_queued: usize,
 }
 
 /// PBKDF2 iterations: OWASP's 2023 figure for PBKDF2-HMAC-SHA-256.
@@ -149,6 +158,15 @@ pub const PBKDF2_ITERATIONS: u32 = 600_000;
 pub const OTP_TTL_MS: u64 = 5 * 60 * 1000;
 /// At most 3 failed attempts per OTP in the hardened profile.
 pub const MAX_OTP_ATTEMPTS: u32 = 3;
+/// At most 3 OTP requests per phone per [`OTP_REQUEST_WINDOW_MS`] in the hardened profile.
+pub const MAX_OTP_REQUESTS: u32 = 3;
+/// The OTP request limit's sliding window: 15 minutes.
+pub const OTP_REQUEST_WINDOW_MS: u64 = 15 * 60 * 1000;
+/// Longest plaintext: 1 MiB, so that its AES-256-CBC ciphertext (1 MiB + 16) is the wire's
+/// largest (SPEC.md §4.2).
+pub const MAX_PLAINTEXT: usize = 1 << 20;
+/// Most messages kept in one recipient's offline queue.
+pub const MAX_QUEUED_MESSAGES: usize = 1000;
 /// Width of the hardened replay window, in sequence numbers.
 pub const REPLAY_WINDOW: u64 = 64;
 /// Hardened sessions kept per peer; older ones are forgotten.
@@ -160,6 +178,10 @@ impl Default for Params {
             pbkdf2_iterations: PBKDF2_ITERATIONS,
             otp_ttl_ms: OTP_TTL_MS,
             max_otp_attempts: MAX_OTP_ATTEMPTS,
+            max_otp_requests: MAX_OTP_REQUESTS,
+            otp_request_window_ms: OTP_REQUEST_WINDOW_MS,
+            max_plaintext: MAX_PLAINTEXT,
+            max_queued: MAX_QUEUED_MESSAGES,
         }
     }
 }

@@ -88,6 +88,21 @@ pub enum ServerOutput<S: Suite> {
     Event(ServerEvent),
 }
 
+/// When the server removes a stored message from the offline queue (SPEC.md §9.2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Delivery {
+    /// At `Connect`: the queue is taken from the store as it is sent. A crash between the
+    /// take and the client's reading loses what was taken (at-most-once). For a server without
+    /// durable state, where nothing survives a crash anyway: the model checker's.
+    #[default]
+    OnConnect,
+    /// When the recipient's transport confirms receipt ([`Server::confirm_delivery`]): a
+    /// message stays stored, and is sent again at the next `Connect`, until then
+    /// (at-least-once; the hardened client discards the copies). For a server with a durable
+    /// store: the reference runtime and `ee2e serve-queue`.
+    Confirmed,
+}
+
 /// The server: its signing key, its store and who is online.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Server<S: Suite, St> {
@@ -96,6 +111,7 @@ pub struct Server<S: Suite, St> {
     key: S::PrivateKey,
     store: St,
     online: BTreeSet<Phone>,
+    delivery: Delivery,
 }
 
 type Outputs<S> = Result<Vec<ServerOutput<S>>, ServerError>;
@@ -103,7 +119,35 @@ type Outputs<S> = Result<Vec<ServerOutput<S>>, ServerError>;
 impl<S: Suite, St: Store<S>> Server<S, St> {
     /// A server with signing key `key` over `store`. Nobody is online at start.
     pub fn new(profile: Profile, params: Params, key: S::PrivateKey, store: St) -> Self {
-        Server { profile, params, key, store, online: BTreeSet::new() }
+        Server { profile, params, key, store, online: BTreeSet::new(), delivery: Delivery::default() }
+    }
+
+    /// The same server removing stored messages as `delivery` says (default
+    /// [`Delivery::OnConnect`]).
+    pub fn with_delivery(mut self, delivery: Delivery) -> Self {
+        self.delivery = delivery;
+        self
+    }
+
+    /// When stored messages are removed.
+    pub fn delivery(&self) -> Delivery {
+        self.delivery
+    }
+
+    /// The recipient's transport confirms that `phone` received (and its client handled) the
+    /// `count` oldest messages sent to it from its offline queue (SPEC.md §9.2). Under
+    /// [`Delivery::Confirmed`] they are removed from the store in one write; returns how many
+    /// were. Under [`Delivery::OnConnect`] they were removed at `Connect` already: nothing
+    /// happens and 0 is returned.
+    ///
+    /// The confirmation is a transport acknowledgement, not a protocol message: the
+    /// transport calls this once per stored message it handed over (never again for the same
+    /// one, since a repeated confirmation would remove the next message unseen).
+    pub fn confirm_delivery(&mut self, phone: &Phone, count: usize) -> Result<usize, ServerError> {
+        match self.delivery {
+            Delivery::OnConnect => Ok(0),
+            Delivery::Confirmed => Ok(self.store.remove_queued(phone, count)?),
+        }
     }
 
     /// The server's public key (what clients pin).
@@ -177,7 +221,10 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
             Message::Connect { phone } => {
                 Self::require_own_address(from, &phone)?;
                 self.require_registered(&phone)?;
-                let queued = self.store.take_queue(&phone)?;
+                let queued = match self.delivery {
+                    Delivery::OnConnect => self.store.take_queue(&phone)?,
+                    Delivery::Confirmed => self.store.peek_queue(&phone)?,
+                };
                 let delivered = queued.len();
                 self.online.insert(phone.clone());
                 let mut out: Vec<_> = queued
@@ -230,15 +277,36 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
                 ServerOutput::Event(ServerEvent::Relayed { from: from.clone(), to, kind }),
             ])
         } else {
+            // A bounded queue per recipient (SPEC.md §9.2): the sender is told, nothing is stored.
+            if self.store.queue_len(&to)? >= self.params.max_queued {
+                return Err(ServerError::QueueFull(to));
+            }
             self.store.enqueue(&to, &message)?;
             Ok(vec![ServerOutput::Event(ServerEvent::Stored { from: from.clone(), to, kind })])
         }
     }
 
-    /// Seed 1.1–1.2: issues a fresh OTP (replacing any pending one) and sends it by SMS.
+    /// Seed 1.1–1.2: issues a fresh OTP (replacing any pending one) and sends it by SMS; [E8]
+    /// at most `max_otp_requests` per phone in any `otp_request_window_ms` (SPEC.md §5.1).
     fn on_register_request(&mut self, phone: Phone, now: u64, rng: &mut S::Rng) -> Outputs<S> {
+        let limits = self.profile.has(Fix::OtpLimits);
+        let recent = if limits {
+            let window = self.params.otp_request_window_ms;
+            let mut recent = self.store.otp_requests(&phone)?;
+            recent.retain(|at| now.saturating_sub(*at) < window);
+            if recent.len() >= self.params.max_otp_requests as usize {
+                return Err(ServerError::RateLimited(phone));
+            }
+            recent.push(now);
+            Some(recent)
+        } else {
+            None
+        };
         let otp = S::random(rng, Fresh::Otp);
         self.store.put_pending_otp(&phone, &PendingOtp { otp: otp.clone(), issued_at: now, attempts: 0 })?;
+        if let Some(recent) = recent {
+            self.store.put_otp_requests(&phone, &recent)?;
+        }
         Ok(vec![
             ServerOutput::Sms { phone: phone.clone(), otp },
             ServerOutput::Event(ServerEvent::OtpIssued(phone)),

@@ -41,10 +41,26 @@ pub trait Store<S: Suite> {
         }
         self.put_entry(entry)
     }
+    /// The times (milliseconds) of the OTP requests recorded for `phone`, oldest first
+    /// (SPEC.md §5.1, the [E8] request limit).
+    fn otp_requests(&self, phone: &Phone) -> Result<Vec<u64>, StoreError>;
+    /// Replaces the OTP request times recorded for `phone` (empty: forget the phone).
+    fn put_otp_requests(&mut self, phone: &Phone, times: &[u64]) -> Result<(), StoreError>;
     /// Appends a message to `to`'s offline queue.
     fn enqueue(&mut self, to: &Phone, message: &Message<S>) -> Result<(), StoreError>;
-    /// Removes and returns `to`'s offline queue, oldest first.
-    fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<S>>, StoreError>;
+    /// `to`'s offline queue, oldest first, left in place (SPEC.md §9.2: a stored message is
+    /// removed only once its delivery is confirmed).
+    fn peek_queue(&self, to: &Phone) -> Result<Vec<Message<S>>, StoreError>;
+    /// Removes the `count` oldest messages of `to`'s queue (fewer if it is shorter) in one
+    /// write; returns how many were removed.
+    fn remove_queued(&mut self, to: &Phone, count: usize) -> Result<usize, StoreError>;
+    /// Removes and returns `to`'s offline queue, oldest first. The default reads the queue and
+    /// removes what it read; stores that can fail between the two override it.
+    fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
+        let queue = self.peek_queue(to)?;
+        self.remove_queued(to, queue.len())?;
+        Ok(queue)
+    }
     /// Length of `to`'s offline queue.
     fn queue_len(&self, to: &Phone) -> Result<usize, StoreError>;
 }
@@ -53,13 +69,19 @@ pub trait Store<S: Suite> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MemoryStore<S: Suite> {
     otps: BTreeMap<Phone, PendingOtp<S>>,
+    otp_requests: BTreeMap<Phone, Vec<u64>>,
     directory: BTreeMap<Phone, DirectoryEntry<S>>,
     queues: BTreeMap<Phone, VecDeque<Message<S>>>,
 }
 
 impl<S: Suite> Default for MemoryStore<S> {
     fn default() -> Self {
-        MemoryStore { otps: BTreeMap::new(), directory: BTreeMap::new(), queues: BTreeMap::new() }
+        MemoryStore {
+            otps: BTreeMap::new(),
+            otp_requests: BTreeMap::new(),
+            directory: BTreeMap::new(),
+            queues: BTreeMap::new(),
+        }
     }
 }
 
@@ -89,9 +111,32 @@ impl<S: Suite> Store<S> for MemoryStore<S> {
         self.directory.insert(entry.phone.clone(), entry.clone());
         Ok(())
     }
+    fn otp_requests(&self, phone: &Phone) -> Result<Vec<u64>, StoreError> {
+        Ok(self.otp_requests.get(phone).cloned().unwrap_or_default())
+    }
+    fn put_otp_requests(&mut self, phone: &Phone, times: &[u64]) -> Result<(), StoreError> {
+        if times.is_empty() {
+            self.otp_requests.remove(phone);
+        } else {
+            self.otp_requests.insert(phone.clone(), times.to_vec());
+        }
+        Ok(())
+    }
     fn enqueue(&mut self, to: &Phone, message: &Message<S>) -> Result<(), StoreError> {
         self.queues.entry(to.clone()).or_default().push_back(message.clone());
         Ok(())
+    }
+    fn peek_queue(&self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
+        Ok(self.queues.get(to).map(|q| q.iter().cloned().collect()).unwrap_or_default())
+    }
+    fn remove_queued(&mut self, to: &Phone, count: usize) -> Result<usize, StoreError> {
+        let Some(queue) = self.queues.get_mut(to) else { return Ok(0) };
+        let removed = count.min(queue.len());
+        queue.drain(..removed);
+        if queue.is_empty() {
+            self.queues.remove(to);
+        }
+        Ok(removed)
     }
     fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
         Ok(self.queues.remove(to).map(Vec::from).unwrap_or_default())

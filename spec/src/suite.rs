@@ -91,6 +91,13 @@ pub trait Suite: Sized + Copy + Debug + Eq + Ord + Hash + Default + 'static {
     fn check_public_key(public_key: &Self::Value) -> Result<(), CryptoError>;
     /// A fresh random value for `purpose`.
     fn random(rng: &mut Self::Rng, purpose: Fresh) -> Self::Value;
+    /// The length of `value` in bytes, where values have one (concrete suites); `None` for
+    /// symbolic values, whose size the model does not track. The client's plaintext limit
+    /// (SPEC.md §7.2) is checked only where the length is known.
+    fn byte_len(value: &Self::Value) -> Option<usize> {
+        let _ = value;
+        None
+    }
 
     /// SHA-256.
     fn sha256(input: Input<'_, Self::Value>) -> Self::Value;

@@ -1,6 +1,6 @@
 //! The transcript: everything that happened at the nodes, in order, as typed records.
 
-use ee2e_spec::{ClientError, ClientEvent, MessageType, Phone, ServerEvent};
+use ee2e_spec::{ClientError, ClientEvent, MessageType, Phone, ServerError, ServerEvent};
 
 use crate::codec::{DecodeError, EncodeError};
 use crate::keystore::KeystoreError;
@@ -39,6 +39,14 @@ pub enum Incident {
     },
     /// A client's keystore could not be written.
     Keystore(KeystoreError),
+    /// A stored message was delivered but the server could not remove it from its queue; it
+    /// will be delivered again at the next `Connect` (SPEC.md §9.2).
+    Unconfirmed {
+        /// Log index of the delivered envelope.
+        envelope: usize,
+        /// Why the removal failed.
+        error: ServerError,
+    },
 }
 
 /// What a record says.
@@ -119,6 +127,9 @@ impl Record {
                 }
                 Incident::Unencodable { kind, error } => format!("could not encode {kind:?}: {error}"),
                 Incident::Keystore(error) => format!("keystore write failed: {error}"),
+                Incident::Unconfirmed { envelope, error } => {
+                    format!("stored envelope {envelope} delivered but not removed from the queue: {error}")
+                }
             },
         }
     }
