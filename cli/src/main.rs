@@ -15,6 +15,7 @@ mod check;
 mod demo;
 mod explore;
 mod load;
+mod serve;
 mod vectors;
 
 /// EE2E: a reference for the end-to-end encrypted messaging protocol.
@@ -42,6 +43,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// End-to-end throughput of the in-process runtime.
     Load(load::LoadArgs),
+    /// Serve the server state machine over a SQLite file on stdin/stdout (for crash tests).
+    #[command(hide = true)]
+    ServeQueue(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +64,6 @@ fn main() -> ExitCode {
         Command::Vectors(command) => vectors::run(&command),
         Command::Bench(command) => bench::run(&command),
         Command::Load(args) => load::run(&args),
+        Command::ServeQueue(args) => serve::run(&args),
     }
 }

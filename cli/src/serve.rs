@@ -1,0 +1,212 @@
+//! `ee2e serve-queue` (hidden): the server state machine over a SQLite file, driven line by
+//! line on standard input, for tests that kill it (`cli/tests/crash.rs`).
+//!
+//! The process plays the server side of the transport (SPEC.md §2.4): it takes encoded
+//! messages with the sender's address, hands them to [`Server::step`] over a
+//! [`SqliteStore`] file with [`Delivery::Confirmed`], and reports what the server sent. Its
+//! acknowledgement of a command (the last line of the command's answer) is written only after
+//! the step returned, that is after every store write of the step was committed (SQLite, WAL,
+//! `synchronous=FULL`). A test can therefore kill the process at any moment and know that
+//! whatever was acknowledged is on disk.
+//!
+//! Standard input, one command per line:
+//!
+//! ```text
+//! msg <phone> <hex>        the client at address <phone> sends the message encoded as <hex>
+//! confirm <phone> <n>      <phone>'s transport confirms receipt of <n> stored messages
+//! quit                     exit 0 (so does the end of input)
+//! ```
+//!
+//! Standard output: `ready` once the store is open; then, per command, zero or more of
+//!
+//! ```text
+//! send <phone> <hex>       the server sends this message to <phone>
+//! sms <phone> <otp>        the server texts this OTP to <phone> (a test tool: the OTP is printed)
+//! ```
+//!
+//! followed by exactly one of `accepted` (the step succeeded), `rejected <code> <error>` (a
+//! check failed: the error reply is among the `send` lines), `confirmed <n>` (n stored messages
+//! removed) or `invalid <reason>` (the line did not parse or the bytes did not decode: the
+//! server saw nothing). Output is flushed after every answer.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Args;
+use ee2e::codec;
+use ee2e::fixtures;
+use ee2e::sqlite::SqliteStore;
+use ee2e::suite::os_rng;
+use ee2e_spec::{Delivery, Params, Phone, Profile, Server, ServerEvent, ServerOutput};
+
+/// Arguments of `ee2e serve-queue`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The server's SQLite file (created if missing).
+    #[arg(long, value_name = "PATH")]
+    pub store: PathBuf,
+    /// Protocol profile: `seed`, `hardened` or `hardened-without-<fix>`.
+    #[arg(long, default_value = "hardened", value_parser = parse_profile)]
+    pub profile: Profile,
+    /// PBKDF2 iterations for registrations (the spec's 600 000 by default).
+    #[arg(long, value_name = "N", default_value_t = ee2e_spec::profile::PBKDF2_ITERATIONS)]
+    pub pbkdf2_iterations: u32,
+}
+
+fn parse_profile(text: &str) -> Result<Profile, String> {
+    Profile::parse(text)
+        .ok_or_else(|| format!("unknown profile {text:?}: expected seed, hardened or hardened-without-<fix>"))
+}
+
+/// Serves commands from standard input until `quit` or its end; exit status 1 if the store
+/// cannot be opened or standard output is gone.
+pub fn run(args: &ServeArgs) -> ExitCode {
+    let store = match SqliteStore::open(&args.store, args.profile.wire()) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("ee2e serve-queue: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let params = Params { pbkdf2_iterations: args.pbkdf2_iterations, ..Params::default() };
+    let mut server =
+        Server::new(args.profile, params, fixtures::server_key(), store).with_delivery(Delivery::Confirmed);
+    let mut rng = os_rng();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if writeln!(out, "ready").and_then(|()| out.flush()).is_err() {
+        return ExitCode::FAILURE;
+    }
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let line = line.trim();
+        if line == "quit" {
+            break;
+        }
+        let answer = serve_line(&mut server, line, &mut rng);
+        if write!(out, "{answer}").and_then(|()| out.flush()).is_err() {
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The server the command runs on.
+type QueueServer = Server<ee2e::ConcreteSuite, SqliteStore>;
+
+/// Runs one command; returns its whole answer (lines, each ending in a newline).
+fn serve_line(server: &mut QueueServer, line: &str, rng: &mut ee2e::Rng) -> String {
+    let mut words = line.split_whitespace();
+    let (command, phone, arg) = (words.next(), words.next(), words.next());
+    if words.next().is_some() {
+        return "invalid too many words\n".into();
+    }
+    let phone = match phone.map(Phone::parse) {
+        Some(Ok(phone)) => phone,
+        Some(Err(error)) => return format!("invalid {error}\n"),
+        None => return format!("invalid unknown command {line:?}\n"),
+    };
+    match (command, arg) {
+        (Some("msg"), Some(hex)) => {
+            let Ok(bytes) = hex_decode(hex) else { return "invalid bad hex\n".into() };
+            let message = match codec::decode(server.profile().wire(), &bytes) {
+                Ok(message) => message,
+                Err(error) => return format!("invalid {error}\n"),
+            };
+            let outputs = server.step(&phone, message, now_ms(), rng);
+            let mut answer = String::new();
+            let mut verdict = "accepted".to_string();
+            for output in outputs {
+                match output {
+                    ServerOutput::Send { to, message } => {
+                        match codec::encode(server.profile().wire(), &message) {
+                            Ok(bytes) => answer.push_str(&format!("send {to} {}\n", hex_encode(&bytes))),
+                            Err(error) => {
+                                verdict = format!("rejected internal cannot encode a reply: {error}")
+                            }
+                        }
+                    }
+                    ServerOutput::Sms { phone, otp } => {
+                        answer.push_str(&format!("sms {phone} {}\n", String::from_utf8_lossy(otp.as_slice())))
+                    }
+                    ServerOutput::Event(ServerEvent::Rejected { error, .. }) => {
+                        verdict = format!("rejected {} {error}", error.code() as u8);
+                    }
+                    ServerOutput::Event(_) => {}
+                }
+            }
+            answer.push_str(&verdict);
+            answer.push('\n');
+            answer
+        }
+        (Some("confirm"), Some(count)) => {
+            let Ok(count) = count.parse::<usize>() else { return "invalid bad count\n".into() };
+            match server.confirm_delivery(&phone, count) {
+                Ok(removed) => format!("confirmed {removed}\n"),
+                Err(error) => format!("rejected {} {error}\n", error.code() as u8),
+            }
+        }
+        _ => format!("invalid unknown command {line:?}\n"),
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_decode(text: &str) -> Result<Vec<u8>, ()> {
+    if !text.len().is_multiple_of(2) {
+        return Err(());
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or(()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_rejects_garbage() {
+        assert_eq!(hex_decode(&hex_encode(&[0, 1, 0xab, 0xff])), Ok(vec![0, 1, 0xab, 0xff]));
+        assert!(hex_decode("abc").is_err());
+        assert!(hex_decode("zz").is_err());
+        assert!(hex_decode("é1").is_err());
+    }
+
+    #[test]
+    fn bad_lines_are_invalid_and_change_nothing() {
+        let store = SqliteStore::in_memory(Profile::HARDENED.wire()).expect("store");
+        let mut server = Server::new(Profile::HARDENED, Params::default(), fixtures::server_key(), store)
+            .with_delivery(Delivery::Confirmed);
+        let mut rng = os_rng();
+        for line in [
+            "",
+            "msg",
+            "msg +15550000001",
+            "msg nophone 00",
+            "msg +15550000001 0",
+            "msg +15550000001 0201",
+            "frob +15550000001 1",
+            "confirm +15550000001 x",
+            "msg +15550000001 00 00",
+        ] {
+            assert!(serve_line(&mut server, line, &mut rng).starts_with("invalid "), "{line:?}");
+        }
+        // A KeyRequest from an unregistered address: rejected, with the error reply sent.
+        let answer = serve_line(&mut server, "msg +15550000001 02100c2b3135353531323334353637", &mut rng);
+        assert_eq!(answer, "send +15550000001 027f07\nrejected 7 +15550000001 is not registered\n");
+        assert_eq!(serve_line(&mut server, "confirm +15550000001 3", &mut rng), "confirmed 0\n");
+    }
+}
