@@ -222,8 +222,7 @@ impl Keystore {
             return Err(KeystoreError::InsecurePermissions { path, mode, expected: FILE_MODE });
         }
         let bytes = read_secret(&path)?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| KeystoreError::BadPem(path.clone()))?;
-        PrivateKey::from_pkcs8_pem(text).map_err(|_| KeystoreError::BadPem(path))
+        parse_private_key_file(&path, &bytes)
     }
 
     /// Writes what the client core asked to persist.
@@ -357,8 +356,25 @@ fn parse_hex(path: &Path, field: &'static str, text: &str) -> Result<Vec<u8>, Ke
 }
 
 fn read_entry(path: &Path) -> Result<DirectoryEntry<ConcreteSuite>, KeystoreError> {
-    let bytes = read_secret(path)?;
-    let file: EntryFile = parse_json(path, &bytes)?;
+    parse_entry_file(path, &read_secret(path)?)
+}
+
+fn read_session(path: &Path) -> Result<StoredSession, KeystoreError> {
+    parse_session_file(path, &read_secret(path)?)
+}
+
+/// Parses the contents of `private_key.pem` (PKCS#8 PEM); errors name `path`. Total, like
+/// [`parse_entry_file`].
+pub fn parse_private_key_file(path: &Path, bytes: &[u8]) -> Result<PrivateKey, KeystoreError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| KeystoreError::BadPem(path.to_path_buf()))?;
+    PrivateKey::from_pkcs8_pem(text).map_err(|_| KeystoreError::BadPem(path.to_path_buf()))
+}
+
+/// Parses the contents of a directory entry file (`own_entry.json`, `peers/<phone>.json`);
+/// errors name `path`. Total: any bytes give an entry or an error, never a panic (fuzzed by
+/// `fuzz/fuzz_targets/keystore.rs`).
+pub fn parse_entry_file(path: &Path, bytes: &[u8]) -> Result<DirectoryEntry<ConcreteSuite>, KeystoreError> {
+    let file: EntryFile = parse_json(path, bytes)?;
     Ok(DirectoryEntry {
         phone: parse_phone(path, "phone", &file.phone)?,
         public_key: Bytes::public(parse_hex(path, "public_key", &file.public_key)?),
@@ -366,9 +382,10 @@ fn read_entry(path: &Path) -> Result<DirectoryEntry<ConcreteSuite>, KeystoreErro
     })
 }
 
-fn read_session(path: &Path) -> Result<StoredSession, KeystoreError> {
-    let bytes = read_secret(path)?;
-    let file: SessionFile = parse_json(path, &bytes)?;
+/// Parses the contents of a session file (`sessions/<peer>-<id>.json`); errors name `path`
+/// and never quote the key. Total, like [`parse_entry_file`].
+pub fn parse_session_file(path: &Path, bytes: &[u8]) -> Result<StoredSession, KeystoreError> {
+    let file: SessionFile = parse_json(path, bytes)?;
     let role = match file.role.as_str() {
         "initiator" => Role::Initiator,
         "responder" => Role::Responder,
@@ -518,6 +535,116 @@ mod tests {
         let err = ks.load_private_key().unwrap_err();
         assert!(matches!(&err, KeystoreError::BadPem(p) if *p == path), "{err:?}");
         assert!(err.to_string().contains("private_key.pem"));
+    }
+
+    /// What a crash in the middle of [`Keystore::write_atomic`] can leave: a temporary file
+    /// (complete, truncated or empty) beside the real one, never a half-written real file,
+    /// since the real name is only ever the target of a rename of a file already fsynced.
+    #[test]
+    fn keystore_opens_with_the_previous_content_after_an_interrupted_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path().join("ks")).unwrap();
+        let key = fixtures::named("alice").unwrap();
+        ks.save_private_key(&key).unwrap();
+        ks.apply(&Persist::OwnEntry(entry("+15550000001"))).unwrap();
+        ks.apply(&Persist::PeerEntry(entry("+15550000003"))).unwrap();
+        ks.apply(&session("+15550000003", Some(1))).unwrap();
+        let dir = ks.dir().to_path_buf();
+        let peer_json = fs::read(dir.join("peers/+15550000003.json")).unwrap();
+        let pem = fs::read(dir.join("private_key.pem")).unwrap();
+        // The leftovers of interrupted writes, named as write_atomic names its temporary files.
+        let leftovers: [(PathBuf, Vec<u8>); 5] = [
+            (dir.join(".own_entry.json.tmp-4242-0"), b"{\"phone\": \"+1555".to_vec()),
+            (dir.join(".private_key.pem.tmp-4242-1"), pem[..pem.len() / 3].to_vec()),
+            (dir.join("peers/.+15550000003.json.tmp-4242-2"), peer_json[..peer_json.len() - 7].to_vec()),
+            (dir.join("peers/.+15550000009.json.tmp-4242-3"), Vec::new()),
+            (dir.join(format!("sessions/.+15550000003-{}.json.tmp-4242-4", "01".repeat(32))), b"{".to_vec()),
+        ];
+        for (path, bytes) in &leftovers {
+            fs::write(path, bytes).unwrap();
+        }
+        let reopened = Keystore::open(&dir).unwrap();
+        assert_eq!(reopened.load_private_key().unwrap().public_key_der(), key.public_key_der());
+        assert_eq!(reopened.own_entry().unwrap(), Some(entry("+15550000001")));
+        assert_eq!(reopened.peers().unwrap(), vec![entry("+15550000003")]);
+        let sessions = reopened.sessions().unwrap();
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(sessions[0].key, Bytes::secret(vec![0x5a; 32]));
+        // The next write of the same file succeeds despite the leftover, and replaces the file.
+        reopened
+            .apply(&Persist::PeerEntry(DirectoryEntry {
+                signature: Bytes::public(vec![9; 4]),
+                ..entry("+15550000003")
+            }))
+            .unwrap();
+        assert_eq!(reopened.peers().unwrap()[0].signature, Bytes::public(vec![9; 4]));
+    }
+
+    /// Every way a keystore file can be broken gives an error that names the file and says
+    /// what is wrong with it, and never quotes a key.
+    #[test]
+    fn keystore_errors_name_the_file_and_the_fault() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path()).unwrap();
+        ks.apply(&Persist::PeerEntry(entry("+15550000003"))).unwrap();
+        ks.apply(&session("+15550000003", None)).unwrap();
+        let peer = ks.dir().join("peers/+15550000003.json");
+        let session_path = ks.dir().join("sessions/+15550000003-seed.json");
+        let peer_json = fs::read_to_string(&peer).unwrap();
+        let session_json = fs::read_to_string(&session_path).unwrap();
+        let secret = "5a".repeat(32);
+        let cases: Vec<(&Path, String, &str)> = vec![
+            (&peer, String::new(), "corrupt JSON: EOF while parsing"),
+            (&peer, peer_json[..peer_json.len() / 2].to_string(), "corrupt JSON: EOF while parsing"),
+            (&peer, peer_json.replace("\"signature\"", "\"sig\""), "unknown field `sig`"),
+            (
+                &peer,
+                "{\"phone\": \"+15550000003\", \"public_key\": \"00\"}".into(),
+                "missing field `signature`",
+            ),
+            (&peer, "[1, 2, 3]".into(), "corrupt JSON: invalid type"),
+            (&peer, peer_json.replace("+15550000003", "+0123"), "field `phone` is invalid"),
+            (
+                &peer,
+                peer_json.replace("\"signature\": \"", "\"signature\": \"x"),
+                "field `signature` is not valid hex",
+            ),
+            (
+                &session_path,
+                session_json.replace("initiator", "observer"),
+                "field `role` is invalid: expected initiator or responder",
+            ),
+            (
+                &session_path,
+                session_json.replace(&secret, &format!("{secret}0")),
+                "field `key` is not valid hex",
+            ),
+            (&session_path, session_json[..session_json.len() - 2].to_string(), "corrupt JSON"),
+        ];
+        for (path, contents, expected) in cases {
+            fs::write(path, &contents).unwrap();
+            let error = if path == peer { ks.peers().unwrap_err() } else { ks.sessions().unwrap_err() };
+            let text = error.to_string();
+            assert!(text.starts_with(&path.display().to_string()), "{text}");
+            assert!(text.contains(expected), "{text:?} should say {expected:?}");
+            assert!(!text.contains(&secret[..16]), "{text}");
+            // Put the good file back for the next case.
+            fs::write(&peer, &peer_json).unwrap();
+            fs::write(&session_path, &session_json).unwrap();
+        }
+        // The private key: empty, truncated, not UTF-8.
+        ks.save_private_key(&fixtures::named("bob").unwrap()).unwrap();
+        let key_path = ks.dir().join("private_key.pem");
+        let pem = fs::read(&key_path).unwrap();
+        for contents in [Vec::new(), pem[..pem.len() / 2].to_vec(), vec![0xff, 0xfe, 0x00]] {
+            ks.write_atomic(&key_path, &contents).unwrap();
+            let error = ks.load_private_key().unwrap_err();
+            assert!(matches!(&error, KeystoreError::BadPem(p) if *p == key_path), "{error:?}");
+            assert_eq!(
+                error.to_string(),
+                format!("{}: not a PKCS#8 PEM RSA private key", key_path.display())
+            );
+        }
     }
 
     #[test]
