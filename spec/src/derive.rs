@@ -40,7 +40,10 @@ pub fn phone_value<S: Suite>(phone: &Phone) -> S::Value {
 }
 
 /// The values a registering client and the server both compute from the OTP (seed 1.4–1.6).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Every one of them is secret or an offline verifier of the OTP (SPEC.md §12 E7), so `Debug`
+/// prints none of them.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RegistrationValues<S: Suite> {
     /// `Salt = HMAC-SHA-256(key = OTP, message = phone)`.
     pub salt: S::Value,
@@ -48,6 +51,12 @@ pub struct RegistrationValues<S: Suite> {
     pub k_temp: S::Value,
     /// `tag = HMAC-SHA-256(key = K_temp, message = public key)`.
     pub tag: S::Value,
+}
+
+impl<S: Suite> std::fmt::Debug for RegistrationValues<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RegistrationValues { salt: <hidden>, k_temp: <hidden>, tag: <hidden> }")
+    }
 }
 
 impl<S: Suite> RegistrationValues<S> {
