@@ -1,0 +1,14 @@
+//! `codec::decode` on the hardened wire (v2): never panics; what it accepts re-encodes to exactly
+//! the input (canonical encoding, SPEC.md §4).
+#![no_main]
+
+use ee2e::codec::{decode, encode, peek};
+use ee2e_spec::Wire;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(message) = decode(Wire::Hardened, data) {
+        assert_eq!(encode(Wire::Hardened, &message).as_deref(), Ok(data), "decoding is canonical");
+        assert_eq!(peek(data), Ok((Wire::Hardened, message.kind())));
+    }
+});
