@@ -7,6 +7,8 @@
 //! interleaved. With `--offline`, the odd-numbered clients are off the network in every
 //! other round: what is sent to them is queued by the server's store and delivered when
 //! they come back, and they send their own message of that round after reconnecting.
+//! With `--churn P`, each client instead goes offline with probability P in every round,
+//! drawn from a generator seeded by `--seed` (presence churn at random; the same handling).
 //!
 //! **What is timed.** Only the messaging phase. Registration and session set-up are timed
 //! and printed separately; registration runs PBKDF2 at `--pbkdf2-iterations` (default
@@ -70,6 +72,13 @@ pub struct LoadArgs {
     /// server's offline queue.
     #[arg(long)]
     pub offline: bool,
+    /// Presence churn: in every round each client is offline with this probability (0 to 1),
+    /// at random; messages to it go through the server's offline queue. Overrides `--offline`.
+    #[arg(long, value_name = "P", value_parser = parse_churn)]
+    pub churn: Option<f64>,
+    /// Seed of the churn's random choices.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
     /// PBKDF2 iterations at registration (registration is not measured).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub pbkdf2_iterations: u32,
@@ -78,6 +87,27 @@ pub struct LoadArgs {
 fn parse_profile(text: &str) -> Result<Profile, String> {
     Profile::parse(text)
         .ok_or_else(|| format!("unknown profile {text:?}: expected seed, hardened or hardened-without-<fix>"))
+}
+
+fn parse_churn(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{text:?}: the churn is a probability from 0 to 1")),
+    }
+}
+
+/// SplitMix64, for the churn's reproducible random choices.
+struct Dice(u64);
+
+impl Dice {
+    /// `true` with probability `p`.
+    fn chance(&mut self, p: f64) -> bool {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
 }
 
 fn parse_clients(text: &str) -> Result<usize, String> {
@@ -134,7 +164,11 @@ pub fn run(args: &LoadArgs) -> ExitCode {
         args.size,
         args.profile,
         args.peers,
-        if args.offline { ", odd clients offline every other round" } else { "" }
+        match args.churn {
+            Some(p) => format!(", each client offline with probability {p} per round (seed {})", args.seed),
+            None if args.offline => ", odd clients offline every other round".to_string(),
+            None => String::new(),
+        }
     );
     let temp = match tempfile::tempdir() {
         Ok(dir) => dir,
@@ -304,8 +338,14 @@ fn messaging(args: &LoadArgs, runtime: &mut Runtime, phones: &[Phone]) -> Result
     let n = phones.len();
     let mut sent = Sent { pairs: BTreeMap::new(), by: vec![0; n] };
     let offline: Vec<usize> = if args.offline { (1..n).step_by(2).collect() } else { Vec::new() };
+    let mut dice = Dice(args.seed);
     for round in 0..args.messages {
-        let away = round % 2 == 1 && !offline.is_empty();
+        let offline: Vec<usize> = match args.churn {
+            Some(p) => (0..n).filter(|_| dice.chance(p)).collect(),
+            None if round % 2 == 1 => offline.clone(),
+            None => Vec::new(),
+        };
+        let away = !offline.is_empty();
         if away {
             for &i in &offline {
                 runtime.disconnect(&phones[i])?;
@@ -492,6 +532,8 @@ mod tests {
             store: None,
             both_stores: false,
             offline: false,
+            churn: None,
+            seed: 1,
             pbkdf2_iterations: 1,
         }
     }
@@ -503,6 +545,22 @@ mod tests {
         let sent = messaging(&args, &mut runtime, &phones).expect("messaging");
         assert_eq!(sent.total(), 12);
         assert_eq!(check(&runtime, &phones, args.size, &sent), Vec::<String>::new());
+    }
+
+    #[test]
+    fn check_finds_nothing_wrong_in_a_run_with_churn() {
+        for profile in [Profile::SEED, Profile::HARDENED] {
+            let args = LoadArgs { clients: 6, messages: 6, churn: Some(0.4), seed: 7, ..small(profile) };
+            let (mut runtime, phones) = setup(&args, None).expect("setup");
+            let sent = messaging(&args, &mut runtime, &phones).expect("messaging");
+            assert_eq!(sent.total(), 36);
+            assert_eq!(check(&runtime, &phones, args.size, &sent), Vec::<String>::new());
+            let stored =
+                runtime.server_events().iter().filter(|e| matches!(e, ServerEvent::Stored { .. })).count();
+            assert!(stored > 0, "{profile}: churn sends messages through the offline queue");
+        }
+        assert!(parse_churn("1.5").is_err() && parse_churn("-0.1").is_err() && parse_churn("x").is_err());
+        assert_eq!(parse_churn("0.25"), Ok(0.25));
     }
 
     #[test]
