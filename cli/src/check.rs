@@ -172,11 +172,7 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
             let _ = write!(header, " {:<14} |", p.name());
         }
         let _ = writeln!(out, "{header}");
-        let _ = writeln!(
-            out,
-            "|{}|",
-            header[1..header.len() - 1].chars().map(|c| if c == '|' { '|' } else { '-' }).collect::<String>()
-        );
+        let _ = writeln!(out, "{}", rule(&header));
         for def in ALL.iter() {
             let mut row = format!("| {:<26} | {:<12} | {:<24} |", def.name, def.scenario.name(), def.level);
             let mut any = false;
@@ -203,7 +199,7 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
             let _ = write!(header, " {:<40} |", p.name());
         }
         let _ = writeln!(out, "{header}");
-        let _ = writeln!(out, "|{}|", header[1..header.len() - 1].chars().map(|c| if c == '|' { '|' } else { '-' }).collect::<String>());
+        let _ = writeln!(out, "{}", rule(&header));
         for def in ALL.iter().filter(|d| d.kind == ee2e_model::properties::Kind::Always) {
             let mut row = format!("| {:<26} |", def.name);
             for p in &profiles {
@@ -295,6 +291,11 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
         }
     }
     out
+}
+
+/// The Markdown separator row under a table header row.
+fn rule(header: &str) -> String {
+    header.chars().map(|c| if c == '|' { '|' } else { '-' }).collect()
 }
 
 /// The one-sentence definition of a property (SPEC.md §15).
