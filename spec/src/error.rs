@@ -44,7 +44,7 @@ pub enum ServerError {
     /// The requested peer is not in the directory.
     #[error("unknown peer {0}")]
     UnknownPeer(Phone),
-    /// [E8] The phone asked for more OTPs than the request limit allows (SPEC.md §5.1).
+    /// E8: the phone asked for more OTPs than the request limit allows (SPEC.md §5.1).
     #[error("too many OTP requests for {0}; try again later")]
     RateLimited(Phone),
     /// The offline recipient's queue holds the most messages it may (SPEC.md §9.2).

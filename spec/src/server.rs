@@ -286,7 +286,7 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
         }
     }
 
-    /// Seed 1.1–1.2: issues a fresh OTP (replacing any pending one) and sends it by SMS; [E8]
+    /// Seed 1.1–1.2: issues a fresh OTP (replacing any pending one) and sends it by SMS; (E8)
     /// at most `max_otp_requests` per phone in any `otp_request_window_ms` (SPEC.md §5.1).
     fn on_register_request(&mut self, phone: Phone, now: u64, rng: &mut S::Rng) -> Outputs<S> {
         let limits = self.profile.has(Fix::OtpLimits);

@@ -42,7 +42,7 @@ pub trait Store<S: Suite> {
         self.put_entry(entry)
     }
     /// The times (milliseconds) of the OTP requests recorded for `phone`, oldest first
-    /// (SPEC.md §5.1, the [E8] request limit).
+    /// (SPEC.md §5.1, the E8 request limit).
     fn otp_requests(&self, phone: &Phone) -> Result<Vec<u64>, StoreError>;
     /// Replaces the OTP request times recorded for `phone` (empty: forget the phone).
     fn put_otp_requests(&mut self, phone: &Phone, times: &[u64]) -> Result<(), StoreError>;
