@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ee2e_spec::{Client, MemoryStore, Message, Phone, Server};
 
-use crate::config::{B, HONEST};
+use crate::config::HONEST;
 use crate::knowledge::Knowledge;
 use crate::suite::{SymRng, SymbolicSuite};
 use crate::term::{Party, Term};
@@ -127,10 +127,5 @@ impl State {
     /// Whether B is offline by its script.
     pub fn b_offline(&self) -> bool {
         self.progress.presence == 1
-    }
-
-    /// B's index in per-client arrays.
-    pub fn b() -> Party {
-        B
     }
 }
