@@ -4,8 +4,11 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ee2e_model::properties::ALL;
-use ee2e_model::run::{RunReport, Status};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ee2e_model::properties::{ALL, Kind};
+use ee2e_model::run::{RunOptions, RunReport, Status};
 use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
 use ee2e_spec::{Fix, Profile};
 use stateright::Model;
@@ -38,7 +41,7 @@ pub struct CheckArgs {
     /// Write every counterexample as an SVG sequence diagram into this directory.
     #[arg(long)]
     pub svg: Option<PathBuf>,
-    /// Key exchanges A may start.
+    /// Key exchanges each honest client (A and B) may start.
     #[arg(long, default_value_t = Bounds::default().sessions)]
     pub sessions: u8,
     /// Messages per direction.
@@ -47,9 +50,23 @@ pub struct CheckArgs {
     /// Messages the attacker may build, alter or replay.
     #[arg(long, default_value_t = Bounds::default().injections)]
     pub injections: u8,
+    /// Clock ticks, each just past the OTP lifetime (scenarios `registration`, `lifecycle`).
+    #[arg(long, default_value_t = Bounds::default().ticks)]
+    pub ticks: u8,
     /// Checker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Stop a run cleanly after this many distinct states; it is then reported incomplete
+    /// (no verdict) and `check` exits with status 3.
+    #[arg(long)]
+    pub max_states: Option<usize>,
+    /// Stop a run cleanly once the process's resident memory exceeds this many GiB; reported
+    /// incomplete, exit status 3.
+    #[arg(long)]
+    pub max_memory: Option<f64>,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    pub quiet: bool,
     /// Also replay each seed counterexample under threat `network` on the implementation
     /// (seed, then hardened) and print the outcome table.
     #[arg(long)]
@@ -82,32 +99,103 @@ fn scenarios(text: &str) -> Result<Vec<Scenario>, String> {
     text.split(',').map(|t| Scenario::parse(t).ok_or_else(|| format!("unknown scenario {t:?}"))).collect()
 }
 
-/// Runs the subcommand.
-pub fn run_check(args: &CheckArgs) -> Result<(Vec<(Config, RunReport)>, bool), String> {
-    let bounds = Bounds { sessions: args.sessions, messages: args.messages, injections: args.injections };
+/// How a whole `check` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Hardened holds everything under `network` and every sometimes-property is witnessed.
+    Ok,
+    /// A verdict the reference does not expect.
+    Failed,
+    /// Some run stopped at a limit or on Ctrl-C: no verdict.
+    Incomplete,
+}
+
+/// The options every run of `args` uses (limits, progress, the Ctrl-C flag).
+pub fn run_options(args: &CheckArgs, interrupt: Arc<AtomicBool>) -> RunOptions {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut runs = Vec::new();
+    RunOptions {
+        threads: threads.max(1),
+        max_states: args.max_states,
+        max_memory: args.max_memory.map(|gib| (gib * (1u64 << 30) as f64) as u64),
+        progress: !args.quiet,
+        interrupt,
+    }
+}
+
+/// The configurations `args` names, in report order.
+pub fn configs(args: &CheckArgs) -> Result<Vec<Config>, String> {
+    let bounds = Bounds {
+        sessions: args.sessions,
+        messages: args.messages,
+        injections: args.injections,
+        ticks: args.ticks,
+    };
+    let mut out = Vec::new();
     for threat in threats(&args.threat)? {
         for scenario in scenarios(&args.scenario)? {
             for profile in profiles(&args.profile)? {
-                let config = Config { profile, threat, scenario, bounds };
-                tracing::info!(%profile, %threat, %scenario, "model checking");
-                runs.push((config, ee2e_model::run::run(config, threads)));
+                out.push(Config { profile, threat, scenario, bounds });
             }
         }
     }
+    Ok(out)
+}
+
+/// Runs the subcommand's model checks; setting `interrupt` stops them cleanly.
+pub fn run_check_with(
+    args: &CheckArgs,
+    interrupt: Arc<AtomicBool>,
+) -> Result<(Vec<(Config, RunReport)>, Outcome), String> {
+    let options = run_options(args, interrupt);
+    let mut runs = Vec::new();
+    for config in configs(args)? {
+        if options.interrupt.load(Ordering::Relaxed) {
+            break;
+        }
+        tracing::info!(profile = %config.profile, threat = %config.threat, scenario = %config.scenario, "model checking");
+        runs.push((config, ee2e_model::run::run_with(config, &options)));
+    }
+    let incomplete = options.interrupt.load(Ordering::Relaxed) || runs.iter().any(|(_, r)| !r.complete);
     let ok = runs.iter().all(|(config, report)| {
-        let sometimes_ok = report.properties.iter().all(|p| p.status != Status::NotWitnessed);
+        let sometimes_ok =
+            report.properties.iter().all(|p| !(p.kind == "sometimes" && p.status == Status::NotWitnessed));
         let hardened_ok = !(config.profile == Profile::HARDENED && config.threat == Threat::Network)
             || report.properties.iter().all(|p| p.status != Status::Violated);
         sometimes_ok && hardened_ok
     });
-    Ok((runs, ok))
+    let outcome = if !ok {
+        Outcome::Failed
+    } else if incomplete {
+        Outcome::Incomplete
+    } else {
+        Outcome::Ok
+    };
+    Ok((runs, outcome))
 }
 
 /// Runs `ee2e check`.
 pub fn run(args: &CheckArgs) -> ExitCode {
-    let (runs, ok) = match run_check(args) {
+    if let Err(e) = configs(args) {
+        eprintln!("ee2e check: {e}");
+        return ExitCode::from(2);
+    }
+    // Output arguments are checked before hours of checking, not after.
+    if let Some(dir) = &args.svg
+        && let Err(e) = writable_dir(dir)
+    {
+        eprintln!("ee2e check: cannot write SVG files to {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupt);
+    // A second Ctrl-C while the first is being handled ends the process as usual.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+        eprintln!("ee2e check: interrupted; finishing the report of what was explored");
+    });
+    let (runs, outcome) = match run_check_with(args, interrupt) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ee2e check: {e}");
@@ -129,10 +217,36 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         }
         Format::Json => {
             let reports: Vec<&RunReport> = runs.iter().map(|(_, r)| r).collect();
-            println!("{}", serde_json::json!({ "runs": reports }));
+            let outcome_name = match outcome {
+                Outcome::Ok => "ok",
+                Outcome::Failed => "failed",
+                Outcome::Incomplete => "incomplete",
+            };
+            println!(
+                "{}",
+                serde_json::json!({
+                    "tool": "ee2e",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "outcome": outcome_name,
+                    "ok": outcome == Outcome::Ok,
+                    "runs": reports,
+                })
+            );
         }
     }
-    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    match outcome {
+        Outcome::Ok => ExitCode::SUCCESS,
+        Outcome::Failed => ExitCode::FAILURE,
+        Outcome::Incomplete => ExitCode::from(3),
+    }
+}
+
+/// Creates `dir` if needed and checks that a file can be written in it.
+fn writable_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(".ee2e-write-test");
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(probe)
 }
 
 fn verdict(status: Status) -> &'static str {
@@ -141,6 +255,7 @@ fn verdict(status: Status) -> &'static str {
         Status::Violated => "VIOLATED",
         Status::Witnessed => "witnessed",
         Status::NotWitnessed => "NOT WITNESSED",
+        Status::Unknown => "incomplete",
     }
 }
 
@@ -158,35 +273,51 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
         }
     }
     if let Some((c, _)) = runs.first() {
-        let b = c.bounds;
+        let _ = writeln!(out, "EE2E model check — bounds: {}\n", c.bounds);
+    }
+    for (_, r) in runs.iter().filter(|(_, r)| !r.complete) {
         let _ = writeln!(
             out,
-            "EE2E model check — bounds: {} key exchange(s) by A, {} message(s) per direction, {} attacker injection(s)\n",
-            b.sessions, b.messages, b.injections
+            "INCOMPLETE: {} / {} / {} stopped ({}): no violation in the {} states explored beyond those listed; not a verdict.\n",
+            r.profile,
+            r.threat,
+            r.scenario,
+            r.stopped.as_deref().unwrap_or("stopped"),
+            r.unique_states
         );
     }
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    for (c, _) in runs {
+        if !scenarios.contains(&c.scenario) {
+            scenarios.push(c.scenario);
+        }
+    }
+    let cell_of = |p: &Profile, t: &Threat, sc: &Scenario, name: &str| {
+        runs.iter()
+            .find(|(c, _)| c.profile == *p && c.threat == *t && c.scenario == *sc)
+            .and_then(|(_, r)| r.property(name))
+    };
+    let width = profiles.iter().map(|p| p.name().len()).max().unwrap_or(0).max(14);
     for threat in &threats {
         let _ = writeln!(out, "Verdicts under threat model `{threat}`:\n");
         let mut header = format!("| {:<26} | {:<12} | {:<24} |", "property", "scenario", "level (Lowe)");
         for p in &profiles {
-            let _ = write!(header, " {:<14} |", p.name());
+            let _ = write!(header, " {:<width$} |", p.name());
         }
         let _ = writeln!(out, "{header}");
         let _ = writeln!(out, "{}", rule(&header));
-        for def in ALL.iter() {
-            let mut row = format!("| {:<26} | {:<12} | {:<24} |", def.name, def.scenario.name(), def.level);
-            let mut any = false;
-            for p in &profiles {
-                let cell = runs
-                    .iter()
-                    .find(|(c, _)| c.profile == *p && c.threat == *threat && c.scenario == def.scenario)
-                    .and_then(|(_, r)| r.property(def.name))
-                    .map(|r| verdict(r.status));
-                any |= cell.is_some();
-                let _ = write!(row, " {:<14} |", cell.unwrap_or("-"));
-            }
-            if any {
-                let _ = writeln!(out, "{row}");
+        for scenario in &scenarios {
+            for def in ALL.iter().filter(|d| d.kind != Kind::Covers && d.part.in_scenario(*scenario)) {
+                let mut row = format!("| {:<26} | {:<12} | {:<24} |", def.name, scenario.name(), def.level);
+                let mut any = false;
+                for p in &profiles {
+                    let cell = cell_of(p, threat, scenario, def.name).map(|r| verdict(r.status));
+                    any |= cell.is_some();
+                    let _ = write!(row, " {:<width$} |", cell.unwrap_or("-"));
+                }
+                if any {
+                    let _ = writeln!(out, "{row}");
+                }
             }
         }
         let _ = writeln!(out);
@@ -194,32 +325,59 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
 
     if threats.len() > 1 {
         let _ = writeln!(out, "Threat sweep — the threat models under which each property still holds:\n");
-        let mut header = format!("| {:<26} |", "property");
+        let mut header = format!("| {:<26} | {:<12} |", "property", "scenario");
         for p in &profiles {
             let _ = write!(header, " {:<40} |", p.name());
         }
         let _ = writeln!(out, "{header}");
         let _ = writeln!(out, "{}", rule(&header));
-        for def in ALL.iter().filter(|d| d.kind == ee2e_model::properties::Kind::Always) {
-            let mut row = format!("| {:<26} |", def.name);
-            for p in &profiles {
-                let holds: Vec<&str> = threats
-                    .iter()
-                    .filter(|t| {
-                        runs.iter()
-                            .find(|(c, _)| c.profile == *p && c.threat == **t && c.scenario == def.scenario)
-                            .and_then(|(_, r)| r.property(def.name))
-                            .is_some_and(|r| r.status == Status::Holds)
-                    })
-                    .map(|t| t.name())
-                    .collect();
-                let cell = if holds.is_empty() { "none".to_string() } else { holds.join(", ") };
-                let _ = write!(row, " {cell:<40} |");
+        for scenario in &scenarios {
+            for def in ALL.iter().filter(|d| d.kind == Kind::Always && d.part.in_scenario(*scenario)) {
+                let mut row = format!("| {:<26} | {:<12} |", def.name, scenario.name());
+                for p in &profiles {
+                    let holds: Vec<&str> = threats
+                        .iter()
+                        .filter(|t| {
+                            cell_of(p, t, scenario, def.name).is_some_and(|r| r.status == Status::Holds)
+                        })
+                        .map(|t| t.name())
+                        .collect();
+                    let cell = if holds.is_empty() { "none".to_string() } else { holds.join(", ") };
+                    let _ = write!(row, " {cell:<40} |");
+                }
+                let _ = writeln!(out, "{row}");
             }
-            let _ = writeln!(out, "{row}");
         }
         let _ = writeln!(out);
     }
+
+    let _ = writeln!(out, "Coverage — behaviours each run reached (not verdicts):\n");
+    for (_, r) in runs {
+        let cover = |reached: bool| -> Vec<&str> {
+            r.properties
+                .iter()
+                .filter(|p| p.kind == "covers" && (p.status == Status::Witnessed) == reached)
+                .map(|p| p.name)
+                .collect()
+        };
+        let (yes, no) = (cover(true), cover(false));
+        let _ = writeln!(
+            out,
+            "  {} / {} / {}: reached {}{}",
+            r.profile,
+            r.threat,
+            r.scenario,
+            if yes.is_empty() { "none".to_string() } else { yes.join(", ") },
+            if no.is_empty() {
+                String::new()
+            } else if r.settled_early {
+                format!("; not reached before every verdict was settled: {}", no.join(", "))
+            } else {
+                format!("; not reached {}", no.join(", "))
+            }
+        );
+    }
+    let _ = writeln!(out);
 
     let _ = writeln!(out, "Counterexamples (shortest, breadth-first):\n");
     let mut none = true;
@@ -251,18 +409,27 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
     let _ = writeln!(out, "Runs:\n");
     let _ = writeln!(
         out,
-        "| {:<32} | {:<10} | {:<12} | {:>10} | {:>10} | {:>5} | {:>8} | {:>12} |",
-        "profile", "threat", "scenario", "states", "unique", "depth", "seconds", "states/s"
+        "| {:<width$} | {:<10} | {:<12} | {:>10} | {:>10} | {:>5} | {:>8} | {:>10} | {:>8} |",
+        "profile", "threat", "scenario", "states", "unique", "depth", "seconds", "unique/s", "B/state"
     );
     let _ = writeln!(
         out,
-        "|{:-<34}|{:-<12}|{:-<14}|{:-<12}|{:-<12}|{:-<7}|{:-<10}|{:-<14}|",
-        "", "", "", "", "", "", "", ""
+        "|{:-<w2$}|{:-<12}|{:-<14}|{:-<12}|{:-<12}|{:-<7}|{:-<10}|{:-<12}|{:-<10}|",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        w2 = width + 2
     );
     for (_, r) in runs {
         let _ = writeln!(
             out,
-            "| {:<32} | {:<10} | {:<12} | {:>10} | {:>10} | {:>5} | {:>8.2} | {:>12.0} |",
+            "| {:<width$} | {:<10} | {:<12} | {:>10} | {:>10} | {:>5} | {:>8.2} | {:>10.0} | {:>8.0} |",
             r.profile,
             r.threat,
             r.scenario,
@@ -270,7 +437,8 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
             r.unique_states,
             r.max_depth,
             r.seconds,
-            r.states_per_second()
+            r.unique_per_second(),
+            r.bytes_per_state()
         );
     }
     let _ = writeln!(out);

@@ -21,7 +21,7 @@ pub struct ExploreArgs {
     /// Scenario.
     #[arg(long, default_value = "messaging")]
     pub scenario: String,
-    /// Key exchanges A may start.
+    /// Key exchanges each honest client may start.
     #[arg(long, default_value_t = Bounds::default().sessions)]
     pub sessions: u8,
     /// Messages per direction.
@@ -30,6 +30,9 @@ pub struct ExploreArgs {
     /// Attacker injections.
     #[arg(long, default_value_t = Bounds::default().injections)]
     pub injections: u8,
+    /// Clock ticks (scenarios that register).
+    #[arg(long, default_value_t = Bounds::default().ticks)]
+    pub ticks: u8,
 }
 
 /// Runs `ee2e explore` until interrupted.
@@ -40,7 +43,12 @@ pub fn run(args: &ExploreArgs) -> ExitCode {
         eprintln!("ee2e explore: unknown profile, threat model or scenario");
         return ExitCode::from(2);
     };
-    let bounds = Bounds { sessions: args.sessions, messages: args.messages, injections: args.injections };
+    let bounds = Bounds {
+        sessions: args.sessions,
+        messages: args.messages,
+        injections: args.injections,
+        ticks: args.ticks,
+    };
     let model = Ee2eModel::new(Config { profile, threat, scenario, bounds });
     let address = ("127.0.0.1", args.port);
     // stateright's server panics if it cannot bind; check first to give a clear error.

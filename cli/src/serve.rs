@@ -120,7 +120,7 @@ fn serve_line(server: &mut QueueServer, line: &str, rng: &mut ee2e::Rng) -> Stri
             let mut verdict = "accepted".to_string();
             for output in outputs {
                 match output {
-                    ServerOutput::Send { to, message } => {
+                    ServerOutput::Send { to, message, .. } => {
                         match codec::encode(server.profile().wire(), &message) {
                             Ok(bytes) => answer.push_str(&format!("send {to} {}\n", hex_encode(&bytes))),
                             Err(error) => {

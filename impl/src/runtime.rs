@@ -607,24 +607,15 @@ impl Runtime {
         );
         let now = self.shared.clock.now_ms();
         let outputs = self.server.step(&from, message, now, &mut self.shared.rng);
-        // After a Connect, the first `delivered` messages sent are the stored ones.
-        let mut stored = outputs
-            .iter()
-            .find_map(|output| match output {
-                ServerOutput::Event(ServerEvent::Online { delivered, .. }) => Some(*delivered),
-                _ => None,
-            })
-            .unwrap_or(0);
         for output in outputs {
             match output {
-                ServerOutput::Send { to, message } => {
+                ServerOutput::Send { to, message, stored } => {
                     let index =
                         self.shared.emit_or_record(Address::Server, Address::Client(to.clone()), &message);
-                    if stored > 0 {
-                        stored -= 1;
-                        if let Some(index) = index {
-                            self.shared.stored.insert(index, to);
-                        }
+                    // The server says which sends come from the offline queue: those are
+                    // confirmed once the recipient has handled them.
+                    if stored && let Some(index) = index {
+                        self.shared.stored.insert(index, to);
                     }
                 }
                 ServerOutput::Sms { phone, otp } => self.shared.sms(phone, otp),

@@ -48,7 +48,7 @@ fn reject<Su, St>(
     assert_eq!(
         replies,
         vec![
-            ServerOutput::Send { to: from.clone(), message: Message::Error { code } },
+            ServerOutput::Send { to: from.clone(), message: Message::Error { code }, stored: false },
             ServerOutput::Event(ServerEvent::Rejected { from: from.clone(), error: error.clone() }),
         ],
         "error reply of step"
@@ -741,8 +741,8 @@ fn renamed(outputs: &[ServerOutput<S>], from: &Phone, to: &Phone) -> Vec<ServerO
                     error: ServerError::RateLimited(swap(p)),
                 })
             }
-            ServerOutput::Send { to: t, message } => {
-                ServerOutput::Send { to: swap(t), message: message.clone() }
+            ServerOutput::Send { to: t, message, stored } => {
+                ServerOutput::Send { to: swap(t), message: message.clone(), stored: *stored }
             }
             other => other.clone(),
         })
@@ -831,8 +831,8 @@ fn renamed_rejection(outputs: &[ServerOutput<S>], from: &Phone, to: &Phone) -> V
     outputs
         .iter()
         .map(|o| match o {
-            ServerOutput::Send { to: t, message } if t == from => {
-                ServerOutput::Send { to: to.clone(), message: message.clone() }
+            ServerOutput::Send { to: t, message, stored } if t == from => {
+                ServerOutput::Send { to: to.clone(), message: message.clone(), stored: *stored }
             }
             ServerOutput::Event(ServerEvent::Rejected { from: f, error }) if f == from => {
                 ServerOutput::Event(ServerEvent::Rejected { from: to.clone(), error: error.clone() })
@@ -871,7 +871,7 @@ fn server_rejects_message_when_the_recipients_queue_is_full(profile: Profile) {
     // Bob connects: the three are sent but stay stored until confirmed.
     let sent =
         server.handle(&bob, Message::Connect { phone: bob.clone() }, NOW, &mut rng(1)).expect("connect");
-    assert_eq!(sent.iter().filter(|o| matches!(o, ServerOutput::Send { .. })).count(), 3);
+    assert_eq!(sent.iter().filter(|o| matches!(o, ServerOutput::Send { stored: true, .. })).count(), 3);
     assert_eq!(server.store().queue_len(&bob), Ok(3));
     assert_eq!(server.confirm_delivery(&bob, 1), Ok(1));
     server.handle(&bob, Message::Disconnect { phone: bob.clone() }, NOW, &mut rng(1)).expect("offline");

@@ -96,18 +96,33 @@ pub enum Scenario {
     Registration,
     /// A, B and E are registered and online; key exchange, messages, offline delivery, ACKs.
     Messaging,
+    /// Both phases in one run: A, B and E start registered; registration stays live (either
+    /// honest client may register again, replacing its entry, and the attacker may use every
+    /// registration message) while sessions, messages and ACKs run.
+    Lifecycle,
 }
 
 impl Scenario {
     /// Every scenario.
-    pub const ALL: [Scenario; 2] = [Scenario::Registration, Scenario::Messaging];
+    pub const ALL: [Scenario; 3] = [Scenario::Registration, Scenario::Messaging, Scenario::Lifecycle];
 
     /// Command-line name.
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Registration => "registration",
             Scenario::Messaging => "messaging",
+            Scenario::Lifecycle => "lifecycle",
         }
+    }
+
+    /// Whether registration messages (requests, submissions, results) are live in this run.
+    pub fn registers(self) -> bool {
+        matches!(self, Scenario::Registration | Scenario::Lifecycle)
+    }
+
+    /// Whether key exchange, messages and ACKs are live in this run.
+    pub fn messages(self) -> bool {
+        matches!(self, Scenario::Messaging | Scenario::Lifecycle)
     }
 
     /// Parses a command-line name.
@@ -125,19 +140,35 @@ impl fmt::Display for Scenario {
 /// The bounds of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Bounds {
-    /// Key exchanges A may start (each with B or with E).
+    /// Key exchanges each honest client may start (each with the other or with E).
     pub sessions: u8,
-    /// Messages per direction.
+    /// Messages each honest client may send (its direction of traffic).
     pub messages: u8,
-    /// Messages the attacker may build or alter (deliveries and replays are free).
+    /// Messages the attacker may build, alter or replay (first deliveries are free).
     pub injections: u8,
+    /// Clock ticks (each past the OTP lifetime) in scenarios that register.
+    pub ticks: u8,
 }
 
 impl Default for Bounds {
     fn default() -> Self {
-        Bounds { sessions: 1, messages: 1, injections: 2 }
+        Bounds { sessions: 1, messages: 2, injections: 2, ticks: 2 }
     }
 }
+
+impl fmt::Display for Bounds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} key exchange(s) per initiator, {} message(s) per direction, {} injection(s), {} tick(s)",
+            self.sessions, self.messages, self.injections, self.ticks
+        )
+    }
+}
+
+/// One clock tick of the model: just past the OTP lifetime, so a tick expires every pending
+/// OTP (SPEC.md §5.3 check 4).
+pub const TICK_MS: u64 = ee2e_spec::profile::OTP_TTL_MS + 1;
 
 /// One model-checking run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,12 +2,17 @@
 //! protocol machines.
 
 use ee2e_spec::{
-    Client, ClientEvent, ClientOutput, MemoryStore, Message, Params, Server, ServerEvent, ServerOutput, Store,
+    Client, ClientEvent, ClientOutput, ErrorCode, MemoryStore, Message, Params, Server, ServerEvent,
+    ServerOutput, Store,
 };
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use stateright::{Model, Property};
 
 use crate::config::{
-    A, B, CLIENTS, Config, E, HONEST, MAX_OTPS_PER_PHONE, SERVER, Scenario, Threat, owner, party_name, phone,
+    A, B, CLIENTS, Config, E, HONEST, MAX_OTPS_PER_PHONE, SERVER, Scenario, TICK_MS, Threat, owner,
+    party_name, phone,
 };
 use crate::describe;
 use crate::knowledge::Knowledge;
@@ -22,17 +27,25 @@ use crate::term::{Party, Purpose, Term};
 pub struct Ee2eModel {
     /// What this run checks.
     pub config: Config,
+    /// When set, no further state is expanded: the checker drains its queue and stops (a
+    /// clean stop at a limit; the run is then reported incomplete).
+    stop: Option<Arc<AtomicBool>>,
 }
 
 /// A step of the system.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// Honest client asks to register.
+    /// Honest client asks to register (again, in `lifecycle`: replacing its entry).
     Register(Party),
     /// Honest client types the OTP it received by SMS.
     EnterOtp(Party),
-    /// A starts a key exchange with the peer.
-    StartSession(Party),
+    /// An honest client starts a key exchange with the peer.
+    StartSession {
+        /// The initiator (A or B).
+        from: Party,
+        /// The peer it asks the server for.
+        peer: Party,
+    },
     /// Honest client sends its next message to the peer.
     Send {
         /// Sender.
@@ -44,13 +57,26 @@ pub enum Action {
     GoOffline,
     /// B comes back online.
     GoOnline,
+    /// The clock moves on by [`TICK_MS`]: past the OTP lifetime.
+    Tick,
     /// The network delivers a message, for the first time, to where it was addressed.
     Deliver(Packet),
     /// The attacker delivers a message again (costs one injection).
     Replay(Packet),
     /// The attacker sends a message it built or altered (costs one injection).
     Inject(Packet, String),
-    /// The attacker guesses a pending OTP online (only where attempts are unlimited).
+    /// The attacker sends an honest client an error reply. An `Error` carries nothing but a
+    /// public code and nothing authenticates it, so this is free and stands for the delivery
+    /// of every error reply the server sends (which therefore never enter the pool).
+    ForgeError {
+        /// The client.
+        to: Party,
+        /// The code.
+        code: ErrorCode,
+    },
+    /// The attacker runs an online dictionary attack on a pending OTP: it submits wrong
+    /// guesses to the real server until the server locks it out; where it never does, the
+    /// attacker goes on through all 10^6 codes and learns the OTP.
     GuessOnline(Party),
     /// The attacker tries every OTP offline against a verifier it observed.
     GuessOffline(Term),
@@ -63,15 +89,41 @@ pub enum Action {
 /// prefers that).
 pub const ONLINE_GUESS_COST: u8 = 2;
 
-/// The model's parameters for the protocol (PBKDF2's count is irrelevant symbolically).
+/// The protocol parameters the model runs with. Counters are scaled down so that every limit
+/// is reached within small bounds: one failed attempt per OTP, one OTP request per window,
+/// and a window of two clock ticks (one tick expires an OTP but not the request record).
+/// Symbolically only "limited or not" matters for guessing; the counters' logic is the
+/// spec's own. PBKDF2's count is irrelevant symbolically.
 pub fn params() -> Params {
-    Params::default()
+    Params {
+        max_otp_attempts: 1,
+        max_otp_requests: 1,
+        otp_request_window_ms: 2 * TICK_MS - 1,
+        ..Params::default()
+    }
 }
+
+/// The clock at the start of a run. The set-up registrations of `messaging` and `lifecycle`
+/// happen at time 0, one request window before, so they do not count against the request
+/// limit of the run.
+pub fn start_time(scenario: Scenario) -> u64 {
+    if scenario == Scenario::Registration { 0 } else { params().otp_request_window_ms }
+}
+
+/// Error codes whose occurrence the ghost records for coverage.
+const COVERED_ERRORS: [ErrorCode; 3] =
+    [ErrorCode::OtpExpired, ErrorCode::TooManyAttempts, ErrorCode::RateLimited];
 
 impl Ee2eModel {
     /// A model of `config`.
     pub fn new(config: Config) -> Self {
-        Ee2eModel { config }
+        Ee2eModel { config, stop: None }
+    }
+
+    /// The same model, stopping its exploration once `stop` is set.
+    pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
     }
 
     fn initial_knowledge(&self) -> Knowledge {
@@ -141,16 +193,25 @@ impl Ee2eModel {
         }
     }
 
-    fn server_outputs(&self, state: &mut State, outputs: Vec<ServerOutput<Sym>>, stored: bool) {
+    /// Processes what the server produced; `None` if it issued an OTP beyond the model's bound
+    /// (the transition is then not explored).
+    fn server_outputs(&self, state: &mut State, outputs: Vec<ServerOutput<Sym>>) -> Option<()> {
         for output in outputs {
             match output {
-                ServerOutput::Send { to, message } => {
+                // Error replies are public constants the attacker may forge at will
+                // ([`Action::ForgeError`]); the pool does not need them.
+                ServerOutput::Send { message: Message::Error { .. }, .. } => {}
+                ServerOutput::Send { to, message, stored } => {
                     let Some(to) = owner(&to) else { continue };
                     self.emit(state, Packet { hop: Hop::ToClient { to }, message, stored });
                 }
                 ServerOutput::Sms { phone: p, otp } => {
                     state.ghost.otps.insert(otp.clone());
-                    *state.ghost.issued.entry(p.clone()).or_default() += 1;
+                    let issued = state.ghost.issued.entry(p.clone()).or_default();
+                    *issued += 1;
+                    if *issued > MAX_OTPS_PER_PHONE {
+                        return None;
+                    }
                     match owner(&p) {
                         Some(E) => state.knowledge.learn(otp),
                         Some(c) => {
@@ -164,12 +225,22 @@ impl Ee2eModel {
                 }
                 ServerOutput::Event(ServerEvent::Registered(p)) => {
                     if let Ok(Some(entry)) = state.server.store().entry(&p) {
+                        if state.ghost.bound.iter().any(|(q, _)| *q == p) {
+                            state.ghost.entry_replaced = true;
+                        }
                         state.ghost.bound.insert((p, entry.public_key));
+                    }
+                }
+                ServerOutput::Event(ServerEvent::Rejected { error, .. }) => {
+                    let code = error.code();
+                    if COVERED_ERRORS.contains(&code) {
+                        state.ghost.errors.insert(code);
                     }
                 }
                 ServerOutput::Event(_) => {}
             }
         }
+        Some(())
     }
 
     /// Puts a packet on the network: the attacker sees everything, then tries its guesses.
@@ -180,84 +251,108 @@ impl Ee2eModel {
         state.pool.insert(packet);
     }
 
-    /// Delivers a packet to its addressee; `None` if the addressee rejects it (no change).
+    /// Runs the server's real entry point, [`Server::step`], on `message` from address `from`.
+    fn server_step(&self, state: &mut State, from: Party, message: Message<Sym>) -> Option<()> {
+        let mut rng = state.rngs[SERVER as usize];
+        let outputs = state.server.step(&phone(from), message, state.now, &mut rng);
+        state.rngs[SERVER as usize] = rng;
+        self.server_outputs(state, outputs)
+    }
+
+    /// Delivers a packet to its addressee; `None` if the addressee rejects it (a client's
+    /// rejection leaves it as it was and sends nothing) or it cannot be delivered.
     fn deliver(&self, state: &mut State, packet: &Packet) -> Option<()> {
         match packet.hop {
-            Hop::ToServer { from } => {
-                let is_connect = matches!(packet.message, Message::Connect { .. });
-                let mut rng = state.rngs[SERVER as usize];
-                let outputs = state.server.handle(&phone(from), packet.message.clone(), 0, &mut rng).ok()?;
-                state.rngs[SERVER as usize] = rng;
-                self.server_outputs(state, outputs, is_connect);
-                Some(())
-            }
+            Hop::ToServer { from } => self.server_step(state, from, packet.message.clone()),
             Hop::ToClient { to } => {
                 if to == E {
                     return None;
                 }
+                let before = state.client(to).registration().clone();
                 let mut rng = state.rngs[to as usize];
                 let outputs = state.client_mut(to).handle(packet.message.clone(), &mut rng).ok()?;
                 state.rngs[to as usize] = rng;
+                if matches!(packet.message, Message::Error { .. })
+                    && *state.client(to).registration() != before
+                {
+                    state.ghost.error_handled = true;
+                }
                 self.client_outputs(state, to, outputs, packet.stored);
                 Some(())
             }
         }
     }
 
-    /// Whether delivering `message` to the server stays within the OTP bound.
-    pub fn may_issue_otp(&self, state: &State, message: &Message<Sym>) -> bool {
-        match message {
-            Message::RegisterRequest { phone } => {
-                state.ghost.issued.get(phone).copied().unwrap_or(0) < MAX_OTPS_PER_PHONE
-            }
-            _ => true,
+    /// A registration submission for `victim`'s phone with the attacker's key and a wrong
+    /// OTP guess, built by the core's own client code (the attacker runs a client).
+    fn wrong_guess(&self, victim: Party, n: u16) -> Option<Message<Sym>> {
+        let mut client = Client::new(self.config.profile, params(), phone(victim), E, Term::pk(SERVER));
+        client.register().ok()?;
+        let mut rng = SymRng { party: E, drawn: 900 + n * 8 };
+        let guess = Term::fresh(E, Purpose::Otp, 800 + n);
+        Some(first_send(client.otp_received(&guess, &mut rng).ok()?))
+    }
+
+    /// The online dictionary attack of [`Action::GuessOnline`] on the real server.
+    fn guess_online(&self, state: &mut State, victim: Party) -> Option<()> {
+        let pending = state.server.store().pending_otp(&phone(victim)).ok()??;
+        // One guess more than any attempt limit allows: a server that counts attempts has
+        // locked the OTP by then.
+        for n in 0..=params().max_otp_attempts {
+            let submit = self.wrong_guess(victim, n as u16)?;
+            self.server_step(state, E, submit)?;
         }
+        match state.server.store().pending_otp(&phone(victim)) {
+            Ok(Some(still)) if still.otp == pending.otp => state.knowledge.learn(pending.otp),
+            _ => {}
+        }
+        Some(())
     }
 
     fn honest_actions(&self, state: &State, actions: &mut Vec<Action>) {
         let bounds = self.config.bounds;
-        match self.config.scenario {
-            Scenario::Registration => {
-                for c in HONEST {
-                    if !state.progress.registering.contains(&c) {
-                        actions.push(Action::Register(c));
-                    }
-                    if state.inbox.contains_key(&c)
-                        && *state.client(c).registration() == ee2e_spec::Registration::AwaitingOtp
-                    {
-                        actions.push(Action::EnterOtp(c));
-                    }
+        let scenario = self.config.scenario;
+        if scenario.registers() {
+            for c in HONEST {
+                if !state.progress.registering.contains(&c) {
+                    actions.push(Action::Register(c));
+                }
+                if state.inbox.contains_key(&c)
+                    && *state.client(c).registration() == ee2e_spec::Registration::AwaitingOtp
+                {
+                    actions.push(Action::EnterOtp(c));
                 }
             }
-            Scenario::Messaging => {
-                if state.progress.sessions < bounds.sessions {
-                    actions.push(Action::StartSession(B));
-                    actions.push(Action::StartSession(E));
+            if state.progress.ticks < bounds.ticks {
+                actions.push(Action::Tick);
+            }
+        }
+        if scenario.messages() {
+            for (i, from) in HONEST.into_iter().enumerate() {
+                let other = HONEST[1 - i];
+                let online = from != B || !state.b_offline();
+                if state.progress.sessions[i] < bounds.sessions && online {
+                    actions.push(Action::StartSession { from, peer: other });
+                    actions.push(Action::StartSession { from, peer: E });
                 }
-                if state.progress.sent[0] < bounds.messages {
-                    for peer in [B, E] {
-                        if state.client(A).session_with(&phone(peer)).is_some() {
-                            actions.push(Action::Send { from: A, to: peer });
+                if state.progress.sent[i] < bounds.messages && online {
+                    for peer in [other, E] {
+                        if state.client(from).session_with(&phone(peer)).is_some() {
+                            actions.push(Action::Send { from, to: peer });
                         }
                     }
                 }
-                if state.progress.sent[1] < bounds.messages
-                    && state.client(B).session_with(&phone(A)).is_some()
-                    && !state.b_offline()
-                {
-                    actions.push(Action::Send { from: B, to: A });
-                }
-                match state.progress.presence {
-                    0 => actions.push(Action::GoOffline),
-                    1 => actions.push(Action::GoOnline),
-                    _ => {}
-                }
-                if self.config.threat == Threat::Compromise
-                    && !state.progress.compromised
-                    && state.progress.sent[0] == bounds.messages
-                {
-                    actions.push(Action::Compromise);
-                }
+            }
+            match state.progress.presence {
+                0 => actions.push(Action::GoOffline),
+                1 => actions.push(Action::GoOnline),
+                _ => {}
+            }
+            if self.config.threat == Threat::Compromise
+                && !state.progress.compromised
+                && state.progress.sent[0] == bounds.messages
+            {
+                actions.push(Action::Compromise);
             }
         }
     }
@@ -311,6 +406,7 @@ fn record_client_event(ghost: &mut Ghost, party: Party, event: ClientEvent<Sym>,
                 ghost.acked.insert((party, peer, id));
             }
         }
+        ClientEvent::Registered => ghost.registered = true,
         _ => {}
     }
 }
@@ -331,7 +427,7 @@ impl Model for Ee2eModel {
                 Client::new(profile, params(), phone(A), A, Term::pk(SERVER)),
                 Client::new(profile, params(), phone(B), B, Term::pk(SERVER)),
             ],
-            Scenario::Messaging => {
+            Scenario::Messaging | Scenario::Lifecycle => {
                 let a = self.preregister(&mut server, &mut rngs, &mut attacker_rng, A, &mut ghost);
                 let b = self.preregister(&mut server, &mut rngs, &mut attacker_rng, B, &mut ghost);
                 let e = self.preregister(&mut server, &mut rngs, &mut attacker_rng, E, &mut ghost);
@@ -356,6 +452,7 @@ impl Model for Ee2eModel {
             inbox: Default::default(),
             progress: Progress::default(),
             ghost,
+            now: start_time(self.config.scenario),
         }]
     }
 
@@ -366,14 +463,11 @@ impl Model for Ee2eModel {
                 actions.push(Action::GuessOffline(otp.clone()));
             }
         }
-        let may_inject =
-            self.config.threat != Threat::Passive && state.injections < self.config.bounds.injections;
+        let active = self.config.threat != Threat::Passive;
+        let may_inject = active && state.injections < self.config.bounds.injections;
         for packet in &state.pool {
             // Nothing reaches an offline B directly: the server stores it instead.
             if packet.hop == (Hop::ToClient { to: B }) && state.b_offline() {
-                continue;
-            }
-            if !self.may_issue_otp(state, &packet.message) {
                 continue;
             }
             if !state.delivered.contains(packet) {
@@ -382,11 +476,22 @@ impl Model for Ee2eModel {
                 actions.push(Action::Replay(packet.clone()));
             }
         }
+        if active {
+            for c in HONEST {
+                // Only a client waiting for its registration result reads an error reply;
+                // any code other than RegistrationRejected has the same effect.
+                if *state.client(c).registration() == ee2e_spec::Registration::AwaitingResult {
+                    for code in [ErrorCode::RegistrationRejected, ErrorCode::BadRequest] {
+                        actions.push(Action::ForgeError { to: c, code });
+                    }
+                }
+            }
+        }
         if may_inject {
             for (packet, why) in synth::injections(self, state) {
                 actions.push(Action::Inject(packet, why));
             }
-            if !self.config.profile.has(ee2e_spec::Fix::OtpLimits)
+            if self.config.scenario.registers()
                 && state.injections + ONLINE_GUESS_COST <= self.config.bounds.injections
             {
                 for c in HONEST {
@@ -415,10 +520,10 @@ impl Model for Ee2eModel {
                 state.rngs[c as usize] = rng;
                 self.client_outputs(&mut state, c, out, false);
             }
-            Action::StartSession(peer) => {
-                state.progress.sessions += 1;
-                let out = state.client_mut(A).start_session(&phone(peer)).ok()?;
-                self.client_outputs(&mut state, A, out, false);
+            Action::StartSession { from, peer } => {
+                state.progress.sessions[usize::from(from != A)] += 1;
+                let out = state.client_mut(from).start_session(&phone(peer)).ok()?;
+                self.client_outputs(&mut state, from, out, false);
             }
             Action::Send { from, to } => {
                 let index = usize::from(from != A);
@@ -439,24 +544,44 @@ impl Model for Ee2eModel {
                 };
                 self.client_outputs(&mut state, B, out.ok()?, false);
             }
+            Action::Tick => {
+                state.progress.ticks += 1;
+                state.now += TICK_MS;
+            }
             Action::Deliver(packet) => {
-                state.delivered.insert(packet.clone());
                 self.deliver(&mut state, &packet)?;
+                if state.same_world(last) {
+                    return None;
+                }
+                state.delivered.insert(packet);
             }
             Action::Replay(packet) => {
                 state.injections += 1;
                 self.deliver(&mut state, &packet)?;
+                if state.same_world(last) {
+                    return None;
+                }
             }
             Action::Inject(packet, _) => {
                 state.injections += 1;
-                self.emit(&mut state, packet.clone());
-                state.delivered.insert(packet.clone());
                 self.deliver(&mut state, &packet)?;
+                if state.same_world(last) {
+                    return None;
+                }
+                self.emit(&mut state, packet.clone());
+                state.delivered.insert(packet);
+            }
+            Action::ForgeError { to, code } => {
+                let packet =
+                    Packet { hop: Hop::ToClient { to }, message: Message::Error { code }, stored: false };
+                self.deliver(&mut state, &packet)?;
+                if state.same_world(last) {
+                    return None;
+                }
             }
             Action::GuessOnline(c) => {
                 state.injections += ONLINE_GUESS_COST;
-                let pending = state.server.store().pending_otp(&phone(c)).ok()??;
-                state.knowledge.learn(pending.otp);
+                self.guess_online(&mut state, c)?;
             }
             Action::GuessOffline(otp) => state.knowledge.learn(otp),
             Action::Compromise => {
@@ -471,17 +596,29 @@ impl Model for Ee2eModel {
         match action {
             Action::Register(c) => format!("{} starts registration", party_name(*c)),
             Action::EnterOtp(c) => format!("{} enters the OTP from its SMS", party_name(*c)),
-            Action::StartSession(p) => format!("A starts a session with {}", party_name(*p)),
+            Action::StartSession { from, peer } => {
+                format!("{} starts a session with {}", party_name(*from), party_name(*peer))
+            }
             Action::Send { from, to } => {
                 format!("{} sends a message to {}", party_name(*from), party_name(*to))
             }
             Action::GoOffline => "B goes offline".into(),
             Action::GoOnline => "B comes back online".into(),
+            Action::Tick => format!("{} s pass (OTPs issued before now have expired)", TICK_MS / 1000),
             Action::Deliver(p) => format!("network delivers {}", describe::packet(p)),
             Action::Replay(p) => format!("attacker replays {}", describe::packet(p)),
             Action::Inject(p, why) => format!("attacker injects {} [{why}]", describe::packet(p)),
+            Action::ForgeError { to, code } => {
+                format!(
+                    "attacker sends S → {}: Error({code:?}) [error replies are unauthenticated]",
+                    party_name(*to)
+                )
+            }
             Action::GuessOnline(c) => {
-                format!("attacker guesses {}'s OTP online (unlimited attempts)", party_name(*c))
+                format!(
+                    "attacker submits wrong guesses of {}'s OTP to S until it locks the OTP or, if it never does, finds it",
+                    party_name(*c)
+                )
             }
             Action::GuessOffline(otp) => {
                 format!(
@@ -502,6 +639,10 @@ impl Model for Ee2eModel {
         let c = self.config;
         let title = format!("EE2E {} / {} / {}", c.profile, c.threat, c.scenario);
         Some(crate::svg::sequence_diagram(&title, &actions, |a| self.format_action(a)))
+    }
+
+    fn within_boundary(&self, _: &State) -> bool {
+        self.stop.as_ref().is_none_or(|stop| !stop.load(Ordering::Relaxed))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

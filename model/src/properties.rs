@@ -15,6 +15,31 @@ pub enum Kind {
     Always,
     /// Non-vacuity: holds in some reachable state.
     Sometimes,
+    /// Coverage: a behaviour the run should reach (an error path, a limit, a role); reported,
+    /// never a verdict.
+    Covers,
+}
+
+/// The part of the protocol a property speaks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Registration: checked in `registration` and `lifecycle`.
+    Registration,
+    /// Key exchange, messages, ACKs: checked in `messaging` and `lifecycle`.
+    Messaging,
+    /// Only in `lifecycle`, where both are live.
+    Lifecycle,
+}
+
+impl Part {
+    /// Whether `scenario` exercises this part.
+    pub fn in_scenario(self, scenario: Scenario) -> bool {
+        match self {
+            Part::Registration => scenario.registers(),
+            Part::Messaging => scenario.messages(),
+            Part::Lifecycle => scenario == Scenario::Lifecycle,
+        }
+    }
 }
 
 /// A property's name, kind, scenario and definition.
@@ -23,8 +48,9 @@ pub struct Definition {
     pub name: &'static str,
     /// Always or sometimes.
     pub kind: Kind,
-    /// The scenario that exercises it.
-    pub scenario: Scenario,
+    /// Which part of the protocol it is about (it is checked in every scenario where that
+    /// part is live).
+    pub part: Part,
     /// The predicate.
     pub holds: fn(&Ee2eModel, &State) -> bool,
     /// Level in Lowe's hierarchy (authentication properties).
@@ -32,103 +58,152 @@ pub struct Definition {
 }
 
 /// Every property, in report order.
-pub const ALL: [Definition; 14] = [
+pub const ALL: [Definition; 21] = [
     Definition {
         name: "registration_binding",
         kind: Kind::Always,
-        scenario: Scenario::Registration,
+        part: Part::Registration,
         holds: registration_binding,
         level: "",
     },
     Definition {
         name: "key_possession",
         kind: Kind::Always,
-        scenario: Scenario::Registration,
+        part: Part::Registration,
         holds: key_possession,
         level: "",
     },
     Definition {
         name: "directory_binding",
         kind: Kind::Always,
-        scenario: Scenario::Messaging,
+        part: Part::Messaging,
         holds: directory_binding,
         level: "non-injective agreement",
     },
     Definition {
         name: "session_key_secrecy",
         kind: Kind::Always,
-        scenario: Scenario::Messaging,
+        part: Part::Messaging,
         holds: session_key_secrecy,
         level: "",
     },
     Definition {
         name: "key_transport_agreement",
         kind: Kind::Always,
-        scenario: Scenario::Messaging,
+        part: Part::Messaging,
         holds: key_transport_agreement,
         level: "injective agreement",
     },
     Definition {
         name: "message_authenticity",
         kind: Kind::Always,
-        scenario: Scenario::Messaging,
+        part: Part::Messaging,
         holds: message_authenticity,
         level: "non-injective agreement",
     },
     Definition {
         name: "message_no_replay",
         kind: Kind::Always,
-        scenario: Scenario::Messaging,
+        part: Part::Messaging,
         holds: message_no_replay,
         level: "injective agreement",
     },
     Definition {
         name: "message_confidentiality",
         kind: Kind::Always,
-        scenario: Scenario::Messaging,
+        part: Part::Messaging,
         holds: message_confidentiality,
         level: "",
     },
     Definition {
         name: "ack_authenticity",
         kind: Kind::Always,
-        scenario: Scenario::Messaging,
+        part: Part::Messaging,
         holds: ack_authenticity,
         level: "non-injective agreement",
     },
     Definition {
         name: "registration_completes",
         kind: Kind::Sometimes,
-        scenario: Scenario::Registration,
+        part: Part::Registration,
         holds: registration_completes,
         level: "",
     },
     Definition {
         name: "session_established",
         kind: Kind::Sometimes,
-        scenario: Scenario::Messaging,
+        part: Part::Messaging,
         holds: session_established,
         level: "",
     },
     Definition {
         name: "message_delivered",
         kind: Kind::Sometimes,
-        scenario: Scenario::Messaging,
+        part: Part::Messaging,
         holds: message_delivered,
         level: "",
     },
     Definition {
         name: "offline_message_delivered",
         kind: Kind::Sometimes,
-        scenario: Scenario::Messaging,
+        part: Part::Messaging,
         holds: offline_message_delivered,
         level: "",
     },
     Definition {
         name: "ack_accepted",
         kind: Kind::Sometimes,
-        scenario: Scenario::Messaging,
+        part: Part::Messaging,
         holds: ack_accepted,
+        level: "",
+    },
+    Definition {
+        name: "b_initiates_session",
+        kind: Kind::Covers,
+        part: Part::Messaging,
+        holds: b_initiates_session,
+        level: "",
+    },
+    Definition {
+        name: "sessions_overlap",
+        kind: Kind::Covers,
+        part: Part::Messaging,
+        holds: sessions_overlap,
+        level: "",
+    },
+    Definition {
+        name: "otp_expired",
+        kind: Kind::Covers,
+        part: Part::Registration,
+        holds: otp_expired,
+        level: "",
+    },
+    Definition {
+        name: "too_many_attempts",
+        kind: Kind::Covers,
+        part: Part::Registration,
+        holds: too_many_attempts,
+        level: "",
+    },
+    Definition {
+        name: "rate_limited",
+        kind: Kind::Covers,
+        part: Part::Registration,
+        holds: rate_limited,
+        level: "",
+    },
+    Definition {
+        name: "error_reply_handled",
+        kind: Kind::Covers,
+        part: Part::Registration,
+        holds: error_reply_handled,
+        level: "",
+    },
+    Definition {
+        name: "entry_replaced",
+        kind: Kind::Covers,
+        part: Part::Lifecycle,
+        holds: entry_replaced,
         level: "",
     },
 ];
@@ -160,10 +235,10 @@ pub fn negation(name: &str) -> fn(&Ee2eModel, &State) -> bool {
 /// The stateright properties checked in `scenario`.
 pub fn for_scenario(scenario: Scenario) -> Vec<Property<Ee2eModel>> {
     ALL.iter()
-        .filter(|d| d.scenario == scenario)
+        .filter(|d| d.part.in_scenario(scenario))
         .map(|d| match d.kind {
             Kind::Always => Property::always(d.name, d.holds),
-            Kind::Sometimes => Property::sometimes(d.name, d.holds),
+            Kind::Sometimes | Kind::Covers => Property::sometimes(d.name, d.holds),
         })
         .collect()
 }
@@ -235,7 +310,7 @@ fn ack_authenticity(_: &Ee2eModel, s: &State) -> bool {
 }
 
 fn registration_completes(_: &Ee2eModel, s: &State) -> bool {
-    s.clients.iter().any(|c| c.is_registered())
+    s.ghost.registered
 }
 
 fn session_established(_: &Ee2eModel, s: &State) -> bool {
@@ -252,4 +327,42 @@ fn offline_message_delivered(_: &Ee2eModel, s: &State) -> bool {
 
 fn ack_accepted(_: &Ee2eModel, s: &State) -> bool {
     !s.ghost.acked.is_empty()
+}
+
+fn b_initiates_session(_: &Ee2eModel, s: &State) -> bool {
+    s.ghost.generated.iter().any(|(init, _, _)| *init == crate::config::B)
+}
+
+/// Some honest client holds two sessions with the same peer at once (or, on the seed wire,
+/// which keeps one per peer, replaced one by another).
+fn sessions_overlap(_: &Ee2eModel, s: &State) -> bool {
+    let mut keys: std::collections::BTreeMap<(u8, u8), std::collections::BTreeSet<&Term>> =
+        Default::default();
+    for (party, peer, key) in &s.ghost.generated {
+        keys.entry((*party, *peer)).or_default().insert(key);
+    }
+    for (party, peer, key) in s.ghost.accepted_keys.keys() {
+        keys.entry((*party, *peer)).or_default().insert(key);
+    }
+    keys.values().any(|k| k.len() >= 2)
+}
+
+fn otp_expired(_: &Ee2eModel, s: &State) -> bool {
+    s.ghost.errors.contains(&ee2e_spec::ErrorCode::OtpExpired)
+}
+
+fn too_many_attempts(_: &Ee2eModel, s: &State) -> bool {
+    s.ghost.errors.contains(&ee2e_spec::ErrorCode::TooManyAttempts)
+}
+
+fn rate_limited(_: &Ee2eModel, s: &State) -> bool {
+    s.ghost.errors.contains(&ee2e_spec::ErrorCode::RateLimited)
+}
+
+fn error_reply_handled(_: &Ee2eModel, s: &State) -> bool {
+    s.ghost.error_handled
+}
+
+fn entry_replaced(_: &Ee2eModel, s: &State) -> bool {
+    s.ghost.entry_replaced
 }

@@ -1,6 +1,9 @@
-//! Running the checker for one configuration and collecting verdicts and traces.
+//! Running the checker for one configuration and collecting verdicts and traces, with progress
+//! lines and clean stops at a state or memory limit.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use stateright::{Checker, Model, Path};
@@ -18,10 +21,13 @@ pub enum Status {
     Holds,
     /// Always-property: a counterexample was found.
     Violated,
-    /// Sometimes-property: an example was found.
+    /// Sometimes-property or coverage probe: an example was found.
     Witnessed,
-    /// Sometimes-property: no example within the bounds.
+    /// Sometimes-property or coverage probe: no example within the bounds.
     NotWitnessed,
+    /// The run stopped before exploring every state and found no example or counterexample:
+    /// not a verdict.
+    Unknown,
 }
 
 /// One step of a trace.
@@ -38,7 +44,7 @@ pub struct Step {
 pub struct PropertyResult {
     /// Interface name.
     pub name: &'static str,
-    /// `always` or `sometimes`.
+    /// `always`, `sometimes` or `covers`.
     pub kind: &'static str,
     /// Verdict.
     pub status: Status,
@@ -52,6 +58,19 @@ pub struct PropertyResult {
     pub path: Option<Path<State, Action>>,
 }
 
+/// The bounds of a run, as numbers.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct BoundsReport {
+    /// Key exchanges per honest initiator.
+    pub sessions: u8,
+    /// Messages per direction.
+    pub messages: u8,
+    /// Attacker injections.
+    pub injections: u8,
+    /// Clock ticks (scenarios that register).
+    pub ticks: u8,
+}
+
 /// The result of one run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -63,15 +82,30 @@ pub struct RunReport {
     pub scenario: &'static str,
     /// Bounds as text.
     pub bounds: String,
+    /// Bounds as numbers.
+    pub bounds_values: BoundsReport,
+    /// Whether every reachable state within the bounds was explored. An incomplete run
+    /// reports violations it found but no `holds`.
+    pub complete: bool,
+    /// The run stopped before exhausting the state space because every verdict was settled
+    /// (each safety property violated, each sometimes-property witnessed); coverage probes
+    /// not reached by then are simply unexplored.
+    pub settled_early: bool,
+    /// Why an incomplete run stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     /// States generated (with repeats).
     pub states: usize,
     /// Distinct states.
     pub unique_states: usize,
     /// Longest path explored.
     pub max_depth: usize,
-    /// Wall-clock seconds.
+    /// Wall-clock seconds of the exhaustive check (trace search excluded).
     pub seconds: f64,
-    /// Verdicts.
+    /// Growth of the process's resident memory during the check, in bytes (0 where the
+    /// platform does not report it).
+    pub memory_bytes: u64,
+    /// Verdicts, then coverage probes.
     pub properties: Vec<PropertyResult>,
 }
 
@@ -79,6 +113,16 @@ impl RunReport {
     /// States per second.
     pub fn states_per_second(&self) -> f64 {
         if self.seconds > 0.0 { self.states as f64 / self.seconds } else { 0.0 }
+    }
+
+    /// Distinct states per second.
+    pub fn unique_per_second(&self) -> f64 {
+        if self.seconds > 0.0 { self.unique_states as f64 / self.seconds } else { 0.0 }
+    }
+
+    /// Resident memory the check grew by, per distinct state.
+    pub fn bytes_per_state(&self) -> f64 {
+        if self.unique_states > 0 { self.memory_bytes as f64 / self.unique_states as f64 } else { 0.0 }
     }
 
     /// The result of property `name`, if the run checked it.
@@ -90,48 +134,156 @@ impl RunReport {
 /// States the shortest-trace search may visit before giving up on a trace.
 pub const TRACE_SEARCH_LIMIT: usize = 5_000_000;
 
+/// How a run is carried out.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Checker threads.
+    pub threads: usize,
+    /// Stop after this many distinct states.
+    pub max_states: Option<usize>,
+    /// Stop when the process's resident memory exceeds this many bytes.
+    pub max_memory: Option<u64>,
+    /// Print a progress line on stderr about every two seconds.
+    pub progress: bool,
+    /// Set from outside (e.g. on Ctrl-C) to stop the run cleanly.
+    pub interrupt: Arc<AtomicBool>,
+}
+
+impl RunOptions {
+    /// `threads` threads, no limits, no progress.
+    pub fn threads(threads: usize) -> Self {
+        RunOptions {
+            threads: threads.max(1),
+            max_states: None,
+            max_memory: None,
+            progress: false,
+            interrupt: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// The process's resident set size in bytes (Linux; `None` elsewhere).
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
 /// Model-checks `config` exhaustively with stateright (breadth first, on `threads`), then
 /// finds the shortest trace of each discovery (see [`crate::trace`]).
 pub fn run(config: Config, threads: usize) -> RunReport {
-    let model = Ee2eModel::new(config);
+    run_with(config, &RunOptions::threads(threads))
+}
+
+/// [`run`] with limits and progress.
+pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
+    let stop = Arc::new(AtomicBool::new(false));
+    let model = Ee2eModel::new(config).with_stop(Arc::clone(&stop));
     let start = Instant::now();
-    let checker = model.clone().checker().threads(threads.max(1)).spawn_bfs().join();
-    let defs: Vec<_> = ALL.iter().filter(|d| d.scenario == config.scenario).collect();
+    let base_memory = resident_bytes().unwrap_or(0);
+    let mut peak_memory = base_memory;
+    // Stop as soon as every verdict is settled (every safety property violated, every
+    // sometimes-property witnessed): coverage probes alone never keep a run going.
+    let verdicts: std::collections::BTreeSet<&'static str> = ALL
+        .iter()
+        .filter(|d| d.kind != Kind::Covers && d.part.in_scenario(config.scenario))
+        .map(|d| d.name)
+        .collect();
+    let mut checker = model
+        .clone()
+        .checker()
+        .threads(options.threads)
+        .finish_when(stateright::HasDiscoveries::AllOf(verdicts))
+        .spawn_bfs();
+    let mut stopped = None;
+    let mut last_line = Instant::now();
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(50));
+        let memory = resident_bytes().unwrap_or(0);
+        peak_memory = peak_memory.max(memory);
+        let unique = checker.unique_state_count();
+        if stopped.is_none() {
+            if options.interrupt.load(Ordering::Relaxed) {
+                stopped = Some("interrupted".to_string());
+            } else if let Some(max) = options.max_states.filter(|m| unique >= *m) {
+                stopped = Some(format!("state limit of {max} distinct states reached"));
+            } else if let Some(max) = options.max_memory.filter(|m| memory >= *m) {
+                stopped = Some(format!("memory limit of {:.1} GiB reached", max as f64 / GIB));
+            }
+            if stopped.is_some() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        if options.progress && last_line.elapsed() >= Duration::from_secs(2) {
+            last_line = Instant::now();
+            let secs = start.elapsed().as_secs_f64();
+            eprintln!(
+                "ee2e check: {} / {} / {}: {} states, {} unique, depth {}, {:.0} states/s, {:.2} GiB resident, {:.0} s",
+                config.profile,
+                config.threat,
+                config.scenario,
+                checker.state_count(),
+                unique,
+                checker.max_depth(),
+                checker.state_count() as f64 / secs.max(1e-9),
+                memory as f64 / GIB,
+                secs
+            );
+        }
+    }
+    for h in checker.handles() {
+        // A checker thread that panicked is a bug in the model: surface it.
+        if let Err(panic) = h.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+    let complete = stopped.is_none();
+    let settled_early = complete
+        && ALL
+            .iter()
+            .filter(|d| d.kind != Kind::Covers && d.part.in_scenario(config.scenario))
+            .all(|d| checker.discovery(d.name).is_some());
+    let defs: Vec<_> = ALL.iter().filter(|d| d.part.in_scenario(config.scenario)).collect();
     let discovered: Vec<bool> = defs.iter().map(|d| checker.discovery(d.name).is_some()).collect();
     let seconds = start.elapsed().as_secs_f64();
 
+    // The trace search is skipped for incomplete runs: it would redo the search that the
+    // limit stopped.
     let goals: Vec<crate::trace::Goal> = defs
         .iter()
         .zip(&discovered)
-        .filter(|(_, found)| **found)
+        .filter(|(_, found)| **found && complete)
         .map(|(d, _)| (d.name, goal_of(d.kind, d.name)))
         .collect();
-    let mut traces = crate::trace::shortest(&model, &goals, TRACE_SEARCH_LIMIT).into_iter();
-    let init = model.init_states().remove(0);
+    let plain = Ee2eModel::new(config);
+    let mut traces = crate::trace::shortest(&plain, &goals, TRACE_SEARCH_LIMIT).into_iter();
+    let init = plain.init_states().remove(0);
 
     let properties = defs
         .iter()
         .zip(&discovered)
         .map(|(d, found)| {
-            let actions = if *found { traces.next().flatten() } else { None };
-            let status = match (d.kind, found) {
-                (Kind::Always, true) => Status::Violated,
-                (Kind::Always, false) => Status::Holds,
-                (Kind::Sometimes, true) => Status::Witnessed,
-                (Kind::Sometimes, false) => Status::NotWitnessed,
+            let actions = if *found && complete { traces.next().flatten() } else { None };
+            let status = match (d.kind, found, complete) {
+                (Kind::Always, true, _) => Status::Violated,
+                (Kind::Always, false, true) => Status::Holds,
+                (_, true, _) => Status::Witnessed,
+                (_, false, true) => Status::NotWitnessed,
+                (_, false, false) => Status::Unknown,
             };
             let trace = actions
                 .iter()
                 .flatten()
                 .enumerate()
-                .map(|(i, a)| Step { n: i + 1, action: model.format_action(a) })
+                .map(|(i, a)| Step { n: i + 1, action: plain.format_action(a) })
                 .collect();
-            let path = actions.and_then(|a| Path::from_actions(&model, init.clone(), a.iter()));
+            let path = actions.and_then(|a| Path::from_actions(&plain, init.clone(), a.iter()));
             PropertyResult {
                 name: d.name,
                 kind: match d.kind {
                     Kind::Always => "always",
                     Kind::Sometimes => "sometimes",
+                    Kind::Covers => "covers",
                 },
                 status,
                 trace,
@@ -145,24 +297,33 @@ pub fn run(config: Config, threads: usize) -> RunReport {
         profile: config.profile.name(),
         threat: config.threat.name(),
         scenario: config.scenario.name(),
-        bounds: format!(
-            "{} key exchange(s), {} message(s) per direction, {} injection(s)",
-            b.sessions, b.messages, b.injections
-        ),
+        bounds: b.to_string(),
+        bounds_values: BoundsReport {
+            sessions: b.sessions,
+            messages: b.messages,
+            injections: b.injections,
+            ticks: b.ticks,
+        },
+        complete,
+        settled_early,
+        stopped,
         states: checker.state_count(),
         unique_states: checker.unique_state_count(),
         max_depth: checker.max_depth(),
         seconds,
+        memory_bytes: peak_memory.saturating_sub(base_memory),
         properties,
     }
 }
 
+const GIB: f64 = (1u64 << 30) as f64;
+
 /// The predicate a trace for property `name` must reach: a violation of an always-property,
-/// an example of a sometimes-property.
+/// an example of a sometimes-property or coverage probe.
 fn goal_of(kind: Kind, name: &str) -> fn(&Ee2eModel, &State) -> bool {
     let def = ALL.iter().find(|d| d.name == name).expect("known property");
     match kind {
-        Kind::Sometimes => def.holds,
+        Kind::Sometimes | Kind::Covers => def.holds,
         Kind::Always => crate::properties::negation(name),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ee2e_spec::{Client, MemoryStore, Message, Phone, Server};
+use ee2e_spec::{Client, ErrorCode, MemoryStore, Message, Phone, Server};
 
 use crate::config::HONEST;
 use crate::knowledge::Knowledge;
@@ -66,6 +66,15 @@ pub struct Ghost {
     pub acked: BTreeSet<(Party, Party, u64)>,
     /// Some honest client accepted a message that the server had stored for it.
     pub offline_delivered: bool,
+    /// An honest client completed a registration during the run.
+    pub registered: bool,
+    /// A registration replaced the directory entry of a phone that was already registered.
+    pub entry_replaced: bool,
+    /// Coverage: the server's error replies among OTP expiry, attempt lockout and the request
+    /// limit that occurred (other codes are not recorded: they would only split states).
+    pub errors: BTreeSet<ErrorCode>,
+    /// Coverage: an error reply changed an honest client's registration state.
+    pub error_handled: bool,
 }
 
 /// Progress of the honest clients' scripts.
@@ -73,10 +82,12 @@ pub struct Ghost {
 pub struct Progress {
     /// Honest clients that asked to register.
     pub registering: BTreeSet<Party>,
-    /// Key exchanges A started.
-    pub sessions: u8,
+    /// Key exchanges started by A and by B.
+    pub sessions: [u8; 2],
     /// Messages sent by A and by B.
     pub sent: [u8; 2],
+    /// Clock ticks taken.
+    pub ticks: u8,
     /// B went offline (1), then online again (2).
     pub presence: u8,
     /// B's long-term key leaked (threat `compromise`).
@@ -106,6 +117,8 @@ pub struct State {
     pub progress: Progress,
     /// Ghost events.
     pub ghost: Ghost,
+    /// The clock, in milliseconds (what the server's checks read).
+    pub now: u64,
 }
 
 impl State {
@@ -127,5 +140,22 @@ impl State {
     /// Whether B is offline by its script.
     pub fn b_offline(&self) -> bool {
         self.progress.presence == 1
+    }
+
+    /// Whether `self` and `other` are the same world: equal but for which packets were
+    /// delivered and how many injections were spent. A step that changes nothing else is
+    /// pruned: the attacker could as well have delayed the message (a first delivery stays
+    /// free) or not spent the injection, and every state reachable from the step's result is
+    /// reachable from `other` with at least the same budget.
+    pub fn same_world(&self, other: &State) -> bool {
+        self.server == other.server
+            && self.clients == other.clients
+            && self.rngs == other.rngs
+            && self.pool == other.pool
+            && self.knowledge == other.knowledge
+            && self.inbox == other.inbox
+            && self.progress == other.progress
+            && self.ghost == other.ghost
+            && self.now == other.now
     }
 }

@@ -108,8 +108,10 @@ pub fn sequence_diagram(
                 arrow(&mut s, E, to, true, false, &label);
             }
             Action::Register(c) | Action::EnterOtp(c) => note(&mut s, *c, &label),
-            Action::StartSession(_) | Action::Send { from: A, .. } => note(&mut s, A, &label),
-            Action::Send { .. } | Action::GoOffline | Action::GoOnline => note(&mut s, B, &label),
+            Action::StartSession { from, .. } | Action::Send { from, .. } => note(&mut s, *from, &label),
+            Action::GoOffline | Action::GoOnline => note(&mut s, B, &label),
+            Action::ForgeError { to, .. } => arrow(&mut s, E, *to, true, false, &label),
+            Action::Tick => note(&mut s, crate::config::SERVER, &label),
             Action::GuessOnline(_) | Action::GuessOffline(_) | Action::Compromise => note(&mut s, E, &label),
         }
     }

@@ -10,7 +10,7 @@ use ee2e_spec::{
     Wire,
 };
 
-use crate::config::{CLIENTS, E, HONEST, SERVER, Scenario, phone};
+use crate::config::{CLIENTS, E, HONEST, SERVER, phone};
 use crate::model::{Ee2eModel, params};
 use crate::state::{Hop, Packet, State, Sym};
 use crate::term::{Node, Party, Purpose, Term};
@@ -130,24 +130,22 @@ fn to_client(to: Party, message: Message<Sym>) -> Packet {
 pub fn injections(model: &Ee2eModel, state: &State) -> Vec<(Packet, String)> {
     let cx = Ctx { model, state, n: u16::from(state.injections) };
     let mut out = Vec::new();
-    match model.config.scenario {
-        Scenario::Registration => registration(&cx, &mut out),
-        Scenario::Messaging => {
-            peer_keys(&cx, &mut out);
-            key_deliveries(&cx, &mut out);
-            forged_traffic(&cx, &mut out);
-            rewritten_acks(&cx, &mut out);
-        }
+    let scenario = model.config.scenario;
+    if scenario.registers() {
+        registration(&cx, &mut out);
+    }
+    if scenario.messages() {
+        peer_keys(&cx, &mut out);
+        key_deliveries(&cx, &mut out);
+        forged_traffic(&cx, &mut out);
+        rewritten_acks(&cx, &mut out);
     }
     relabelled(&cx, &mut out);
     // Keep the first reason for each packet, in generation order (which puts the attacker's
     // own key first, so that the shortest traces read naturally).
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|(p, _)| seen.insert(p.clone()));
-    out.retain(|(p, _)| {
-        !state.pool.contains(p)
-            && (!matches!(p.hop, Hop::ToServer { .. }) || model.may_issue_otp(state, &p.message))
-    });
+    out.retain(|(p, _)| !state.pool.contains(p));
     out
 }
 

@@ -76,6 +76,10 @@ pub enum ServerOutput<S: Suite> {
         to: Phone,
         /// The message.
         message: Message<S>,
+        /// Whether it comes from `to`'s offline queue (stored delivery at `Connect`, SPEC.md
+        /// §9.2) rather than being a reply or a relay. Under [`Delivery::Confirmed`] the
+        /// transport confirms each stored message it hands over.
+        stored: bool,
     },
     /// Deliver `otp` to `phone` by SMS (seed 1.2; out of band).
     Sms {
@@ -178,7 +182,11 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
     ) -> Vec<ServerOutput<S>> {
         self.handle(from, message, now, rng).unwrap_or_else(|error| {
             vec![
-                ServerOutput::Send { to: from.clone(), message: Message::Error { code: error.code() } },
+                ServerOutput::Send {
+                    to: from.clone(),
+                    message: Message::Error { code: error.code() },
+                    stored: false,
+                },
                 ServerOutput::Event(ServerEvent::Rejected { from: from.clone(), error }),
             ]
         })
@@ -195,7 +203,11 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
                 self.require_registered(from)?;
                 let entry = self.store.entry(&peer)?.ok_or_else(|| ServerError::UnknownPeer(peer.clone()))?;
                 Ok(vec![
-                    ServerOutput::Send { to: from.clone(), message: Message::PeerKey { entry } },
+                    ServerOutput::Send {
+                        to: from.clone(),
+                        message: Message::PeerKey { entry },
+                        stored: false,
+                    },
                     ServerOutput::Event(ServerEvent::KeyServed { from: from.clone(), peer }),
                 ])
             }
@@ -229,7 +241,7 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
                 self.online.insert(phone.clone());
                 let mut out: Vec<_> = queued
                     .into_iter()
-                    .map(|message| ServerOutput::Send { to: phone.clone(), message })
+                    .map(|message| ServerOutput::Send { to: phone.clone(), message, stored: true })
                     .collect();
                 out.push(ServerOutput::Event(ServerEvent::Online { phone, delivered }));
                 Ok(out)
@@ -273,7 +285,7 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
         let kind = message.kind();
         if self.online.contains(&to) {
             Ok(vec![
-                ServerOutput::Send { to: to.clone(), message },
+                ServerOutput::Send { to: to.clone(), message, stored: false },
                 ServerOutput::Event(ServerEvent::Relayed { from: from.clone(), to, kind }),
             ])
         } else {
@@ -384,7 +396,11 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
         // Entry and OTP consumption are one store transaction: a failure leaves neither.
         self.store.register(&entry, limits)?;
         Ok(vec![
-            ServerOutput::Send { to: phone.clone(), message: Message::RegisterResult { entry } },
+            ServerOutput::Send {
+                to: phone.clone(),
+                message: Message::RegisterResult { entry },
+                stored: false,
+            },
             ServerOutput::Event(ServerEvent::Registered(phone)),
         ])
     }

@@ -16,8 +16,13 @@ pub(crate) struct ModelStep {
     pub next: State,
     /// The packet the attacker injected (for `Inject`).
     pub injected: Option<Packet>,
-    /// The packets the step's receiver or actor sent, in order.
+    /// The packets the step's receiver or actor sent, in order (the server's error replies
+    /// included, which the model does not keep on its network: the attacker forges them at
+    /// will).
     pub emitted: Vec<Packet>,
+    /// The server rejected the delivered message (and replied with an error), yet the step
+    /// changed the world (a counted attempt, a voided OTP).
+    pub rejected: bool,
 }
 
 fn client_sends(party: u8, outputs: Vec<ClientOutput<ee2e_model::state::Sym>>) -> Vec<Packet> {
@@ -36,15 +41,14 @@ fn client_sends(party: u8, outputs: Vec<ClientOutput<ee2e_model::state::Sym>>) -
 fn delivery(state: &State, packet: &Packet) -> Option<Vec<Packet>> {
     match packet.hop {
         Hop::ToServer { from } => {
-            let stored = matches!(packet.message, Message::Connect { .. });
             let mut server = state.server.clone();
             let mut rng = state.rngs[0];
-            let outputs = server.handle(&phone(from), packet.message.clone(), 0, &mut rng).ok()?;
+            let outputs = server.step(&phone(from), packet.message.clone(), state.now, &mut rng);
             Some(
                 outputs
                     .into_iter()
                     .filter_map(|o| match o {
-                        ServerOutput::Send { to, message } => {
+                        ServerOutput::Send { to, message, stored } => {
                             owner(&to).map(|to| Packet { hop: Hop::ToClient { to }, message, stored })
                         }
                         _ => None,
@@ -78,8 +82,9 @@ fn emissions(state: &State, action: &Action) -> Option<Vec<Packet>> {
             let mut rng = state.rngs[c as usize];
             Some(client_sends(c, state.client(c).clone().otp_received(otp, &mut rng).ok()?))
         }
-        Action::StartSession(peer) => {
-            Some(client_sends(A, state.client(A).clone().start_session(&phone(*peer)).ok()?))
+        Action::StartSession { from, peer } => {
+            let from = honest(*from)?;
+            Some(client_sends(from, state.client(from).clone().start_session(&phone(*peer)).ok()?))
         }
         Action::Send { from, to } => {
             let from = honest(*from)?;
@@ -96,8 +101,18 @@ fn emissions(state: &State, action: &Action) -> Option<Vec<Packet>> {
         Action::Deliver(packet) | Action::Replay(packet) | Action::Inject(packet, _) => {
             delivery(state, packet)
         }
-        // The attacker's own steps (guesses, a key leak) send nothing.
-        Action::GuessOnline(_) | Action::GuessOffline(_) | Action::Compromise => Some(Vec::new()),
+        Action::ForgeError { to, code } => delivery(
+            state,
+            &Packet {
+                hop: Hop::ToClient { to: *to },
+                message: Message::Error { code: *code },
+                stored: false,
+            },
+        ),
+        // The clock and the attacker's own steps (guesses, a key leak) send nothing.
+        Action::Tick | Action::GuessOnline(_) | Action::GuessOffline(_) | Action::Compromise => {
+            Some(Vec::new())
+        }
     }
 }
 
@@ -133,10 +148,14 @@ pub(crate) fn step(model: &Ee2eModel, state: &State, action: &Action) -> Result<
             return Err(format!("the model sent {p:?}, which the replay did not list"));
         }
     }
-    for p in &emitted {
+    let is_error = |p: &Packet| matches!(p.message, Message::Error { .. });
+    for p in emitted.iter().filter(|p| !is_error(p)) {
         if !next.pool.contains(p) {
             return Err(format!("the replay listed {p:?}, which is not on the model's network"));
         }
     }
-    Ok(Some(ModelStep { next, injected, emitted }))
+    let rejected = matches!(action, Action::Deliver(p) | Action::Replay(p) | Action::Inject(p, _)
+        if matches!(p.hop, Hop::ToServer { .. }))
+        && emitted.iter().any(is_error);
+    Ok(Some(ModelStep { next, injected, emitted, rejected }))
 }

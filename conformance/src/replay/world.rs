@@ -52,7 +52,8 @@ impl World {
         iterations: u32,
         seed: [u8; 32],
     ) -> Result<Self, String> {
-        let params = Params { pbkdf2_iterations: iterations, ..Params::default() };
+        // The model's scaled-down limits, so that both sides count alike.
+        let params = Params { pbkdf2_iterations: iterations, ..ee2e_model::model::params() };
         let mut rt =
             Runtime::builder(profile).params(params).seed(seed).build().map_err(|e| e.to_string())?;
         match scenario {
@@ -61,7 +62,7 @@ impl World {
                     rt.add_client(phone(p), key(p)?, None).map_err(|e| e.to_string())?;
                 }
             }
-            Scenario::Messaging => {
+            Scenario::Messaging | Scenario::Lifecycle => {
                 for p in [A, B] {
                     rt.register(&phone(p), key(p)?)
                         .map_err(|e| format!("setting up {}: {e}", party_name(p)))?;
@@ -71,6 +72,8 @@ impl World {
                 rt.submit_otp(&phone(E), &otp).map_err(|e| format!("setting up E: {e}"))?;
             }
         }
+        // The model's run starts one request window after its set-up registrations.
+        rt.advance(std::time::Duration::from_millis(ee2e_model::model::start_time(scenario)));
         let captured: Rc<RefCell<Vec<Envelope>>> = Rc::default();
         let sink = Rc::clone(&captured);
         rt.set_tap(move |envelope: &Envelope| {

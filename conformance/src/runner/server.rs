@@ -102,7 +102,7 @@ fn server_outputs(
     let mut out = ServerOutputs { send: Vec::new(), stored: Vec::new(), sms: Vec::new() };
     for output in outputs {
         match output {
-            ServerOutput::Send { to, message } => {
+            ServerOutput::Send { to, message, .. } => {
                 out.send.push(Addressed { to: to.to_string(), message: encode(profile, message)? });
             }
             ServerOutput::Sms { phone, otp } => out.sms.push(Sms {

@@ -134,7 +134,7 @@ pub fn server_sent(outputs: &[ServerOutput<S>]) -> Vec<(Phone, Message<S>)> {
     outputs
         .iter()
         .filter_map(|o| match o {
-            ServerOutput::Send { to, message } => Some((to.clone(), message.clone())),
+            ServerOutput::Send { to, message, .. } => Some((to.clone(), message.clone())),
             _ => None,
         })
         .collect()
