@@ -7,8 +7,8 @@
 //! - [`SessionPair`]: the two ends of an established session, driving the spec's own
 //!   [`Session::seal`], [`Session::open`], [`Session::ack`] and [`Session::verify_ack`];
 //! - [`TransportFixture`]: key transport, sender side (RSA-OAEP encrypt + sign) and recipient
-//!   side (verify + decrypt), built from the spec's `derive` constructions in the order the
-//!   client state machine uses them;
+//!   side (verify + decrypt), the spec's own [`KeyTransport::seal`] and [`KeyTransport::open`]
+//!   that the client state machine calls;
 //! - [`DirectoryFixture`]: the server's directory signature and a client's check of it, and a
 //!   server answering key lookups ([`DirectoryFixture::lookup`]);
 //! - [`RegistrationFixture`]: registration through the real state machines,
@@ -26,12 +26,12 @@ pub mod timing;
 use ee2e::fixtures;
 use ee2e::suite::{Rng, seeded_rng};
 use ee2e::{Bytes, ConcreteSuite, PrivateKey};
-use ee2e_spec::derive::{session_id, sign_entry, transport_label, verify_entry, with_transport_input};
+use ee2e_spec::derive::{sign_entry, verify_entry};
 use ee2e_spec::session::{Opened, Role};
 use ee2e_spec::{
-    Ack, Client, ClientError, ClientOutput, CryptoError, DirectoryEntry, Fix, Fresh, Input, MemoryStore,
-    Message, Params, PendingOtp, Phone, Profile, Sealed, Server, ServerOutput, Session, Store, Suite,
-    Transport, Wire,
+    Ack, Client, ClientError, ClientOutput, CryptoError, DirectoryEntry, Fix, Fresh, KeyTransport,
+    MemoryStore, Message, Mode, Params, PendingOtp, Phone, Profile, Sealed, Server, ServerOutput, Session,
+    Store, Suite, Transport,
 };
 
 /// The suite every fixture uses.
@@ -126,10 +126,10 @@ impl SessionPair {
     /// fixed 256-byte transport ciphertext.
     pub fn new(profile: Profile) -> Result<Self, FixtureError> {
         let key = Bytes::secret(vec![0x4b; 32]);
-        let id = (profile.wire() == Wire::Hardened).then(|| session_id::<S>(&Bytes::public(vec![0x5a; 256])));
+        let mode = Mode::of_transport(profile, &Bytes::public(vec![0x5a; 256]));
         let (alice, bob) = (alice_phone(), bob_phone());
-        let sender = Session::new(profile, bob.clone(), Role::Initiator, key.clone(), id.clone())?;
-        let receiver = Session::new(profile, alice.clone(), Role::Responder, key, id)?;
+        let sender = Session::new(mode.clone(), bob.clone(), Role::Initiator, key.clone())?;
+        let receiver = Session::new(mode, alice.clone(), Role::Responder, key)?;
         Ok(SessionPair { profile, alice, bob, sender, receiver, rng: seeded_rng([3; 32]), next_id: 0 })
     }
 
@@ -138,31 +138,31 @@ impl SessionPair {
         let iv = S::random(&mut self.rng, Fresh::Iv);
         let id = self.next_id;
         self.next_id += 1;
-        let (sealed, _outstanding) = self.sender.seal(self.profile, &self.alice, id, plaintext, iv)?;
+        let (sealed, _outstanding) = self.sender.seal(&self.alice, id, plaintext, iv)?;
         Ok(sealed)
     }
 
     /// [`Session::open`] at the recipient (the session is not changed, so the same sealed
     /// message opens again).
     pub fn open(&self, sealed: &Sealed<S>) -> Result<Opened<S>, FixtureError> {
-        Ok(self.receiver.open(self.profile, &self.bob, sealed)?)
+        Ok(self.receiver.open(&self.bob, sealed)?)
     }
 
     /// [`Session::ack`] at the recipient.
     pub fn ack(&self, opened: &Opened<S>) -> Ack<S> {
-        self.receiver.ack(self.profile, opened)
+        self.receiver.ack(opened)
     }
 
     /// [`Session::verify_ack`] at the sender.
     pub fn verify_ack(&self, ack: &Ack<S>) -> Result<(), FixtureError> {
-        Ok(self.sender.verify_ack(self.profile, ack)?)
+        Ok(self.sender.verify_ack(ack)?)
     }
 
     /// One full message cycle: seal, open (and commit), ACK, verify the ACK.
     pub fn round_trip(&mut self, plaintext: &Bytes) -> Result<(), FixtureError> {
         let sealed = self.seal(plaintext)?;
         let opened = self.open(&sealed)?;
-        self.receiver.commit(self.profile, &opened);
+        self.receiver.commit(&opened);
         let ack = self.ack(&opened);
         self.verify_ack(&ack)
     }
@@ -205,41 +205,33 @@ impl TransportFixture {
         Ok(fixture)
     }
 
-    /// Sender side, as `Client` does on receiving the peer's key: a fresh session key,
-    /// RSA-OAEP encrypted to the recipient, then signed (over sender, recipient and ciphertext
-    /// with [`Fix::TransportBinding`], over the key in the seed).
+    /// Sender side, as `Client` does on receiving the peer's key: a fresh session key, then
+    /// [`KeyTransport::seal`] (RSA-OAEP encrypt to the recipient, sign).
     pub fn send(&mut self) -> Result<Transport<S>, FixtureError> {
         let key = S::random(&mut self.rng, Fresh::SessionKey);
-        let label = transport_label::<S>(self.profile, &self.from, &self.to);
-        let ciphertext = S::pke_encrypt(&self.recipient_public, &label, &key, &mut self.rng)?;
-        let scheme = ee2e_spec::derive::sig_scheme(self.profile);
-        let signature = if self.profile.has(Fix::TransportBinding) {
-            with_transport_input::<S, _>(&self.from, &self.to, &ciphertext, |input| {
-                S::sign(&self.sender_key, scheme, input, &mut self.rng)
-            })?
-        } else {
-            S::sign(&self.sender_key, scheme, Input::Raw(&key), &mut self.rng)?
-        };
-        Ok(Transport { ciphertext, signature })
+        let transport = KeyTransport::new(self.profile);
+        Ok(transport.seal::<S>(
+            &self.sender_key,
+            &self.from,
+            &self.to,
+            &self.recipient_public,
+            &key,
+            &mut self.rng,
+        )?)
     }
 
-    /// Recipient side, as `Client` does on a key delivery: with [`Fix::TransportBinding`] the
-    /// signature is checked before decrypting; in the seed, after. Returns the session key.
+    /// Recipient side, as `Client` does on a key delivery: [`KeyTransport::open`] (verify and
+    /// decrypt, in the profile's order), with no transport seen before. Returns the session key.
     pub fn receive(&self, transport: &Transport<S>) -> Result<Bytes, FixtureError> {
-        let scheme = ee2e_spec::derive::sig_scheme(self.profile);
-        let bound = self.profile.has(Fix::TransportBinding);
-        if bound {
-            with_transport_input::<S, _>(&self.from, &self.to, &transport.ciphertext, |input| {
-                S::verify(&self.sender_public, scheme, input, &transport.signature)
-            })?;
-        }
-        let label = transport_label::<S>(self.profile, &self.from, &self.to);
-        let key = S::pke_decrypt(&self.recipient_key, &label, &transport.ciphertext)?;
-        S::cipher_key(&key)?;
-        if !bound {
-            S::verify(&self.sender_public, scheme, Input::Raw(&key), &transport.signature)?;
-        }
-        Ok(key)
+        let transports = KeyTransport::new(self.profile);
+        Ok(transports.open::<S>(
+            &self.recipient_key,
+            &self.from,
+            &self.to,
+            &self.sender_public,
+            transport,
+            |_| false,
+        )?)
     }
 }
 
@@ -446,6 +438,7 @@ pub fn seal_lengths(profile: Profile, len: usize) -> (usize, usize, usize) {
 mod tests {
     use super::*;
     use ee2e::sqlite::SqliteStore;
+    use ee2e_spec::Wire;
 
     #[test]
     fn session_pair_round_trips_in_both_profiles() {

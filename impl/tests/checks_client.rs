@@ -104,7 +104,7 @@ fn alice_to_bob_label(profile: Profile) -> Bytes {
 /// field a test edited is wrong.
 fn remac_as_alice(w: &World, sealed: &mut Sealed<S>) {
     let Sealed::Hardened { session, seq, iv, ciphertext, mac } = sealed else { panic!("a hardened body") };
-    let key = &w.alice.sessions().iter().find(|s| s.id.as_ref() == Some(session)).expect("session").key;
+    let key = &w.alice.sessions().iter().find(|s| s.id() == Some(session)).expect("session").key;
     let keys = DirectionKeys::<S>::derive(key, session, Direction::InitiatorToResponder).expect("keys");
     let (version, alice, bob) =
         (public(&[2]), public(phone("alice").as_bytes()), public(phone("bob").as_bytes()));
@@ -963,7 +963,7 @@ fn hardened_client_rejects_ack_with_mismatched_digest() {
     let (mut w, ack) = acked_message(profile);
     let Message::AckDelivery { ack: Ack::Hardened { seq, digest, .. }, .. } = &ack else { panic!("v2 ack") };
     let wrong = Opened::<S> { plaintext: Bytes::secret(b"hello"), seq: Some(*seq), digest: flip(digest) };
-    let bobs_mac = w.bob.session_with(&phone("alice")).expect("session").ack(profile, &wrong);
+    let bobs_mac = w.bob.session_with(&phone("alice")).expect("session").ack(&wrong);
     let mismatched = tampered(&ack, |m| *ack_mut(m) = bobs_mac);
     refuse(&mut w.alice, mismatched, ClientError::AckMismatch);
     let edited = tampered(&ack, |m| *digest_mut(m) = flip(digest_mut(&mut ack.clone())));

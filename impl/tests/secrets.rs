@@ -95,7 +95,7 @@ fn conversation(profile: Profile) {
     let session = rt.client(&alice).expect("alice").session_with(&bob).expect("session").clone();
     let key = session.key.clone();
     secrets.push(Secret { what: "the session key K".into(), bytes: key.as_slice().to_vec() });
-    if let Some(sid) = &session.id {
+    if let Some(sid) = session.id() {
         for d in [0u8, 1] {
             for purpose in [&b"enc"[..], b"mac"] {
                 let info = S::tuple(&[
@@ -142,7 +142,7 @@ fn conversation(profile: Profile) {
     let persist = Persist::<S>::SessionKey {
         peer: bob.clone(),
         role: Role::Initiator,
-        session: session.id.clone(),
+        session: session.id().cloned(),
         key: key.clone(),
     };
     check_debug("Persist::SessionKey", &persist, &secrets);

@@ -1,12 +1,10 @@
 //! What the attacker can send: protocol-shaped messages built from its knowledge, and honest
 //! messages altered (sender spoofed, recipient changed, relabelled).
 
-use ee2e_spec::derive::{
-    session_id, sig_scheme, transport_label, with_directory_input, with_transport_input,
-};
+use ee2e_spec::derive::{session_id, sig_scheme, with_directory_input};
 use ee2e_spec::session::Opened;
 use ee2e_spec::{
-    Ack, DirectoryEntry, Fix, Input, Message, RegistrationProof, Role, Sealed, Session, Suite, Transport,
+    Ack, DirectoryEntry, Input, KeyTransport, Message, Mode, RegistrationProof, Role, Sealed, Session, Suite,
     Wire,
 };
 
@@ -159,40 +157,24 @@ fn registration(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
         for p in CLIENTS {
             for k in KEYS_ATTACKER_FIRST {
                 let (ph, pk) = (phone(p), Term::pk(k));
-                let values = ee2e_spec::derive::RegistrationValues::<Sym>::compute(
+                // Signed with `k`'s key: usable only if the attacker holds it (checked below).
+                let Ok(proof) = RegistrationProof::<Sym>::build(
+                    profile,
+                    params().pbkdf2_iterations,
                     otp,
                     &ph,
+                    &k,
                     &pk,
-                    params().pbkdf2_iterations,
-                );
-                let proof = match profile.wire() {
-                    Wire::Seed => RegistrationProof::Seed { tag: values.tag },
-                    Wire::Hardened => {
-                        let sealed_tag = if profile.has(Fix::SealedTag) {
-                            let label = ee2e_spec::derive::registration_label::<Sym>(&ph);
-                            Term::new(Node::AEnc {
-                                pk: Term::pk(SERVER),
-                                msg: values.tag,
-                                label,
-                                nonce: cx.fresh(Purpose::Nonce),
-                            })
-                        } else {
-                            values.tag
-                        };
-                        let possession = if profile.has(Fix::PossessionProof) {
-                            let sig = ee2e_spec::derive::with_possession_input::<Sym, _>(&ph, &pk, |input| {
-                                Sym::sign(&k, sig_scheme(profile), input, &mut cx.rng())
-                            });
-                            match sig {
-                                Ok(s) if cx.knows(&s) => s,
-                                _ => continue,
-                            }
-                        } else {
-                            Sym::constant(b"")
-                        };
-                        RegistrationProof::Hardened { sealed_tag, possession }
-                    }
+                    &Term::pk(SERVER),
+                    &mut cx.rng(),
+                ) else {
+                    continue;
                 };
+                if let RegistrationProof::Hardened { possession, .. } = &proof
+                    && !cx.knows(possession)
+                {
+                    continue;
+                }
                 let m = Message::RegisterSubmit { phone: ph, public_key: pk, proof };
                 out.push((to_server(E, m), "registration built from a known OTP".into()));
             }
@@ -216,32 +198,25 @@ fn peer_keys(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
 }
 
 fn key_deliveries(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
-    let profile = cx.profile();
+    let transports = KeyTransport::new(cx.profile());
     for key in cx.known_session_keys() {
         for to in HONEST {
             for from in CLIENTS.into_iter().filter(|f| *f != to) {
                 for k in CLIENTS {
                     let Some(entry) = cx.entry(from, k) else { continue };
-                    let label = transport_label::<Sym>(profile, &phone(from), &phone(to));
-                    let ciphertext = Term::new(Node::AEnc {
-                        pk: Term::pk(to),
-                        msg: key.clone(),
-                        label,
-                        nonce: cx.fresh(Purpose::Nonce),
-                    });
-                    let sig = if profile.has(Fix::TransportBinding) {
-                        with_transport_input::<Sym, _>(&phone(from), &phone(to), &ciphertext, |i| {
-                            Sym::sign(&k, sig_scheme(profile), i, &mut cx.rng())
-                        })
-                    } else {
-                        Sym::sign(&k, sig_scheme(profile), Input::Raw(&key), &mut cx.rng())
-                    };
-                    let Ok(signature) = sig else { continue };
-                    if !cx.knows(&signature) {
+                    let sealed = transports.seal::<Sym>(
+                        &k,
+                        &phone(from),
+                        &phone(to),
+                        &Term::pk(to),
+                        &key,
+                        &mut cx.rng(),
+                    );
+                    let Ok(transport) = sealed else { continue };
+                    if !cx.knows(&transport.signature) {
                         continue;
                     }
-                    let m =
-                        Message::KeyDelivery { from: entry, transport: Transport { ciphertext, signature } };
+                    let m = Message::KeyDelivery { from: entry, transport };
                     out.push((to_client(to, m), "key transport re-encrypted with a known key".into()));
                 }
             }
@@ -258,15 +233,14 @@ fn forged_traffic(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
             for to in HONEST {
                 for from in CLIENTS.into_iter().filter(|f| *f != to) {
                     for role in [Role::Initiator, Role::Responder] {
-                        let Ok(mut session) =
-                            Session::<Sym>::new(profile, phone(to), role, key.clone(), sid.clone())
-                        else {
+                        let mode = sid.clone().map_or(Mode::Seed, |id| Mode::hardened(profile, id));
+                        let Ok(mut session) = Session::<Sym>::new(mode, phone(to), role, key.clone()) else {
                             continue;
                         };
                         for _ in 0..bound.max(1) {
                             let iv = cx.fresh(Purpose::Iv);
                             let Ok((sealed, _)) =
-                                session.seal(profile, &phone(from), 0, &cx.fresh(Purpose::Plaintext), iv)
+                                session.seal(&phone(from), 0, &cx.fresh(Purpose::Plaintext), iv)
                             else {
                                 break;
                             };
@@ -287,7 +261,7 @@ fn forged_traffic(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
                                 };
                                 let digest = Sym::sha256(Input::Tuple(&[iv, ct]));
                                 let opened = Opened { plaintext: Sym::constant(b""), seq, digest };
-                                let ack = session.ack(profile, &opened);
+                                let ack = session.ack(&opened);
                                 out.push((
                                     to_client(to, Message::AckDelivery { from: phone(from), ack }),
                                     "ACK made with a known key".into(),

@@ -6,16 +6,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::derive::{
-    RegistrationValues, registration_label, session_id, sig_scheme, transport_label, verify_entry,
-    with_possession_input, with_transport_input,
-};
+use crate::derive::verify_entry;
 use crate::error::ClientError;
 use crate::message::{Ack, DirectoryEntry, ErrorCode, Message, RegistrationProof, Sealed, Transport};
 use crate::phone::Phone;
 use crate::profile::{Fix, MAX_SESSIONS_PER_PEER, Params, Profile, Wire};
 use crate::session::{Opened, Outstanding, Role, Session};
-use crate::suite::{CryptoError, Fresh, Input, Suite};
+use crate::suite::{CryptoError, Fresh, Suite};
+use crate::transport::KeyTransport;
 
 /// Where the client's registration stands.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -115,6 +113,7 @@ pub enum ClientOutput<S: Suite> {
 pub struct Client<S: Suite> {
     profile: Profile,
     params: Params,
+    transport: KeyTransport,
     phone: Phone,
     key: S::PrivateKey,
     public_key: S::Value,
@@ -144,6 +143,7 @@ impl<S: Suite> Client<S> {
         Client {
             profile,
             params,
+            transport: KeyTransport::new(profile),
             phone,
             key,
             public_key,
@@ -210,32 +210,17 @@ impl<S: Suite> Client<S> {
         if self.registration != Registration::AwaitingOtp {
             return Err(ClientError::NoRegistrationInProgress);
         }
-        let values = RegistrationValues::<S>::compute(
+        let proof = RegistrationProof::build(
+            self.profile,
+            self.params.pbkdf2_iterations,
             otp,
             &self.phone,
+            &self.key,
             &self.public_key,
-            self.params.pbkdf2_iterations,
-        );
-        let proof = match self.profile.wire() {
-            Wire::Seed => RegistrationProof::Seed { tag: values.tag },
-            Wire::Hardened => {
-                let sealed_tag = if self.profile.has(Fix::SealedTag) {
-                    let label = registration_label::<S>(&self.phone);
-                    S::pke_encrypt(&self.server_key, &label, &values.tag, rng).map_err(ClientError::Crypto)?
-                } else {
-                    values.tag
-                };
-                let possession = if self.profile.has(Fix::PossessionProof) {
-                    with_possession_input::<S, _>(&self.phone, &self.public_key, |input| {
-                        S::sign(&self.key, sig_scheme(self.profile), input, rng)
-                    })
-                    .map_err(ClientError::Crypto)?
-                } else {
-                    S::constant(b"")
-                };
-                RegistrationProof::Hardened { sealed_tag, possession }
-            }
-        };
+            &self.server_key,
+            rng,
+        )
+        .map_err(ClientError::Crypto)?;
         self.registration = Registration::AwaitingResult;
         Ok(vec![ClientOutput::Send(Message::RegisterSubmit {
             phone: self.phone.clone(),
@@ -267,7 +252,7 @@ impl<S: Suite> Client<S> {
         let iv = S::random(rng, Fresh::Iv);
         let id = self.next_id;
         let mut session = self.sessions[index].clone();
-        let (sealed, outstanding) = session.seal(self.profile, &self.phone, id, plaintext, iv)?;
+        let (sealed, outstanding) = session.seal(&self.phone, id, plaintext, iv)?;
         let seq = outstanding.seq;
         self.sessions[index] = session;
         self.outstanding.push(outstanding);
@@ -350,45 +335,18 @@ impl<S: Suite> Client<S> {
         self.check_entry(&entry)?;
         let peer = entry.phone.clone();
         let key = S::random(rng, Fresh::SessionKey);
-        let label = transport_label::<S>(self.profile, &self.phone, &peer);
-        let ciphertext = S::pke_encrypt(&entry.public_key, &label, &key, rng).map_err(ClientError::Crypto)?;
-        let signature = if self.profile.has(Fix::TransportBinding) {
-            with_transport_input::<S, _>(&self.phone, &peer, &ciphertext, |input| {
-                S::sign(&self.key, sig_scheme(self.profile), input, rng)
-            })
-        } else {
-            S::sign(&self.key, sig_scheme(self.profile), Input::Raw(&key), rng)
-        }
-        .map_err(ClientError::Crypto)?;
-        let id = (self.profile.wire() == Wire::Hardened).then(|| session_id::<S>(&ciphertext));
-        let session = Session::new(self.profile, peer.clone(), Role::Initiator, key.clone(), id.clone())?;
-
+        let transport = self
+            .transport
+            .seal::<S>(&self.key, &self.phone, &peer, &entry.public_key, &key, rng)
+            .map_err(ClientError::Crypto)?;
+        let session = Session::new(
+            self.transport.session_mode(&transport.ciphertext),
+            peer.clone(),
+            Role::Initiator,
+            key,
+        )?;
         self.lookups.remove(&peer);
-        self.peers.insert(peer.clone(), entry.clone());
-        if let Some(sid) = &id {
-            self.seen_transports.insert(sid.clone());
-        }
-        self.add_session(session);
-        Ok(vec![
-            ClientOutput::Event(ClientEvent::PeerKeyVerified(peer.clone())),
-            ClientOutput::Persist(Persist::PeerEntry(entry)),
-            ClientOutput::Persist(Persist::SessionKey {
-                peer: peer.clone(),
-                role: Role::Initiator,
-                session: id.clone(),
-                key: key.clone(),
-            }),
-            ClientOutput::Send(Message::KeyTransport {
-                to: peer.clone(),
-                transport: Transport { ciphertext, signature },
-            }),
-            ClientOutput::Event(ClientEvent::SessionEstablished {
-                peer,
-                role: Role::Initiator,
-                session: id,
-                key,
-            }),
-        ])
+        Ok(self.establish(entry, session, Some(Message::KeyTransport { to: peer, transport })))
     }
 
     /// Seed 2.8–2.9: verifies the sender's entry and the transport, then stores `K`.
@@ -396,55 +354,48 @@ impl<S: Suite> Client<S> {
         self.require_registered()?;
         self.check_entry(&entry)?;
         let peer = entry.phone.clone();
-        let bound = self.profile.has(Fix::TransportBinding);
-        let scheme = sig_scheme(self.profile);
-        if bound {
-            // Hardened: the signature covers who sends to whom and is checked before decrypting.
-            with_transport_input::<S, _>(&peer, &self.phone, &transport.ciphertext, |input| {
-                S::verify(&entry.public_key, scheme, input, &transport.signature)
-            })
-            .map_err(|_| ClientError::BadTransportSignature(peer.clone()))?;
-        }
-        let id = (self.profile.wire() == Wire::Hardened).then(|| session_id::<S>(&transport.ciphertext));
-        if let Some(sid) = &id
-            && self.profile.has(Fix::TransportReplay)
-            && self.seen_transports.contains(sid)
-        {
-            return Err(ClientError::ReplayedKeyTransport);
-        }
-        let label = transport_label::<S>(self.profile, &peer, &self.phone);
-        let key = S::pke_decrypt(&self.key, &label, &transport.ciphertext)
-            .map_err(|_| ClientError::TransportDecrypt)?;
-        // An AES-256 key must be 32 bytes; preparing one is the length check.
-        S::cipher_key(&key).map_err(|_| ClientError::InvalidSessionKey)?;
-        if !bound {
-            // Seed 2.9: the signature covers SHA-256(K) only.
-            S::verify(&entry.public_key, scheme, Input::Raw(&key), &transport.signature)
-                .map_err(|_| ClientError::BadTransportSignature(peer.clone()))?;
-        }
-        let session = Session::new(self.profile, peer.clone(), Role::Responder, key.clone(), id.clone())?;
+        let key = self.transport.open::<S>(
+            &self.key,
+            &peer,
+            &self.phone,
+            &entry.public_key,
+            &transport,
+            |sid| self.seen_transports.contains(sid),
+        )?;
+        let session =
+            Session::new(self.transport.session_mode(&transport.ciphertext), peer, Role::Responder, key)?;
+        Ok(self.establish(entry, session, None))
+    }
 
+    /// Stores a verified peer entry and a new session with it (SPEC.md §6.2, §6.4) and reports
+    /// it: peer verified, entry and key persisted, `send` (the initiator's transport), session
+    /// established.
+    fn establish(
+        &mut self,
+        entry: DirectoryEntry<S>,
+        session: Session<S>,
+        send: Option<Message<S>>,
+    ) -> Vec<ClientOutput<S>> {
+        let peer = entry.phone.clone();
+        let (role, id, key) = (session.role, session.id().cloned(), session.key.clone());
         self.peers.insert(peer.clone(), entry.clone());
         if let Some(sid) = &id {
             self.seen_transports.insert(sid.clone());
         }
         self.add_session(session);
-        Ok(vec![
+        let mut out = vec![
             ClientOutput::Event(ClientEvent::PeerKeyVerified(peer.clone())),
             ClientOutput::Persist(Persist::PeerEntry(entry)),
             ClientOutput::Persist(Persist::SessionKey {
                 peer: peer.clone(),
-                role: Role::Responder,
+                role,
                 session: id.clone(),
                 key: key.clone(),
             }),
-            ClientOutput::Event(ClientEvent::SessionEstablished {
-                peer,
-                role: Role::Responder,
-                session: id,
-                key,
-            }),
-        ])
+        ];
+        out.extend(send.map(ClientOutput::Send));
+        out.push(ClientOutput::Event(ClientEvent::SessionEstablished { peer, role, session: id, key }));
+        out
     }
 
     /// The seed keeps one key per peer (the newest); the hardened profile keeps the newest
@@ -475,7 +426,7 @@ impl<S: Suite> Client<S> {
                 let index = self
                     .sessions
                     .iter()
-                    .position(|s| s.id.as_ref() == Some(sid))
+                    .position(|s| s.id() == Some(sid))
                     .ok_or(ClientError::UnknownSession)?;
                 if self.sessions[index].peer != *from {
                     return Err(ClientError::SessionPeerMismatch(from.clone()));
@@ -493,19 +444,25 @@ impl<S: Suite> Client<S> {
         }
     }
 
+    /// The first checks on a relayed message or ACK (SPEC.md §7.4, §8.3): registered, the
+    /// profile's layout (a session id on the hardened wire), then the session it belongs to.
+    fn receiving_session(&self, from: &Phone, sid: Option<&S::Value>) -> Result<usize, ClientError> {
+        self.require_registered()?;
+        self.check_wire(sid.is_some())?;
+        self.find_session(from, sid)
+    }
+
     /// Seed 3.3 and 4.1: opens a relayed message and acknowledges it.
     fn on_data(&mut self, from: Phone, sealed: Sealed<S>) -> Outputs<S> {
-        self.require_registered()?;
         let sid = match &sealed {
             Sealed::Seed { .. } => None,
             Sealed::Hardened { session, .. } => Some(session),
         };
-        self.check_wire(sid.is_some())?;
-        let index = self.find_session(&from, sid)?;
-        let opened: Opened<S> = self.sessions[index].open(self.profile, &self.phone, &sealed)?;
+        let index = self.receiving_session(&from, sid)?;
+        let opened: Opened<S> = self.sessions[index].open(&self.phone, &sealed)?;
         let session = &mut self.sessions[index];
-        session.commit(self.profile, &opened);
-        let ack = session.ack(self.profile, &opened);
+        session.commit(&opened);
+        let ack = session.ack(&opened);
         Ok(vec![
             ClientOutput::Event(ClientEvent::MessageAccepted {
                 from: from.clone(),
@@ -518,14 +475,12 @@ impl<S: Suite> Client<S> {
 
     /// Seed 4.4: verifies an ACK and matches it to an outstanding message.
     fn on_ack(&mut self, from: Phone, ack: Ack<S>) -> Outputs<S> {
-        self.require_registered()?;
         let sid = match &ack {
             Ack::Seed { .. } => None,
             Ack::Hardened { session, .. } => Some(session),
         };
-        self.check_wire(sid.is_some())?;
-        let index = self.find_session(&from, sid)?;
-        self.sessions[index].verify_ack(self.profile, &ack)?;
+        let index = self.receiving_session(&from, sid)?;
+        self.sessions[index].verify_ack(&ack)?;
         let position = match &ack {
             // The seed ACK names no message: it acknowledges the oldest outstanding one.
             Ack::Seed { .. } => self.outstanding.iter().position(|o| o.peer == from),

@@ -13,10 +13,12 @@ pub mod error;
 pub mod message;
 pub mod phone;
 pub mod profile;
+pub mod registration;
 pub mod server;
 pub mod session;
 pub mod store;
 pub mod suite;
+pub mod transport;
 pub mod window;
 
 pub use client::{Client, ClientEvent, ClientOutput, Persist, Registration};
@@ -27,6 +29,7 @@ pub use message::{
 pub use phone::{InvalidPhone, Phone};
 pub use profile::{Fix, Params, Profile, Wire};
 pub use server::{Delivery, Server, ServerEvent, ServerOutput};
-pub use session::{Direction, Role, Session};
+pub use session::{Direction, Mode, Role, Session};
 pub use store::{MemoryStore, PendingOtp, Store};
 pub use suite::{CryptoError, Fresh, Input, SigScheme, Suite};
+pub use transport::KeyTransport;

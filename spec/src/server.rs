@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::derive::{RegistrationValues, registration_label, sig_scheme, sign_entry, with_possession_input};
+use crate::derive::sign_entry;
 use crate::error::ServerError;
 use crate::message::{Message, MessageType, RegistrationProof};
 use crate::phone::Phone;
@@ -354,41 +354,19 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
             self.store.remove_pending_otp(&phone)?;
             return Err(ServerError::TooManyAttempts(phone));
         }
-        let tag = match proof {
-            RegistrationProof::Seed { tag } => tag,
-            RegistrationProof::Hardened { sealed_tag, possession } => {
-                // 6. proof of possession (a public-key operation, before the private one)
-                if self.profile.has(Fix::PossessionProof) {
-                    with_possession_input::<S, _>(&phone, &public_key, |input| {
-                        S::verify(&public_key, sig_scheme(self.profile), input, &possession)
-                    })
-                    .map_err(|_| ServerError::BadPossessionProof)?;
-                }
-                // 7. unseal the tag
-                if self.profile.has(Fix::SealedTag) {
-                    let label = registration_label::<S>(&phone);
-                    match S::pke_decrypt(&self.key, &label, &sealed_tag) {
-                        Ok(tag) => tag,
-                        Err(_) => {
-                            self.count_failure(&phone, &mut pending, limits)?;
-                            return Err(ServerError::BadSealedTag);
-                        }
-                    }
-                } else {
-                    sealed_tag
-                }
-            }
-        };
-        // 8. the tag recomputed from the pending OTP matches (constant time)
-        let expected = RegistrationValues::<S>::compute(
+        // 6.–8. the proof; a wrong tag, sealed or not, counts an attempt
+        if let Err(error) = proof.verify(
+            self.profile,
+            self.params.pbkdf2_iterations,
+            &self.key,
             &pending.otp,
             &phone,
             &public_key,
-            self.params.pbkdf2_iterations,
-        );
-        if !S::ct_eq(&expected.tag, &tag) {
-            self.count_failure(&phone, &mut pending, limits)?;
-            return Err(ServerError::BadRegistrationTag);
+        ) {
+            if error.counts_attempt() {
+                self.count_failure(&phone, &mut pending, limits)?;
+            }
+            return Err(error);
         }
         // Sign once, at registration; key lookups serve the stored signature.
         let entry = sign_entry::<S>(self.profile, &self.key, &phone, &public_key, rng)

@@ -1,7 +1,7 @@
 //! An established session: keys, sequence numbers, replay window; seal, open and ACKs
 //! (seed steps 3–4, SPEC.md §7–§8).
 
-use crate::derive::{labels, phone_value};
+use crate::derive::{labels, phone_value, session_id};
 use crate::error::ClientError;
 use crate::message::{Ack, Sealed};
 use crate::phone::Phone;
@@ -80,6 +80,54 @@ impl<S: Suite> DirectionKeys<S> {
     }
 }
 
+/// How a session seals, opens and acknowledges, fixed from the profile when it is created.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Mode<S: Suite> {
+    /// Wire version 1: the session is found by peer, `K` keys both directions, the MAC covers
+    /// the plaintext and the ACK is the text `ACK`.
+    Seed,
+    /// Wire version 2: the session is found by its id, messages carry sequence numbers.
+    Hardened {
+        /// The session id, `SHA256(T("EE2E-v2 session id", c))` (SPEC.md §6.2).
+        id: S::Value,
+        /// E4: per-direction HKDF keys and encrypt-then-MAC over a header (SPEC.md §7.1–§7.2).
+        encrypt_then_mac: bool,
+        /// E5: sequence numbers pass a replay window (SPEC.md §7.4).
+        replay_window: bool,
+        /// E6: the ACK binds session, direction, sequence number and digest (SPEC.md §8.1).
+        ack_binding: bool,
+    },
+}
+
+impl<S: Suite> Mode<S> {
+    /// The hardened-wire mode of `profile` for the session `id`.
+    pub fn hardened(profile: Profile, id: S::Value) -> Self {
+        Mode::Hardened {
+            id,
+            encrypt_then_mac: profile.has(Fix::EncryptThenMac),
+            replay_window: profile.has(Fix::ReplayWindow),
+            ack_binding: profile.has(Fix::AckBinding),
+        }
+    }
+
+    /// The mode of the session established by a key transport with `ciphertext` under
+    /// `profile`: seed, or hardened with the transport's session id.
+    pub fn of_transport(profile: Profile, ciphertext: &S::Value) -> Self {
+        match profile.wire() {
+            Wire::Seed => Mode::Seed,
+            Wire::Hardened => Mode::hardened(profile, session_id::<S>(ciphertext)),
+        }
+    }
+
+    /// The session id (hardened wire).
+    pub fn id(&self) -> Option<&S::Value> {
+        match self {
+            Mode::Seed => None,
+            Mode::Hardened { id, .. } => Some(id),
+        }
+    }
+}
+
 /// A session with one peer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Session<S: Suite> {
@@ -87,10 +135,9 @@ pub struct Session<S: Suite> {
     pub peer: Phone,
     /// Our role in the key transport.
     pub role: Role,
-    /// The session id (hardened wire only).
-    pub id: Option<S::Value>,
     /// The session key `K` (secret; persisted in the keystore).
     pub key: S::Value,
+    mode: Mode<S>,
     send: DirectionKeys<S>,
     recv: DirectionKeys<S>,
     next_seq: u64,
@@ -128,31 +175,36 @@ fn digest<S: Suite>(iv: &S::Value, ciphertext: &S::Value) -> S::Value {
 }
 
 impl<S: Suite> Session<S> {
-    /// Builds a session from the transported key (and its id on the hardened wire).
-    pub fn new(
-        profile: Profile,
-        peer: Phone,
-        role: Role,
-        key: S::Value,
-        id: Option<S::Value>,
-    ) -> Result<Self, ClientError> {
-        let (send, recv) = match (&id, profile.has(Fix::EncryptThenMac)) {
-            (Some(sid), true) => (
-                DirectionKeys::derive(&key, sid, role.sending())?,
-                DirectionKeys::derive(&key, sid, role.receiving())?,
+    /// Builds a session in `mode` from the transported key (SPEC.md §7.1).
+    pub fn new(mode: Mode<S>, peer: Phone, role: Role, key: S::Value) -> Result<Self, ClientError> {
+        let (send, recv) = match &mode {
+            Mode::Hardened { id, encrypt_then_mac: true, .. } => (
+                DirectionKeys::derive(&key, id, role.sending())?,
+                DirectionKeys::derive(&key, id, role.receiving())?,
             ),
             _ => {
                 let keys = DirectionKeys::from_session_key(&key)?;
                 (keys.clone(), keys)
             }
         };
-        Ok(Session { peer, role, id, key, send, recv, next_seq: 0, window: ReplayWindow::default() })
+        Ok(Session { peer, role, key, mode, send, recv, next_seq: 0, window: ReplayWindow::default() })
+    }
+
+    /// The session's mode.
+    pub fn mode(&self) -> &Mode<S> {
+        &self.mode
+    }
+
+    /// The session id (hardened wire).
+    pub fn id(&self) -> Option<&S::Value> {
+        self.mode.id()
     }
 
     /// The MAC input of a hardened message: version, session id, sender, recipient, sequence
     /// number, IV, ciphertext.
+    #[allow(clippy::too_many_arguments)] // the header's fields, then the continuation
     fn with_header<R>(
-        &self,
+        sid: &S::Value,
         sender: &Phone,
         recipient: &Phone,
         seq: u64,
@@ -161,17 +213,15 @@ impl<S: Suite> Session<S> {
         f: impl FnOnce(Input<'_, S::Value>) -> R,
     ) -> R {
         let version = S::constant(&[Wire::Hardened as u8]);
-        let sid = self.id.as_ref().expect("hardened sessions have ids");
         let (sender, recipient) = (phone_value::<S>(sender), phone_value::<S>(recipient));
         let seq = S::constant(&seq.to_be_bytes());
         f(Input::Tuple(&[&version, sid, &sender, &recipient, &seq, iv, ciphertext]))
     }
 
-    /// Encrypts `plaintext` for the peer (seed 3.1, SPEC.md §7.1) and returns the sealed
+    /// Encrypts `plaintext` for the peer (seed 3.1, SPEC.md §7.2) and returns the sealed
     /// message and its outstanding-ACK record.
     pub fn seal(
         &mut self,
-        profile: Profile,
         me: &Phone,
         id: u64,
         plaintext: &S::Value,
@@ -181,20 +231,20 @@ impl<S: Suite> Session<S> {
         let outstanding = |seq| Outstanding {
             id,
             peer: self.peer.clone(),
-            session: self.id.clone(),
+            session: self.mode.id().cloned(),
             seq,
             digest: digest::<S>(&iv, &ciphertext),
         };
-        match profile.wire() {
-            Wire::Seed => {
+        match &self.mode {
+            Mode::Seed => {
                 let mac = S::hmac(&self.send.mac, Input::Raw(plaintext));
                 let out = outstanding(None);
                 Ok((Sealed::Seed { iv, ciphertext, mac }, out))
             }
-            Wire::Hardened => {
+            Mode::Hardened { id: sid, encrypt_then_mac, .. } => {
                 let seq = self.next_seq;
-                let mac = if profile.has(Fix::EncryptThenMac) {
-                    self.with_header(me, &self.peer, seq, &iv, &ciphertext, |input| {
+                let mac = if *encrypt_then_mac {
+                    Self::with_header(sid, me, &self.peer, seq, &iv, &ciphertext, |input| {
                         S::hmac(&self.send.mac, input)
                     })
                 } else {
@@ -202,15 +252,15 @@ impl<S: Suite> Session<S> {
                 };
                 let out = outstanding(Some(seq));
                 self.next_seq += 1;
-                let session = self.id.clone().expect("hardened sessions have ids");
+                let session = sid.clone();
                 Ok((Sealed::Hardened { session, seq, iv, ciphertext, mac }, out))
             }
         }
     }
 
-    /// Checks and decrypts a message from the peer (seed 3.3, SPEC.md §7.2) without changing
+    /// Checks and decrypts a message from the peer (seed 3.3, SPEC.md §7.4) without changing
     /// the session; [`commit`](Self::commit) records it once the caller accepts it.
-    pub fn open(&self, profile: Profile, me: &Phone, sealed: &Sealed<S>) -> Result<Opened<S>, ClientError> {
+    pub fn open(&self, me: &Phone, sealed: &Sealed<S>) -> Result<Opened<S>, ClientError> {
         match sealed {
             Sealed::Seed { iv, ciphertext, mac } => {
                 // The seed decrypts first, then checks the MAC over the plaintext (3.3).
@@ -222,15 +272,19 @@ impl<S: Suite> Session<S> {
                 Ok(Opened { plaintext, seq: None, digest: digest::<S>(iv, ciphertext) })
             }
             Sealed::Hardened { seq, iv, ciphertext, mac, .. } => {
-                if profile.has(Fix::EncryptThenMac) {
-                    let ok = self.with_header(&self.peer, me, *seq, iv, ciphertext, |input| {
-                        S::hmac_verify(&self.recv.mac, input, mac)
-                    });
-                    if !ok {
-                        return Err(ClientError::BadMac);
+                let encrypt_then_mac = match &self.mode {
+                    Mode::Hardened { id: sid, encrypt_then_mac: true, .. } => {
+                        let ok = Self::with_header(sid, &self.peer, me, *seq, iv, ciphertext, |input| {
+                            S::hmac_verify(&self.recv.mac, input, mac)
+                        });
+                        if !ok {
+                            return Err(ClientError::BadMac);
+                        }
+                        true
                     }
-                }
-                if profile.has(Fix::ReplayWindow) {
+                    _ => false,
+                };
+                if let Mode::Hardened { replay_window: true, .. } = self.mode {
                     self.window.check(*seq).map_err(|e| match e {
                         WindowError::Replayed => ClientError::ReplayedMessage(*seq),
                         WindowError::TooOld => ClientError::MessageTooOld(*seq),
@@ -238,9 +292,7 @@ impl<S: Suite> Session<S> {
                 }
                 let plaintext =
                     S::decrypt(&self.recv.enc, iv, ciphertext).map_err(|_| ClientError::DecryptFailed)?;
-                if !profile.has(Fix::EncryptThenMac)
-                    && !S::hmac_verify(&self.recv.mac, Input::Raw(&plaintext), mac)
-                {
+                if !encrypt_then_mac && !S::hmac_verify(&self.recv.mac, Input::Raw(&plaintext), mac) {
                     return Err(ClientError::BadMac);
                 }
                 Ok(Opened { plaintext, seq: Some(*seq), digest: digest::<S>(iv, ciphertext) })
@@ -249,18 +301,18 @@ impl<S: Suite> Session<S> {
     }
 
     /// Records an accepted message in the replay window.
-    pub fn commit(&mut self, profile: Profile, opened: &Opened<S>) {
-        if let (Some(seq), true) = (opened.seq, profile.has(Fix::ReplayWindow)) {
+    pub fn commit(&mut self, opened: &Opened<S>) {
+        if let (Some(seq), Mode::Hardened { replay_window: true, .. }) = (opened.seq, &self.mode) {
             self.window.accept(seq);
         }
     }
 
     /// The ACK for an accepted message (seed 4.1, SPEC.md §8.1).
-    pub fn ack(&self, profile: Profile, opened: &Opened<S>) -> Ack<S> {
-        match (profile.wire(), &self.id, opened.seq) {
-            (Wire::Hardened, Some(sid), Some(seq)) => {
-                let mac = if profile.has(Fix::AckBinding) {
-                    self.with_ack_input(self.role.receiving(), seq, &opened.digest, |input| {
+    pub fn ack(&self, opened: &Opened<S>) -> Ack<S> {
+        match (&self.mode, opened.seq) {
+            (Mode::Hardened { id: sid, ack_binding, .. }, Some(seq)) => {
+                let mac = if *ack_binding {
+                    Self::with_ack_input(sid, self.role.receiving(), seq, &opened.digest, |input| {
                         S::hmac(&self.send.mac, input)
                     })
                 } else {
@@ -278,14 +330,13 @@ impl<S: Suite> Session<S> {
 
     /// Hardened ACK MAC input: `("EE2E-v2 ack", sid, [acked direction], seq, digest)`.
     fn with_ack_input<R>(
-        &self,
+        sid: &S::Value,
         acked: Direction,
         seq: u64,
         digest: &S::Value,
         f: impl FnOnce(Input<'_, S::Value>) -> R,
     ) -> R {
         let label = S::constant(labels::ACK);
-        let sid = self.id.as_ref().expect("hardened sessions have ids");
         let dir = S::constant(&[acked as u8]);
         let seq = S::constant(&seq.to_be_bytes());
         f(Input::Tuple(&[&label, sid, &dir, &seq, digest]))
@@ -293,7 +344,7 @@ impl<S: Suite> Session<S> {
 
     /// Verifies an ACK's MAC (seed 4.4, SPEC.md §8.2). Matching it to an outstanding
     /// message is the client's job.
-    pub fn verify_ack(&self, profile: Profile, ack: &Ack<S>) -> Result<(), ClientError> {
+    pub fn verify_ack(&self, ack: &Ack<S>) -> Result<(), ClientError> {
         let ok = match ack {
             Ack::Seed { text, mac } => {
                 if *text != S::constant(labels::SEED_ACK_TEXT) {
@@ -301,15 +352,14 @@ impl<S: Suite> Session<S> {
                 }
                 S::hmac_verify(&self.recv.mac, Input::Raw(text), mac)
             }
-            Ack::Hardened { seq, digest, mac, .. } => {
-                if profile.has(Fix::AckBinding) {
-                    self.with_ack_input(self.role.sending(), *seq, digest, |input| {
+            Ack::Hardened { seq, digest, mac, .. } => match &self.mode {
+                Mode::Hardened { id: sid, ack_binding: true, .. } => {
+                    Self::with_ack_input(sid, self.role.sending(), *seq, digest, |input| {
                         S::hmac_verify(&self.recv.mac, input, mac)
                     })
-                } else {
-                    S::hmac_verify(&self.recv.mac, Input::Raw(&S::constant(labels::SEED_ACK_TEXT)), mac)
                 }
-            }
+                _ => S::hmac_verify(&self.recv.mac, Input::Raw(&S::constant(labels::SEED_ACK_TEXT)), mac),
+            },
         };
         if ok { Ok(()) } else { Err(ClientError::BadMac) }
     }

@@ -80,7 +80,15 @@ impl Sessions {
             transports.push(w.key_delivery("alice", &t)?);
         }
         let second = w.seal(&mut a, "bob", b"in the newest session", "m/newest")?;
-        Ok(Sessions { transports, to_bob, second, to_carol, to_alice, key: session.key, sid: session.id })
+        Ok(Sessions {
+            transports,
+            to_bob,
+            second,
+            to_carol,
+            to_alice,
+            sid: session.id().cloned(),
+            key: session.key,
+        })
     }
 }
 

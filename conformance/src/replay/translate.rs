@@ -18,14 +18,11 @@ use ee2e_model::model::params;
 use ee2e_model::state::{Hop, Packet, State, Sym};
 use ee2e_model::suite::SymRng;
 use ee2e_model::term::{Node, Party, Purpose, Term};
-use ee2e_spec::derive::{
-    RegistrationValues, registration_label, session_id, sig_scheme, transport_label, with_directory_input,
-    with_possession_input, with_transport_input,
-};
+use ee2e_spec::derive::{session_id, sig_scheme, with_directory_input};
 use ee2e_spec::session::Opened;
 use ee2e_spec::{
-    Ack, DirectoryEntry, Fix, Input, Message, Phone, Profile, RegistrationProof, Role, Sealed, Session,
-    Store, Suite, Transport, Wire,
+    Ack, DirectoryEntry, Fix, Input, KeyTransport, Message, Mode, Phone, Profile, RegistrationProof, Role,
+    Sealed, Session, Store, Suite, Transport, Wire,
 };
 
 /// A message body, for matching observed messages across the two runs.
@@ -264,26 +261,15 @@ impl<'a> Translator<'a> {
             return t.clone();
         };
         let key = self.value(msg, "session key");
-        let profile = self.profile;
-        let label = transport_label::<Sym>(profile, from, to);
-        let ciphertext = Term::new(Node::AEnc {
-            pk: pk.clone(),
-            msg: key.clone(),
-            label,
-            nonce: self.fresh(Purpose::Nonce),
-        });
         let signer = self.signer(&t.signature);
-        let scheme = sig_scheme(profile);
-        let signature = if profile.has(Fix::TransportBinding) {
-            with_transport_input::<Sym, _>(from, to, &ciphertext, |i| {
-                Sym::sign(&signer, scheme, i, &mut self.rng())
-            })
-        } else {
-            Sym::sign(&signer, scheme, Input::Raw(&key), &mut self.rng())
-        };
-        match signature {
-            Ok(signature) => Transport { ciphertext, signature },
-            Err(_) => Transport { ciphertext, signature: t.signature.clone() },
+        let sealed =
+            KeyTransport::new(self.profile).seal::<Sym>(&signer, from, to, pk, &key, &mut self.rng());
+        match sealed {
+            Ok(transport) => transport,
+            Err(e) => {
+                self.notes.push(format!("E cannot encrypt to {pk} ({e}); sent as is"));
+                t.clone()
+            }
         }
     }
 
@@ -314,7 +300,7 @@ impl<'a> Translator<'a> {
         let role = owner(recipient)
             .filter(|p| ee2e_model::config::HONEST.contains(p))
             .and_then(|p| {
-                self.state.client(p).sessions().iter().find(|s| s.id.as_ref() == Some(&sid)).map(|s| s.role)
+                self.state.client(p).sessions().iter().find(|s| s.id() == Some(&sid)).map(|s| s.role)
             })
             .map_or(Role::Initiator, |r| match r {
                 Role::Initiator => Role::Responder,
@@ -361,9 +347,8 @@ impl<'a> Translator<'a> {
         let msg = self.value(msg, "plaintext");
         let iv = self.value(iv, "IV");
         let (sid, role) = self.session_for(&key, to);
-        let profile = self.profile;
-        match Session::<Sym>::new(profile, to.clone(), role, key, Some(sid)) {
-            Ok(mut session) => match session.seal(profile, from, 0, &msg, iv) {
+        match Session::<Sym>::new(Mode::hardened(self.profile, sid), to.clone(), role, key) {
+            Ok(mut session) => match session.seal(from, 0, &msg, iv) {
                 Ok((sealed, _)) => sealed,
                 Err(_) => s.clone(),
             },
@@ -409,8 +394,8 @@ impl<'a> Translator<'a> {
             }
         };
         let opened = Opened { plaintext: Sym::constant(b""), seq: Some(seq), digest };
-        match Session::<Sym>::new(self.profile, from.clone(), role, key, Some(sid)) {
-            Ok(session) => session.ack(self.profile, &opened),
+        match Session::<Sym>::new(Mode::hardened(self.profile, sid), from.clone(), role, key) {
+            Ok(session) => session.ack(&opened),
             Err(_) => a.clone(),
         }
     }
@@ -440,41 +425,34 @@ impl<'a> Translator<'a> {
                 self.fresh(Purpose::Otp)
             }
         };
-        let values = RegistrationValues::<Sym>::compute(&otp, phone, public_key, params().pbkdf2_iterations);
-        if profile.wire() == Wire::Seed {
-            return RegistrationProof::Seed { tag: values.tag };
-        }
-        let sealed_tag = if profile.has(Fix::SealedTag) {
-            let label = registration_label::<Sym>(phone);
-            Term::new(Node::AEnc {
-                pk: Term::pk(SERVER),
-                msg: values.tag,
-                label,
-                nonce: self.fresh(Purpose::Nonce),
-            })
-        } else {
-            values.tag
-        };
-        let possession = if profile.has(Fix::PossessionProof) {
+        let mut signer = E;
+        if profile.wire() == Wire::Hardened && profile.has(Fix::PossessionProof) {
             let key_owner = match public_key.node() {
                 Node::Pk(p) => *p,
                 _ => E,
             };
-            let signer = if self.holds_key(key_owner) {
-                key_owner
+            if self.holds_key(key_owner) {
+                signer = key_owner;
             } else {
                 self.notes.push(format!(
                     "E cannot prove possession of {public_key}: signs the proof with its own key"
                 ));
-                E
-            };
-            with_possession_input::<Sym, _>(phone, public_key, |input| {
-                Sym::sign(&signer, sig_scheme(profile), input, &mut self.rng())
-            })
-            .unwrap_or_else(|_| Sym::constant(b""))
-        } else {
-            Sym::constant(b"")
-        };
-        RegistrationProof::Hardened { sealed_tag, possession }
+            }
+        }
+        let (iterations, server) = (params().pbkdf2_iterations, Term::pk(SERVER));
+        let proof = RegistrationProof::<Sym>::build(
+            profile,
+            iterations,
+            &otp,
+            phone,
+            &signer,
+            public_key,
+            &server,
+            &mut self.rng(),
+        );
+        proof.unwrap_or_else(|e| {
+            self.notes.push(format!("E cannot build the proof ({e}); sent as is"));
+            p.clone()
+        })
     }
 }

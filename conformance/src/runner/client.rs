@@ -258,7 +258,7 @@ impl Run<'_> {
 
     /// The message keys of a session for its role, where the profile derives them.
     fn keys(&self, im: &mut Intermediate, session: &Session<S>) -> Result<(), Problem> {
-        let Some(sid) = session.id.as_ref().filter(|_| self.profile.has(Fix::EncryptThenMac)) else {
+        let Some(sid) = session.id().filter(|_| self.profile.has(Fix::EncryptThenMac)) else {
             return Ok(());
         };
         let send = message_keys(&session.key, sid, session.role.sending());
@@ -383,7 +383,7 @@ impl Run<'_> {
                     .before
                     .sessions()
                     .iter()
-                    .find(|s| s.id.as_ref() == Some(sid))
+                    .find(|s| s.id() == Some(sid))
                     .ok_or_else(|| missing("the session"))?;
                 self.keys(&mut im, session)?;
                 im.mac_input = Some(Hex(if self.profile.has(Fix::EncryptThenMac) {
@@ -433,7 +433,7 @@ impl Run<'_> {
                     .before
                     .sessions()
                     .iter()
-                    .find(|s| s.id.as_ref() == Some(sid))
+                    .find(|s| s.id() == Some(sid))
                     .ok_or_else(|| missing("the session"))?;
                 self.keys(&mut im, session)?;
                 im.ack_input = Some(Hex(if self.profile.has(Fix::AckBinding) {
