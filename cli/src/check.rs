@@ -41,9 +41,12 @@ pub struct CheckArgs {
     /// Write every counterexample as an SVG sequence diagram into this directory.
     #[arg(long)]
     pub svg: Option<PathBuf>,
-    /// Key exchanges each honest client (A and B) may start.
+    /// Key exchanges A may start (each with B or E).
     #[arg(long, default_value_t = Bounds::default().sessions)]
     pub sessions: u8,
+    /// Key exchanges B may start (each with A or E).
+    #[arg(long, default_value_t = Bounds::default().b_sessions)]
+    pub b_sessions: u8,
     /// Messages per direction.
     #[arg(long, default_value_t = Bounds::default().messages)]
     pub messages: u8,
@@ -126,6 +129,7 @@ pub fn run_options(args: &CheckArgs, interrupt: Arc<AtomicBool>) -> RunOptions {
 pub fn configs(args: &CheckArgs) -> Result<Vec<Config>, String> {
     let bounds = Bounds {
         sessions: args.sessions,
+        b_sessions: args.b_sessions,
         messages: args.messages,
         injections: args.injections,
         ticks: args.ticks,

@@ -21,9 +21,12 @@ pub struct ExploreArgs {
     /// Scenario.
     #[arg(long, default_value = "messaging")]
     pub scenario: String,
-    /// Key exchanges each honest client may start.
+    /// Key exchanges A may start (each with B or E).
     #[arg(long, default_value_t = Bounds::default().sessions)]
     pub sessions: u8,
+    /// Key exchanges B may start (each with A or E).
+    #[arg(long, default_value_t = Bounds::default().b_sessions)]
+    pub b_sessions: u8,
     /// Messages per direction.
     #[arg(long, default_value_t = Bounds::default().messages)]
     pub messages: u8,
@@ -45,6 +48,7 @@ pub fn run(args: &ExploreArgs) -> ExitCode {
     };
     let bounds = Bounds {
         sessions: args.sessions,
+        b_sessions: args.b_sessions,
         messages: args.messages,
         injections: args.injections,
         ticks: args.ticks,

@@ -140,8 +140,10 @@ impl fmt::Display for Scenario {
 /// The bounds of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Bounds {
-    /// Key exchanges each honest client may start (each with the other or with E).
+    /// Key exchanges A may start (each with B or with E).
     pub sessions: u8,
+    /// Key exchanges B may start (each with A or with E).
+    pub b_sessions: u8,
     /// Messages each honest client may send (its direction of traffic).
     pub messages: u8,
     /// Messages the attacker may build, alter or replay (first deliveries are free).
@@ -152,7 +154,7 @@ pub struct Bounds {
 
 impl Default for Bounds {
     fn default() -> Self {
-        Bounds { sessions: 1, messages: 2, injections: 2, ticks: 2 }
+        Bounds { sessions: 1, b_sessions: 0, messages: 1, injections: 2, ticks: 1 }
     }
 }
 
@@ -160,8 +162,8 @@ impl fmt::Display for Bounds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} key exchange(s) per initiator, {} message(s) per direction, {} injection(s), {} tick(s)",
-            self.sessions, self.messages, self.injections, self.ticks
+            "{} key exchange(s) by A, {} by B, {} message(s) per direction, {} injection(s), {} tick(s)",
+            self.sessions, self.b_sessions, self.messages, self.injections, self.ticks
         )
     }
 }

@@ -331,7 +331,8 @@ impl Ee2eModel {
             for (i, from) in HONEST.into_iter().enumerate() {
                 let other = HONEST[1 - i];
                 let online = from != B || !state.b_offline();
-                if state.progress.sessions[i] < bounds.sessions && online {
+                let limit = if from == A { bounds.sessions } else { bounds.b_sessions };
+                if state.progress.sessions[i] < limit && online {
                     actions.push(Action::StartSession { from, peer: other });
                     actions.push(Action::StartSession { from, peer: E });
                 }

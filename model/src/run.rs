@@ -61,8 +61,10 @@ pub struct PropertyResult {
 /// The bounds of a run, as numbers.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct BoundsReport {
-    /// Key exchanges per honest initiator.
+    /// Key exchanges A may start.
     pub sessions: u8,
+    /// Key exchanges B may start.
+    pub b_sessions: u8,
     /// Messages per direction.
     pub messages: u8,
     /// Attacker injections.
@@ -300,6 +302,7 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
         bounds: b.to_string(),
         bounds_values: BoundsReport {
             sessions: b.sessions,
+            b_sessions: b.b_sessions,
             messages: b.messages,
             injections: b.injections,
             ticks: b.ticks,
