@@ -47,7 +47,8 @@ pub fn run(args: &DemoArgs) -> ExitCode {
     match execute(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            println!("[FAIL] demo failed at step {}: {}", failure.step, failure.reason);
+            // The transcript is stdout; why the run stopped (setup or a step) is an error.
+            eprintln!("[FAIL] demo failed at step {}: {}", failure.step, failure.reason);
             ExitCode::FAILURE
         }
     }
@@ -67,6 +68,21 @@ struct Failure {
 
 fn fail(step: &str, reason: impl ToString) -> Failure {
     Failure { step: step.to_owned(), reason: reason.to_string() }
+}
+
+/// Where the demo's server clock starts: 0 on an empty store; on a store an earlier run left,
+/// one OTP request window (§5.1) after the latest time it recorded, as if this run came that
+/// much later. A clock restarting at 0 would see the earlier runs' requests as recent forever
+/// and refuse the fourth run's registration (`RateLimited`).
+fn clock_start(store: &SqliteStore, params: &ee2e_spec::Params) -> Result<u64, ee2e_spec::StoreError> {
+    let mut latest = None;
+    for name in ["alice", "bob"] {
+        let phone = fixtures::phone(name);
+        let requests = Store::<ConcreteSuite>::otp_requests(store, &phone)?;
+        let pending = Store::<ConcreteSuite>::pending_otp(store, &phone)?.map(|p| p.issued_at);
+        latest = requests.into_iter().chain(pending).chain(latest).max();
+    }
+    Ok(latest.map_or(0, |at| at.saturating_add(params.otp_request_window_ms)))
 }
 
 /// Shows each OTP in the transcript, as the SMS the user reads. Codes are queued here and
@@ -122,8 +138,10 @@ impl Demo {
                 "SQLite in memory".into(),
             ),
         };
+        let start_ms = clock_start(&store, &params).map_err(|e| fail("setup", e))?;
         let rt = Runtime::builder(profile)
             .params(params)
+            .start_ms(start_ms)
             .server_key(fixtures::server_key())
             .store(store)
             .otp_delivery(sms.clone())
@@ -147,6 +165,9 @@ impl Demo {
             params.otp_ttl_ms / 1000,
         );
         println!("server store: {store_text}");
+        if start_ms > 0 {
+            println!("server clock: {start_ms} ms, one OTP request window after the store's latest record");
+        }
         println!("keystores:    {}{removed}", root.display());
         for name in ["alice", "bob"] {
             let phone = fixtures::phone(name);
@@ -528,6 +549,33 @@ mod tests {
     #[test]
     fn hardened_demo_succeeds_with_a_file_store() {
         demo_succeeds_with_a_file_store(Profile::HARDENED);
+    }
+
+    /// A rerun on the store of earlier runs registers again: the clock starts past the
+    /// earlier OTP requests (it used to restart at 0, and the fourth run was `RateLimited`).
+    fn demo_reruns_on_the_same_store(profile: Profile) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("server.sqlite");
+        let mut starts = Vec::new();
+        for run in 1..=5 {
+            let store = SqliteStore::open(&path, profile.wire()).expect("open");
+            starts.push(clock_start(&store, &ee2e_spec::Params::default()).expect("clock"));
+            drop(store);
+            let args = DemoArgs { profile, store: Some(path.clone()), keystore: None };
+            execute(&args).unwrap_or_else(|f| panic!("run {run} failed at {}: {}", f.step, f.reason));
+        }
+        assert_eq!(starts[0], 0, "an empty store starts the clock at 0");
+        assert!(starts.windows(2).all(|w| w[0] < w[1]), "each rerun starts later: {starts:?}");
+    }
+
+    #[test]
+    fn hardened_demo_reruns_five_times_on_the_same_store() {
+        demo_reruns_on_the_same_store(Profile::HARDENED);
+    }
+
+    #[test]
+    fn seed_demo_reruns_five_times_on_the_same_store() {
+        demo_reruns_on_the_same_store(Profile::SEED);
     }
 
     #[test]

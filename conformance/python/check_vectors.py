@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 OTP_TTL = 300_000
 MAX_OTP_ATTEMPTS = 3
 REPLAY_WINDOW = 64
+U64_MAX = 2**64 - 1
 OTP_LIMIT = 4_294_000_000  # the largest multiple of 10^6 not above 2^32
 
 L_DIRECTORY = b"EE2E-v2 directory"
@@ -474,7 +475,7 @@ class Client:
             raise ClientError("BadDirectorySignature")
 
     def new_session(self, peer, role, k, sid):
-        session = {"peer": peer, "role": role, "sid": sid, "k": k, "next_seq": 0, "top": 0, "accepted": set()}
+        session = {"peer": peer, "role": role, "sid": sid, "k": k, "next_seq": 0, "highest": None, "accepted": set()}
         if self.hardened:
             send_d = 0 if role == INITIATOR else 1
             _, _, session["send_enc"], session["send_mac"] = message_keys(k, sid, send_d)
@@ -671,6 +672,9 @@ class Client:
         session = self.newest(peer)
         if session is None:
             raise ClientError("NoSession")
+        # §7.2: a session that used sequence number 2^64 - 1 seals no more.
+        if self.hardened and session["next_seq"] > U64_MAX:
+            raise ClientError("SequenceExhausted")
         iv = draws.take(16)
         c = aes_encrypt(session["send_enc"], iv, plaintext)
         im = {}
@@ -719,9 +723,11 @@ class Client:
             mac_input = T(b"\x02", sid, a, self.phone, u64(seq), iv, c)
             if not hmac_ok(session["recv_mac"], mac_input, mac):
                 raise ClientError("BadMac")
-            # The replay window of RFC 4303 §3.4.3: its right edge is the highest accepted number.
-            if seq < session["top"]:
-                if session["top"] - 1 - seq >= REPLAY_WINDOW:
+            # The replay window of RFC 4303 §3.4.3: its right edge is the highest accepted number
+            # h (§7.4), kept as h itself so that h = 2^64 - 1 needs no h + 1.
+            h = session["highest"]
+            if h is not None and seq <= h:
+                if h - seq >= REPLAY_WINDOW:
                     raise ClientError("MessageTooOld")
                 if seq in session["accepted"]:
                     raise ClientError("ReplayedMessage")
@@ -729,7 +735,7 @@ class Client:
             if m is None:
                 raise ClientError("DecryptFailed")
             session["accepted"].add(seq)
-            session["top"] = max(session["top"], seq + 1)
+            session["highest"] = seq if h is None else max(h, seq)
             d = digest(iv, c)
             acked = 0 if session["role"] == RESPONDER else 1  # A's sending direction
             ack_input = T(L_ACK, sid, bytes([acked]), u64(seq), d)

@@ -1,8 +1,7 @@
 //! The exact primitives the protocol uses — `ConcreteSuite`'s `hmac`/`hmac_verify`, `pbkdf2`,
 //! `hkdf`, `cipher_key`/`encrypt`/`decrypt`, `pke_decrypt` (with `PrivateKey::from_pkcs8_pem`)
 //! and `verify` for PKCS#1 v1.5 and PSS — against every Wycheproof and RFC vector in
-//! `conformance/external/` (a byte-for-byte copy of the team's shared `vectors/` folder,
-//! committed so that a fresh clone has it).
+//! `conformance/external/` (vendored unchanged in the repository; see its README).
 //!
 //! Every valid case must be accepted and every invalid case rejected; `acceptable` cases may
 //! go either way. The only cases not run through the suite are those it cannot express by
@@ -434,27 +433,32 @@ fn rsa_pkcs1v15_3072_verification_matches_wycheproof() {
     signature_file("wycheproof/rsa_signature_3072_sha256_test.json", SigScheme::Pkcs1v15Sha256);
 }
 
-/// The committed copy must be the shared folder's, where that folder exists (beside the
-/// repository on the team's machines; a fresh clone has only the copy).
+/// The vendored Wycheproof files are the ones `wycheproof/SOURCE.md` records: every file it
+/// lists is there with the recorded size and test count, and nothing else is. The copy is
+/// the only one the tests read, so it is checked against its own record, not an outside folder.
 #[test]
-fn external_vectors_are_the_shared_ones_when_the_shared_folder_exists() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
-    let ours = external_dir();
-    assert!(ours.join("wycheproof").is_dir() && ours.join("rfc").is_dir(), "{} is missing", ours.display());
-    if !shared.is_dir() {
-        println!("{} absent: only the committed copy is used", shared.display());
-        return;
+fn vendored_wycheproof_files_match_their_source_record() {
+    let dir = external_dir().join("wycheproof");
+    let record = std::fs::read_to_string(dir.join("SOURCE.md")).expect("SOURCE.md");
+    let mut listed = Vec::new();
+    for row in record.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        // | File | algorithm | Contents | Schema | Groups | Tests | Results | Bytes |
+        let name = cells[1].trim_matches('`');
+        let (tests, bytes): (u64, u64) = (cells[6].parse().expect("tests"), cells[8].parse().expect("bytes"));
+        let data = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(data.len() as u64, bytes, "{name}: size");
+        let json: Value = serde_json::from_slice(&data).expect("JSON");
+        assert_eq!(json["numberOfTests"].as_u64(), Some(tests), "{name}: numberOfTests");
+        listed.push(name.to_owned());
     }
-    let mut compared = 0;
-    for sub in ["wycheproof", "rfc"] {
-        for entry in std::fs::read_dir(shared.join(sub)).expect("shared folder readable") {
-            let path = entry.expect("entry").path();
-            let name = path.file_name().expect("name").to_owned();
-            let copy = ours.join(sub).join(&name);
-            let (a, b) = (std::fs::read(&path).expect("shared file"), std::fs::read(&copy));
-            assert_eq!(Some(&a), b.as_ref().ok(), "{} differs from {}", copy.display(), path.display());
-            compared += 1;
-        }
-    }
-    println!("{compared} files identical to {}", shared.display());
+    let mut present: Vec<String> = std::fs::read_dir(&dir)
+        .expect("wycheproof/")
+        .map(|e| e.expect("entry").file_name().into_string().expect("UTF-8 name"))
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    present.sort();
+    listed.sort();
+    assert_eq!(present, listed, "files in wycheproof/ and in SOURCE.md");
+    assert_eq!(listed.len(), 10);
 }

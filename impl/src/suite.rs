@@ -728,9 +728,10 @@ mod tests {
         fixtures::named("bob").expect("bob fixture")
     }
 
+    /// An RFC vector file from the repository's vendored copy (`conformance/external/rfc/`).
     fn vectors(name: &str) -> serde_json::Value {
         let path: PathBuf =
-            [env!("CARGO_MANIFEST_DIR"), "..", "..", "shared", "vectors", "rfc", name].iter().collect();
+            [env!("CARGO_MANIFEST_DIR"), "..", "conformance", "external", "rfc", name].iter().collect();
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         serde_json::from_str(&text).expect("vector file is JSON")
     }

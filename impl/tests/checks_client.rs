@@ -886,6 +886,99 @@ fn client_without_replay_window_accepts_message_older_than_the_window() {
     w.bob_handles(deliveries[0].clone()).expect("no window without E5");
 }
 
+// ---- §7.4 the end of the sequence space ----
+
+const MAX: u64 = u64::MAX;
+
+/// Alice's honest delivery to Bob, renumbered to `seq` with Alice's valid MAC: what a peer that
+/// holds the session's MAC key can send.
+fn delivery_numbered(w: &World, honest: &Message<S>, seq: u64) -> Message<S> {
+    tampered(honest, |m| {
+        let sealed = sealed_mut(m);
+        let Sealed::Hardened { seq: field, .. } = sealed else { panic!("a hardened body") };
+        *field = seq;
+        remac_as_alice(w, sealed);
+    })
+}
+
+/// Bob, with a fresh session from Alice, accepts `accepted` in order and then refuses `last`
+/// with exactly `error`, changing nothing.
+fn bob_refuses_after(accepted: &[u64], last: u64, error: ClientError) {
+    let mut w = World::with_session(Profile::HARDENED);
+    let honest = w.data(b"near the end");
+    for &seq in accepted {
+        let outputs = w.bob_handles(delivery_numbered(&w, &honest, seq)).expect("a new number");
+        assert_eq!(accepted_seq(&outputs), Some(seq));
+    }
+    let highest = accepted.iter().max().copied();
+    let message = delivery_numbered(&w, &honest, last);
+    refuse(&mut w.bob, message, error);
+    let window = w.bob.session_with(&phone("alice")).expect("a session").window().clone();
+    assert_eq!(window.highest(), highest);
+}
+
+/// The sequence number of the message a client step accepted.
+fn accepted_seq(outputs: &[ClientOutput<S>]) -> Option<u64> {
+    events(outputs).into_iter().find_map(|e| match e {
+        ClientEvent::MessageAccepted { seq, .. } => seq,
+        _ => None,
+    })
+}
+
+/// §7.4 [E5]: accepting 2^64-1 must not wrap the window (it used to become empty again).
+#[test]
+fn hardened_client_rejects_the_last_sequence_number_twice() {
+    bob_refuses_after(&[MAX], MAX, ClientError::ReplayedMessage(MAX));
+}
+
+#[test]
+fn hardened_client_rejects_zero_after_the_last_sequence_number() {
+    bob_refuses_after(&[MAX], 0, ClientError::MessageTooOld(0));
+}
+
+#[test]
+fn hardened_client_rejects_a_replay_across_the_last_sequence_number() {
+    bob_refuses_after(&[5, MAX], 5, ClientError::MessageTooOld(5));
+}
+
+#[test]
+fn hardened_client_rejects_a_replay_just_below_the_last_sequence_number() {
+    bob_refuses_after(&[MAX - 1, MAX], MAX - 1, ClientError::ReplayedMessage(MAX - 1));
+}
+
+#[test]
+fn hardened_client_rejects_a_number_just_outside_the_window_below_the_last() {
+    bob_refuses_after(&[MAX], MAX - 64, ClientError::MessageTooOld(MAX - 64));
+}
+
+/// The window's oldest number below 2^64-1 is still accepted, once.
+#[test]
+fn hardened_client_accepts_the_oldest_number_in_the_window_below_the_last() {
+    bob_refuses_after(&[MAX, MAX - 63], MAX - 63, ClientError::ReplayedMessage(MAX - 63));
+}
+
+/// §7.2: a session that sealed 2^64-1 refuses to seal again, and changes nothing; Bob accepts
+/// the last message it sealed.
+#[test]
+fn hardened_session_refuses_to_seal_after_the_last_sequence_number() {
+    let mut w = World::with_session(Profile::HARDENED);
+    let mut session = w.alice.session_with(&phone("bob")).expect("a session").clone();
+    session.resume_seq(MAX);
+    let (alice, bob, text) = (phone("alice"), phone("bob"), Bytes::secret(b"the last one"));
+    let (sealed, outstanding) = session.seal(&alice, 0, &text, public(&[1; 16])).expect("the last number");
+    assert_eq!(outstanding.seq, Some(MAX));
+    assert_eq!(session.next_seq(), None);
+    let before = session.clone();
+    assert_eq!(
+        session.seal(&alice, 1, &text, public(&[2; 16])).map(|_| ()),
+        Err(ClientError::SequenceExhausted)
+    );
+    assert_eq!(session, before, "a refused seal changes nothing");
+    let delivery = w.relay(&alice, Message::Data { to: bob, sealed });
+    let (from, plaintext) = accepted(&w.bob_handles(delivery).expect("bob accepts 2^64-1"));
+    assert_eq!((from, plaintext.as_slice()), (alice, &b"the last one"[..]));
+}
+
 // ---- §8.3 AckDelivery ----
 
 /// §8.3 #5: a tampered ACK MAC.
@@ -1151,9 +1244,20 @@ const CLIENT_ERROR_TESTS: &[(&str, &[&str])] = &[
         &[
             "hardened_client_rejects_replayed_message",
             "hardened_client_checks_replay_window_before_decrypting",
+            "hardened_client_rejects_the_last_sequence_number_twice",
+            "hardened_client_rejects_a_replay_just_below_the_last_sequence_number",
         ],
     ),
-    ("MessageTooOld", &["hardened_client_rejects_message_older_than_the_replay_window"]),
+    (
+        "MessageTooOld",
+        &[
+            "hardened_client_rejects_message_older_than_the_replay_window",
+            "hardened_client_rejects_zero_after_the_last_sequence_number",
+            "hardened_client_rejects_a_replay_across_the_last_sequence_number",
+            "hardened_client_rejects_a_number_just_outside_the_window_below_the_last",
+        ],
+    ),
+    ("SequenceExhausted", &["hardened_session_refuses_to_seal_after_the_last_sequence_number"]),
     (
         "DecryptFailed",
         &[

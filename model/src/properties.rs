@@ -1,5 +1,5 @@
-//! The security properties (DESIGN.md §5; SPEC.md "Properties"), as predicates over the
-//! ghost events and the parties' states.
+//! The security properties (SPEC.md §15), as predicates over the ghost events and the
+//! parties' states.
 
 use stateright::Property;
 
@@ -44,7 +44,7 @@ impl Part {
 
 /// A property's name, kind, scenario and definition.
 pub struct Definition {
-    /// Interface name (DESIGN.md §5).
+    /// Interface name (SPEC.md §15; part of the interface).
     pub name: &'static str,
     /// Always or sometimes.
     pub kind: Kind,

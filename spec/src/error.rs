@@ -172,6 +172,10 @@ pub enum ClientError {
         /// The maximum.
         max: usize,
     },
+    /// API misuse: the session has sealed sequence number `u64::MAX`, the last there is
+    /// (SPEC.md §7.2); a new key exchange starts a new session.
+    #[error("the session has used every sequence number")]
+    SequenceExhausted,
     /// The client's own private-key or encryption operation failed.
     #[error("local crypto operation failed: {0}")]
     Crypto(CryptoError),

@@ -140,7 +140,8 @@ pub struct Session<S: Suite> {
     mode: Mode<S>,
     send: DirectionKeys<S>,
     recv: DirectionKeys<S>,
-    next_seq: u64,
+    /// The sequence number of the next sealed message; `None` once `u64::MAX` was used.
+    next_seq: Option<u64>,
     window: ReplayWindow,
 }
 
@@ -187,7 +188,7 @@ impl<S: Suite> Session<S> {
                 (keys.clone(), keys)
             }
         };
-        Ok(Session { peer, role, key, mode, send, recv, next_seq: 0, window: ReplayWindow::default() })
+        Ok(Session { peer, role, key, mode, send, recv, next_seq: Some(0), window: ReplayWindow::default() })
     }
 
     /// The session's mode.
@@ -198,6 +199,23 @@ impl<S: Suite> Session<S> {
     /// The session id (hardened wire).
     pub fn id(&self) -> Option<&S::Value> {
         self.mode.id()
+    }
+
+    /// The sequence number the next sealed message gets (hardened wire); `None` when the
+    /// session has used `u64::MAX` and seals no more (SPEC.md §7.2).
+    pub fn next_seq(&self) -> Option<u64> {
+        self.next_seq
+    }
+
+    /// Sets the sequence number of the next sealed message, e.g. to resume a session whose
+    /// counter was persisted. Moving it backwards would reuse numbers the peer refuses.
+    pub fn resume_seq(&mut self, next: u64) {
+        self.next_seq = Some(next);
+    }
+
+    /// The receive-side replay window (hardened, E5).
+    pub fn window(&self) -> &ReplayWindow {
+        &self.window
     }
 
     /// The MAC input of a hardened message: version, session id, sender, recipient, sequence
@@ -227,6 +245,12 @@ impl<S: Suite> Session<S> {
         plaintext: &S::Value,
         iv: S::Value,
     ) -> Result<(Sealed<S>, Outstanding<S>), ClientError> {
+        // The seed has no sequence numbers. Checked before anything is computed, so that an
+        // exhausted session is left as it was.
+        let seq = match self.mode {
+            Mode::Seed => None,
+            Mode::Hardened { .. } => Some(self.next_seq.ok_or(ClientError::SequenceExhausted)?),
+        };
         let ciphertext = S::encrypt(&self.send.enc, &iv, plaintext).map_err(ClientError::Crypto)?;
         let outstanding = |seq| Outstanding {
             id,
@@ -235,14 +259,13 @@ impl<S: Suite> Session<S> {
             seq,
             digest: digest::<S>(&iv, &ciphertext),
         };
-        match &self.mode {
-            Mode::Seed => {
+        match (&self.mode, seq) {
+            (Mode::Seed, _) | (_, None) => {
                 let mac = S::hmac(&self.send.mac, Input::Raw(plaintext));
                 let out = outstanding(None);
                 Ok((Sealed::Seed { iv, ciphertext, mac }, out))
             }
-            Mode::Hardened { id: sid, encrypt_then_mac, .. } => {
-                let seq = self.next_seq;
+            (Mode::Hardened { id: sid, encrypt_then_mac, .. }, Some(seq)) => {
                 let mac = if *encrypt_then_mac {
                     Self::with_header(sid, me, &self.peer, seq, &iv, &ciphertext, |input| {
                         S::hmac(&self.send.mac, input)
@@ -251,7 +274,8 @@ impl<S: Suite> Session<S> {
                     S::hmac(&self.send.mac, Input::Raw(plaintext))
                 };
                 let out = outstanding(Some(seq));
-                self.next_seq += 1;
+                // After u64::MAX there is no number left: the session is exhausted (§7.2).
+                self.next_seq = seq.checked_add(1);
                 let session = sid.clone();
                 Ok((Sealed::Hardened { session, seq, iv, ciphertext, mac }, out))
             }

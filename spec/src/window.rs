@@ -12,21 +12,30 @@ pub enum WindowError {
 }
 
 /// Remembers which of the last [`REPLAY_WINDOW`] sequence numbers were accepted.
+///
+/// It keeps the highest accepted number itself, not one more than it, so that the whole
+/// sequence space up to `u64::MAX` is usable and nothing wraps (SPEC.md §7.4).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReplayWindow {
-    /// One more than the highest accepted number; 0 when none was accepted.
-    next: u64,
-    /// Bit `i` set: number `next - 1 - i` was accepted.
+    /// The highest accepted number; `None` when none was accepted.
+    highest: Option<u64>,
+    /// Bit `i` set: number `highest - i` was accepted.
     seen: u64,
 }
 
 impl ReplayWindow {
+    /// The highest accepted sequence number, if any.
+    pub fn highest(&self) -> Option<u64> {
+        self.highest
+    }
+
     /// Whether `seq` may be accepted. Does not change the window.
     pub fn check(&self, seq: u64) -> Result<(), WindowError> {
-        if seq >= self.next {
+        let Some(highest) = self.highest else { return Ok(()) };
+        if seq > highest {
             return Ok(());
         }
-        let age = self.next - 1 - seq;
+        let age = highest - seq;
         if age >= REPLAY_WINDOW {
             Err(WindowError::TooOld)
         } else if self.seen & (1 << age) != 0 {
@@ -38,13 +47,22 @@ impl ReplayWindow {
 
     /// Records `seq` as accepted; call only after [`check`](Self::check) and every other check passed.
     pub fn accept(&mut self, seq: u64) {
-        if seq >= self.next {
-            let shift = seq - self.next + 1;
-            self.seen = if shift >= REPLAY_WINDOW { 0 } else { self.seen << shift };
-            self.seen |= 1;
-            self.next = seq + 1;
-        } else {
-            self.seen |= 1 << (self.next - 1 - seq);
+        match self.highest {
+            Some(highest) if seq <= highest => {
+                // An accepted number too old for the window has no bit to set.
+                if highest - seq < REPLAY_WINDOW {
+                    self.seen |= 1 << (highest - seq);
+                }
+            }
+            Some(highest) => {
+                let shift = seq - highest;
+                self.seen = if shift >= REPLAY_WINDOW { 0 } else { self.seen << shift } | 1;
+                self.highest = Some(seq);
+            }
+            None => {
+                self.seen = 1;
+                self.highest = Some(seq);
+            }
         }
     }
 }
@@ -75,6 +93,69 @@ mod tests {
         w.accept(100 + 2 * REPLAY_WINDOW);
         assert_eq!(w.check(100), Err(WindowError::TooOld));
         assert_eq!(w.check(100 + 2 * REPLAY_WINDOW), Err(WindowError::Replayed));
+    }
+
+    /// Runs `seqs` through check-then-accept, as the client does, and returns each verdict.
+    fn run(seqs: &[u64]) -> Vec<Result<(), WindowError>> {
+        let mut w = ReplayWindow::default();
+        seqs.iter()
+            .map(|&seq| {
+                let verdict = w.check(seq);
+                if verdict.is_ok() {
+                    w.accept(seq);
+                }
+                verdict
+            })
+            .collect()
+    }
+
+    const MAX: u64 = u64::MAX;
+
+    // The five sequences of SPEC.md §7.4 "End of the sequence space": with `next = seq + 1`
+    // accepting MAX wrapped the window to empty, and each second number below was accepted.
+
+    #[test]
+    fn window_rejects_max_twice() {
+        assert_eq!(run(&[MAX, MAX]), [Ok(()), Err(WindowError::Replayed)]);
+    }
+
+    #[test]
+    fn window_rejects_zero_after_max_as_too_old() {
+        assert_eq!(run(&[MAX, 0]), [Ok(()), Err(WindowError::TooOld)]);
+    }
+
+    #[test]
+    fn window_rejects_number_replayed_across_max() {
+        assert_eq!(run(&[5, MAX, 5]), [Ok(()), Ok(()), Err(WindowError::TooOld)]);
+    }
+
+    #[test]
+    fn window_rejects_replay_just_below_max() {
+        assert_eq!(run(&[MAX - 1, MAX, MAX - 1]), [Ok(()), Ok(()), Err(WindowError::Replayed)]);
+    }
+
+    #[test]
+    fn window_rejects_max_minus_width_after_max() {
+        assert_eq!(run(&[MAX, MAX - REPLAY_WINDOW]), [Ok(()), Err(WindowError::TooOld)]);
+        // The oldest number still inside the window is accepted once.
+        assert_eq!(
+            run(&[MAX, MAX - REPLAY_WINDOW + 1, MAX - REPLAY_WINDOW + 1]),
+            [Ok(()), Ok(()), Err(WindowError::Replayed)]
+        );
+    }
+
+    #[test]
+    fn window_highest_never_decreases() {
+        let mut w = ReplayWindow::default();
+        assert_eq!(w.highest(), None);
+        for seq in [7, MAX - 3, 2, MAX - 10] {
+            if w.check(seq).is_ok() {
+                w.accept(seq);
+            }
+        }
+        assert_eq!(w.highest(), Some(MAX - 3));
+        w.accept(MAX);
+        assert_eq!(w.highest(), Some(MAX));
     }
 
     #[test]

@@ -553,6 +553,16 @@ fn crafted(
                     .flags(&["OtherScheme", "Crafted"])
                     .invalid("BadMac"),
             )?;
+            end_of_sequence_space(g, state, session, &|seq| {
+                let sealed = Sealed::Hardened {
+                    session: sid.clone(),
+                    seq,
+                    iv: iv.clone(),
+                    ciphertext: ciphertext.clone(),
+                    mac: mac_over(seq, iv.as_slice(), ciphertext.as_slice()),
+                };
+                dd(&sealed)
+            })?;
         }
         (Sealed::Seed { iv, ciphertext, .. }, None) => {
             let other = Sealed::Seed {
@@ -597,6 +607,75 @@ fn crafted(
         _ => return Err(w.fail("session and message layouts disagree")),
     }
     Ok(())
+}
+
+/// Accepted numbers, the number delivered next, what it is, flags, the error.
+type EndCase<'a> = (&'a [u64], u64, &'a str, &'a [&'static str], &'static str);
+
+/// SPEC.md §7.4 "End of the sequence space": M0 under sequence numbers near `u64::MAX`, each
+/// with alice's valid MAC (`at(seq)`). A window that wrapped after accepting `u64::MAX` would
+/// accept the last message of every sequence below.
+fn end_of_sequence_space(
+    g: &mut ClientGroupBuilder<'_>,
+    state: &str,
+    session: &dyn Fn() -> Vec<ClientStep>,
+    at: &dyn Fn(u64) -> Result<Hex, VectorError>,
+) -> Result<(), VectorError> {
+    const MAX: u64 = u64::MAX;
+    let width = ee2e_spec::profile::REPLAY_WINDOW;
+    let with = |accepted: &[u64]| -> Result<Vec<ClientStep>, VectorError> {
+        let mut setup = session();
+        for seq in accepted {
+            setup.push(ok(receive(at(*seq)?)));
+        }
+        Ok(setup)
+    };
+    let named = |accepted: &[u64]| {
+        let names: Vec<String> = accepted.iter().map(|seq| seq_name(*seq)).collect();
+        format!("{state}; accepted from alice: {}", names.join(", "))
+    };
+    g.add(
+        Case::new("M0 with sequence number 2^64-1, the last there is", receive(at(MAX)?))
+            .state(state)
+            .setup(session())
+            .flags(&["Boundary", "Crafted"]),
+    )?;
+    g.add(
+        Case::new(
+            "M0 with sequence number 2^64-1-63 after 2^64-1: the window's oldest",
+            receive(at(MAX - width + 1)?),
+        )
+        .state(named(&[MAX]))
+        .setup(with(&[MAX])?)
+        .flags(&["Boundary", "Crafted", "Stateful"]),
+    )?;
+    let replay: &[&'static str] = &["Boundary", "Crafted", "Replay", "Stateful"];
+    let old: &[&'static str] = &["Boundary", "Crafted", "Stateful"];
+    let cases: [EndCase<'_>; 5] = [
+        (&[MAX], MAX, "2^64-1 delivered twice", replay, "ReplayedMessage"),
+        (&[MAX], 0, "0 after 2^64-1", old, "MessageTooOld"),
+        (&[5, MAX], 5, "5 replayed after 2^64-1", replay, "MessageTooOld"),
+        (&[MAX - 1, MAX], MAX - 1, "2^64-2 replayed after 2^64-1", replay, "ReplayedMessage"),
+        (&[MAX], MAX - width, "2^64-1-64 after 2^64-1: just outside the window", old, "MessageTooOld"),
+    ];
+    for (accepted, input, what, flags, error) in cases {
+        g.add(
+            Case::new(format!("M0 with sequence number {what}"), receive(at(input)?))
+                .state(named(accepted))
+                .setup(with(accepted)?)
+                .flags(flags)
+                .invalid(error),
+        )?;
+    }
+    Ok(())
+}
+
+/// A sequence number for a test's description: near `u64::MAX` as `2^64-n`.
+fn seq_name(seq: u64) -> String {
+    match u64::MAX - seq {
+        gap if gap < 1000 => format!("seq 2^64-{}", gap + 1),
+        _ => format!("seq {seq}"),
+    }
 }
 
 fn server_group(w: &World, s: &Sessions) -> Result<TypedGroup, VectorError> {
