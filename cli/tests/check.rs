@@ -20,7 +20,8 @@ fn check_text_report_shows_verdicts_counterexamples_and_statistics() {
     );
     assert!(text.contains("attacker tries all 10^6 codes offline"), "{text}");
     assert!(text.contains("⇒ after step"), "{text}");
-    assert!(text.contains("states/s"), "{text}");
+    assert!(text.contains("unique/s"), "{text}");
+    assert!(text.contains("Coverage"), "{text}");
     assert!(
         text.contains("hardened / network / registration: no attack on registration_binding, key_possession"),
         "{text}"
@@ -41,7 +42,7 @@ fn check_json_follows_the_documented_schema() {
         for p in run["properties"].as_array().expect("properties") {
             let status = p["status"].as_str().expect("status");
             assert!(["holds", "violated", "witnessed", "not_witnessed"].contains(&status), "{status}");
-            assert!(["always", "sometimes"].contains(&p["kind"].as_str().expect("kind")));
+            assert!(["always", "sometimes", "covers"].contains(&p["kind"].as_str().expect("kind")));
             let trace = p["trace"].as_array().expect("trace");
             assert_eq!(status == "violated" || status == "witnessed", !trace.is_empty(), "{p}");
         }
@@ -55,6 +56,80 @@ fn check_json_follows_the_documented_schema() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(violated, ["registration_binding", "key_possession"]);
+    // The hardened run reaches the OTP lockout, expiry and the request limit, each through the
+    // real server counters and clock.
+    let hardened = runs.iter().find(|r| r["profile"] == "hardened").expect("hardened run");
+    let status = |name: &str| {
+        hardened["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["status"].clone())
+    };
+    for probe in ["too_many_attempts", "otp_expired", "rate_limited", "error_reply_handled"] {
+        assert_eq!(status(probe), Some(serde_json::json!("witnessed")), "{probe}");
+    }
+    assert_eq!(json["ok"], serde_json::json!(true));
+    assert_eq!(hardened["bounds_values"]["ticks"], serde_json::json!(1));
+}
+
+#[test]
+fn check_reports_a_b_initiated_session_when_b_may_start_one() {
+    let out = ee2e(&[
+        "check",
+        "--scenario",
+        "messaging",
+        "--profile",
+        "hardened",
+        "--sessions",
+        "0",
+        "--b-sessions",
+        "1",
+        "--injections",
+        "0",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    let props = json["runs"][0]["properties"].as_array().expect("properties").clone();
+    let b = props.iter().find(|p| p["name"] == "b_initiates_session").expect("probe");
+    assert_eq!(b["status"], "witnessed", "{b}");
+    assert!(b["trace"].as_array().is_some_and(|t| !t.is_empty()));
+}
+
+#[test]
+fn check_stops_cleanly_at_a_state_limit_and_gives_no_verdict() {
+    let out = ee2e(&[
+        "check",
+        "--scenario",
+        "messaging",
+        "--profile",
+        "hardened",
+        "--max-states",
+        "2000",
+        "--quiet",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("INCOMPLETE: hardened / network / messaging stopped (state limit of 2000"),
+        "{text}"
+    );
+    assert!(text.contains("not a verdict"), "{text}");
+    assert!(!text.contains("| holds"), "an incomplete run reports nothing as holding: {text}");
+    assert!(text.contains("incomplete"), "{text}");
+}
+
+#[test]
+fn check_refuses_an_unwritable_svg_directory_before_checking() {
+    let file = tempfile::NamedTempFile::new().expect("temporary file");
+    let path = file.path().join("sub");
+    let out = ee2e(&["check", "--svg", path.to_str().expect("utf-8"), "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write SVG files"));
+    assert!(out.stdout.is_empty(), "nothing was checked");
 }
 
 #[test]

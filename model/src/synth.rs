@@ -4,8 +4,8 @@
 use ee2e_spec::derive::{session_id, sig_scheme, with_directory_input};
 use ee2e_spec::session::Opened;
 use ee2e_spec::{
-    Ack, DirectoryEntry, Input, KeyTransport, Message, Mode, RegistrationProof, Role, Sealed, Session, Suite,
-    Wire,
+    Ack, DirectoryEntry, Fix, Input, KeyTransport, Message, Mode, RegistrationProof, Role, Sealed, Session,
+    Suite, Wire,
 };
 
 use crate::config::{CLIENTS, E, HONEST, SERVER, phone};
@@ -136,6 +136,7 @@ pub fn injections(model: &Ee2eModel, state: &State) -> Vec<(Packet, String)> {
         peer_keys(&cx, &mut out);
         key_deliveries(&cx, &mut out);
         forged_traffic(&cx, &mut out);
+        rewritten_sequence_numbers(&cx, &mut out);
         rewritten_acks(&cx, &mut out);
     }
     relabelled(&cx, &mut out);
@@ -228,26 +229,43 @@ fn key_deliveries(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
 fn forged_traffic(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
     let profile = cx.profile();
     let bound = cx.model.config.bounds.messages;
+    let fresh = cx.fresh(Purpose::Plaintext);
+    let mut plaintexts = vec![fresh.clone()];
+    plaintexts.extend(
+        cx.state
+            .knowledge
+            .terms()
+            .filter(|t| matches!(t.node(), Node::Fresh(n) if n.purpose == Purpose::Plaintext && n.party != E))
+            .cloned(),
+    );
     for key in cx.known_session_keys() {
         for sid in cx.session_ids(&key) {
             for to in HONEST {
                 for from in CLIENTS.into_iter().filter(|f| *f != to) {
                     for role in [Role::Initiator, Role::Responder] {
                         let mode = sid.clone().map_or(Mode::Seed, |id| Mode::hardened(profile, id));
-                        let Ok(mut session) = Session::<Sym>::new(mode, phone(to), role, key.clone()) else {
+                        let Ok(session) = Session::<Sym>::new(mode, phone(to), role, key.clone()) else {
                             continue;
                         };
-                        for _ in 0..bound.max(1) {
-                            let iv = cx.fresh(Purpose::Iv);
-                            let Ok((sealed, _)) =
-                                session.seal(&phone(from), 0, &cx.fresh(Purpose::Plaintext), iv)
-                            else {
-                                break;
-                            };
-                            out.push((
-                                to_client(to, Message::DataDelivery { from: phone(from), sealed }),
-                                "message sealed with a known key".into(),
-                            ));
+                        // Its own fresh plaintext, and every plaintext it has learned, each
+                        // under every sequence number the bounds reach.
+                        for plaintext in &plaintexts {
+                            let mut session = session.clone();
+                            for _ in 0..bound.max(1) {
+                                let iv = cx.fresh(Purpose::Iv);
+                                let Ok((sealed, _)) = session.seal(&phone(from), 0, plaintext, iv) else {
+                                    break;
+                                };
+                                let why = if plaintext.node() == fresh.node() {
+                                    "message sealed with a known key"
+                                } else {
+                                    "learned plaintext re-sealed with a known key"
+                                };
+                                out.push((
+                                    to_client(to, Message::DataDelivery { from: phone(from), sealed }),
+                                    why.into(),
+                                ));
+                            }
                         }
                         for packet in &cx.state.pool {
                             if let Message::Data { sealed, .. } | Message::DataDelivery { sealed, .. } =
@@ -271,6 +289,38 @@ fn forged_traffic(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Honest messages with their sequence number rewritten, where the MAC does not cover it
+/// (without E4 the hardened MAC is over the plaintext only). With E4 every such rewrite fails
+/// the MAC and would be pruned as a rejected injection, so it is not generated.
+fn rewritten_sequence_numbers(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
+    if cx.profile().has(Fix::EncryptThenMac) {
+        return;
+    }
+    let bound = u64::from(cx.model.config.bounds.messages.max(1));
+    for packet in &cx.state.pool {
+        let (
+            Hop::ToClient { to },
+            Message::DataDelivery { from, sealed: Sealed::Hardened { session, seq, iv, ciphertext, mac } },
+        ) = (&packet.hop, &packet.message)
+        else {
+            continue;
+        };
+        for other in (0..=bound).filter(|s| s != seq) {
+            let sealed = Sealed::Hardened {
+                session: session.clone(),
+                seq: other,
+                iv: iv.clone(),
+                ciphertext: ciphertext.clone(),
+                mac: mac.clone(),
+            };
+            out.push((
+                to_client(*to, Message::DataDelivery { from: from.clone(), sealed }),
+                "sequence number rewritten (the MAC does not cover it)".into(),
+            ));
         }
     }
 }

@@ -20,7 +20,7 @@ fn passive_attacker_breaks_nothing_in_either_profile() {
     for profile in [Profile::SEED, Profile::HARDENED] {
         for scenario in Scenario::ALL {
             let r = run(config(profile, Threat::Passive, scenario), 2);
-            for p in &r.properties {
+            for p in r.properties.iter().filter(|p| p.kind != "covers") {
                 assert!(
                     matches!(p.status, Status::Holds | Status::Witnessed),
                     "{profile} {scenario}: {} {:?}",
