@@ -50,9 +50,9 @@ pub struct CheckArgs {
     /// Messages per direction.
     #[arg(long, default_value_t = Bounds::default().messages)]
     pub messages: u8,
-    /// Messages the attacker may build, alter or replay.
-    #[arg(long, default_value_t = Bounds::default().injections)]
-    pub injections: u8,
+    /// Messages the attacker may build, alter or replay [default: 2; 1 in `lifecycle`].
+    #[arg(long)]
+    pub injections: Option<u8>,
     /// Clock ticks, each just past the OTP lifetime (scenarios `registration`, `lifecycle`).
     #[arg(long, default_value_t = Bounds::default().ticks)]
     pub ticks: u8,
@@ -127,16 +127,16 @@ pub fn run_options(args: &CheckArgs, interrupt: Arc<AtomicBool>) -> RunOptions {
 
 /// The configurations `args` names, in report order.
 pub fn configs(args: &CheckArgs) -> Result<Vec<Config>, String> {
-    let bounds = Bounds {
-        sessions: args.sessions,
-        b_sessions: args.b_sessions,
-        messages: args.messages,
-        injections: args.injections,
-        ticks: args.ticks,
-    };
     let mut out = Vec::new();
     for threat in threats(&args.threat)? {
         for scenario in scenarios(&args.scenario)? {
+            let bounds = Bounds {
+                sessions: args.sessions,
+                b_sessions: args.b_sessions,
+                messages: args.messages,
+                injections: args.injections.unwrap_or(Bounds::for_scenario(scenario).injections),
+                ticks: args.ticks,
+            };
             for profile in profiles(&args.profile)? {
                 out.push(Config { profile, threat, scenario, bounds });
             }
@@ -276,9 +276,15 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
             threats.push(c.threat);
         }
     }
-    if let Some((c, _)) = runs.first() {
-        let _ = writeln!(out, "EE2E model check — bounds: {}\n", c.bounds);
+    let mut seen_scenarios = Vec::new();
+    let _ = writeln!(out, "EE2E model check — bounds:");
+    for (c, _) in runs {
+        if !seen_scenarios.contains(&c.scenario) {
+            seen_scenarios.push(c.scenario);
+            let _ = writeln!(out, "  {:<12} {}", c.scenario.name(), c.bounds);
+        }
     }
+    let _ = writeln!(out);
     for (_, r) in runs.iter().filter(|(_, r)| !r.complete) {
         let _ = writeln!(
             out,

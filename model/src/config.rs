@@ -158,6 +158,18 @@ impl Default for Bounds {
     }
 }
 
+impl Bounds {
+    /// The default bounds of `scenario`: [`Bounds::default`], except that `lifecycle`, where
+    /// registration and messaging interleave, allows one injection (two do not finish within
+    /// 4 million states).
+    pub fn for_scenario(scenario: Scenario) -> Bounds {
+        match scenario {
+            Scenario::Lifecycle => Bounds { injections: 1, ..Bounds::default() },
+            _ => Bounds::default(),
+        }
+    }
+}
+
 impl fmt::Display for Bounds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

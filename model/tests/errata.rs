@@ -72,3 +72,10 @@ fn removing_otp_limits_breaks_registration_binding() {
 fn removing_possession_proof_breaks_key_possession() {
     assert_necessary(Fix::PossessionProof, Scenario::Registration, "key_possession");
 }
+
+#[test]
+fn removing_encrypt_then_mac_breaks_message_no_replay() {
+    // Without E4 the MAC does not cover the sequence number: A's message re-delivered with its
+    // number rewritten passes the replay window.
+    assert_necessary(Fix::EncryptThenMac, Scenario::Messaging, "message_no_replay");
+}

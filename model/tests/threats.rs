@@ -8,7 +8,7 @@ use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
 use ee2e_spec::Profile;
 
 fn config(profile: Profile, threat: Threat, scenario: Scenario) -> Config {
-    Config { profile, threat, scenario, bounds: Bounds::default() }
+    Config { profile, threat, scenario, bounds: Bounds::for_scenario(scenario) }
 }
 
 fn attack_found(config: Config, property: &'static str) -> bool {
@@ -59,4 +59,33 @@ fn leaked_long_term_key_reveals_past_sessions_even_in_hardened() {
             "{property}"
         );
     }
+}
+
+#[test]
+fn sms_reader_takes_over_a_phone_and_every_later_session_with_it_even_in_hardened() {
+    // Across phases (scenario lifecycle): B re-registers, the attacker reads B's OTP and
+    // registers its own key for B's phone first; A's next session "with B" is with E.
+    let c = config(Profile::HARDENED, Threat::Sms, Scenario::Lifecycle);
+    for property in ["registration_binding", "session_key_secrecy", "message_confidentiality"] {
+        assert!(attack_found(c, property), "{property}");
+    }
+    // Impersonating B to A (a forged transport or message under the stolen entry) is one
+    // injection more.
+    let c = Config { bounds: Bounds { injections: 2, ..c.bounds }, ..c };
+    for property in ["key_transport_agreement", "message_authenticity", "ack_authenticity"] {
+        assert!(attack_found(c, property), "{property}");
+    }
+}
+
+#[test]
+fn leaked_key_is_registered_under_the_attackers_phone_even_in_hardened() {
+    // Under compromise the proof of possession (E2) cannot help: E holds sk(B) and signs it.
+    let bounds = Bounds { injections: 2, ..Bounds::for_scenario(Scenario::Lifecycle) };
+    let c = Config {
+        profile: Profile::HARDENED,
+        threat: Threat::Compromise,
+        scenario: Scenario::Lifecycle,
+        bounds,
+    };
+    assert!(attack_found(c, "key_possession"));
 }
