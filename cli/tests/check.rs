@@ -3,6 +3,11 @@
 
 use std::process::{Command, Output};
 
+/// A command line's words.
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 fn ee2e(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ee2e")).args(args).output().expect("the ee2e binary runs")
 }
@@ -76,22 +81,9 @@ fn check_json_follows_the_documented_schema() {
 
 #[test]
 fn check_reports_a_b_initiated_session_when_b_may_start_one() {
-    let out = ee2e(&[
-        "check",
-        "--scenario",
-        "messaging",
-        "--profile",
-        "hardened",
-        "--sessions",
-        "0",
-        "--b-sessions",
-        "1",
-        "--injections",
-        "0",
-        "--format",
-        "json",
-        "--quiet",
-    ]);
+    let out = ee2e(&words(
+        "check --scenario messaging --profile hardened --sessions 0 --b-sessions 1 --injections 0 --format json --quiet",
+    ));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
     let props = json["runs"][0]["properties"].as_array().expect("properties").clone();
     let b = props.iter().find(|p| p["name"] == "b_initiates_session").expect("probe");
@@ -101,16 +93,7 @@ fn check_reports_a_b_initiated_session_when_b_may_start_one() {
 
 #[test]
 fn check_stops_cleanly_at_a_state_limit_and_gives_no_verdict() {
-    let out = ee2e(&[
-        "check",
-        "--scenario",
-        "messaging",
-        "--profile",
-        "hardened",
-        "--max-states",
-        "2000",
-        "--quiet",
-    ]);
+    let out = ee2e(&words("check --scenario messaging --profile hardened --max-states 2000 --quiet"));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(
