@@ -30,6 +30,9 @@ pub struct Ee2eModel {
     /// When set, no further state is expanded: the checker drains its queue and stops (a
     /// clean stop at a limit; the run is then reported incomplete).
     stop: Option<Arc<AtomicBool>>,
+    /// Prune steps that change nothing but the delivered set and the injection count (see
+    /// `State::same_world`). Off only in the differential test of that reduction.
+    prune: bool,
 }
 
 /// A step of the system.
@@ -117,7 +120,14 @@ const COVERED_ERRORS: [ErrorCode; 3] =
 impl Ee2eModel {
     /// A model of `config`.
     pub fn new(config: Config) -> Self {
-        Ee2eModel { config, stop: None }
+        Ee2eModel { config, stop: None, prune: true }
+    }
+
+    /// The same model without the no-op pruning (for the differential test that shows the
+    /// reduction loses no discovery).
+    pub fn without_pruning(mut self) -> Self {
+        self.prune = false;
+        self
     }
 
     /// The same model, stopping its exploration once `stop` is set.
@@ -554,7 +564,7 @@ impl Model for Ee2eModel {
             }
             Action::Deliver(packet) => {
                 self.deliver(&mut state, &packet)?;
-                if state.same_world(last) {
+                if self.prune && state.same_world(last) {
                     return None;
                 }
                 state.delivered.insert(packet);
@@ -562,14 +572,14 @@ impl Model for Ee2eModel {
             Action::Replay(packet) => {
                 state.injections += 1;
                 self.deliver(&mut state, &packet)?;
-                if state.same_world(last) {
+                if self.prune && state.same_world(last) {
                     return None;
                 }
             }
             Action::Inject(packet, _) => {
                 state.injections += 1;
                 self.deliver(&mut state, &packet)?;
-                if state.same_world(last) {
+                if self.prune && state.same_world(last) {
                     return None;
                 }
                 self.emit(&mut state, packet.clone());
@@ -579,7 +589,7 @@ impl Model for Ee2eModel {
                 let packet =
                     Packet { hop: Hop::ToClient { to }, message: Message::Error { code }, stored: false };
                 self.deliver(&mut state, &packet)?;
-                if state.same_world(last) {
+                if self.prune && state.same_world(last) {
                     return None;
                 }
             }
