@@ -268,6 +268,8 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
     let mut out = String::new();
     let mut profiles: Vec<Profile> = Vec::new();
     let mut threats: Vec<Threat> = Vec::new();
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    let _ = writeln!(out, "EE2E model check — bounds:");
     for (c, _) in runs {
         if !profiles.contains(&c.profile) {
             profiles.push(c.profile);
@@ -275,12 +277,9 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
         if !threats.contains(&c.threat) {
             threats.push(c.threat);
         }
-    }
-    let mut seen_scenarios = Vec::new();
-    let _ = writeln!(out, "EE2E model check — bounds:");
-    for (c, _) in runs {
-        if !seen_scenarios.contains(&c.scenario) {
-            seen_scenarios.push(c.scenario);
+        // Bounds are per scenario (`Bounds::for_scenario`): printed once for each.
+        if !scenarios.contains(&c.scenario) {
+            scenarios.push(c.scenario);
             let _ = writeln!(out, "  {:<12} {}", c.scenario.name(), c.bounds);
         }
     }
@@ -295,12 +294,6 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
             r.stopped.as_deref().unwrap_or("stopped"),
             r.unique_states
         );
-    }
-    let mut scenarios: Vec<Scenario> = Vec::new();
-    for (c, _) in runs {
-        if !scenarios.contains(&c.scenario) {
-            scenarios.push(c.scenario);
-        }
     }
     let cell_of = |p: &Profile, t: &Threat, sc: &Scenario, name: &str| {
         runs.iter()

@@ -138,7 +138,7 @@ impl fmt::Display for Scenario {
 }
 
 /// The bounds of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Bounds {
     /// Key exchanges A may start (each with B or with E).
     pub sessions: u8,

@@ -278,19 +278,26 @@ impl Ee2eModel {
                 if to == E {
                     return None;
                 }
-                let before = state.client(to).registration().clone();
+                // Only an error reply's effect on the registration is recorded (coverage).
+                let before = matches!(packet.message, Message::Error { .. })
+                    .then(|| state.client(to).registration().clone());
                 let mut rng = state.rngs[to as usize];
                 let outputs = state.client_mut(to).handle(packet.message.clone(), &mut rng).ok()?;
                 state.rngs[to as usize] = rng;
-                if matches!(packet.message, Message::Error { .. })
-                    && *state.client(to).registration() != before
-                {
+                if before.is_some_and(|b| *state.client(to).registration() != b) {
                     state.ghost.error_handled = true;
                 }
                 self.client_outputs(state, to, outputs, packet.stored);
                 Some(())
             }
         }
+    }
+
+    /// [`deliver`](Self::deliver), then `None` (with pruning on) if the step left the world of
+    /// `last` unchanged ([`State::same_world`]).
+    fn deliver_changing(&self, state: &mut State, last: &State, packet: &Packet) -> Option<()> {
+        self.deliver(state, packet)?;
+        if self.prune && state.same_world(last) { None } else { Some(()) }
     }
 
     /// A registration submission for `victim`'s phone with the attacker's key and a wrong
@@ -336,7 +343,9 @@ impl Ee2eModel {
                     actions.push(Action::EnterOtp(c));
                 }
             }
-            if scenario == Scenario::Registration && state.progress.ticks < bounds.ticks {
+            // The clock is the tick count: `now` starts at `start_time` and only ticks move it.
+            let clock_end = start_time(scenario) + u64::from(bounds.ticks) * TICK_MS;
+            if scenario == Scenario::Registration && state.now < clock_end {
                 actions.push(Action::Tick);
             }
         }
@@ -558,40 +567,25 @@ impl Model for Ee2eModel {
                 };
                 self.client_outputs(&mut state, B, out.ok()?, false);
             }
-            Action::Tick => {
-                state.progress.ticks += 1;
-                state.now += TICK_MS;
-            }
+            Action::Tick => state.now += TICK_MS,
             Action::Deliver(packet) => {
-                self.deliver(&mut state, &packet)?;
-                if self.prune && state.same_world(last) {
-                    return None;
-                }
+                self.deliver_changing(&mut state, last, &packet)?;
                 state.delivered.insert(packet);
             }
             Action::Replay(packet) => {
                 state.injections += 1;
-                self.deliver(&mut state, &packet)?;
-                if self.prune && state.same_world(last) {
-                    return None;
-                }
+                self.deliver_changing(&mut state, last, &packet)?;
             }
             Action::Inject(packet, _) => {
                 state.injections += 1;
-                self.deliver(&mut state, &packet)?;
-                if self.prune && state.same_world(last) {
-                    return None;
-                }
+                self.deliver_changing(&mut state, last, &packet)?;
                 self.emit(&mut state, packet.clone());
                 state.delivered.insert(packet);
             }
             Action::ForgeError { to, code } => {
                 let packet =
                     Packet { hop: Hop::ToClient { to }, message: Message::Error { code }, stored: false };
-                self.deliver(&mut state, &packet)?;
-                if self.prune && state.same_world(last) {
-                    return None;
-                }
+                self.deliver_changing(&mut state, last, &packet)?;
             }
             Action::GuessOnline(c) => {
                 state.injections += ONLINE_GUESS_COST;

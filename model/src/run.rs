@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use stateright::{Checker, Model, Path};
 
-use crate::config::Config;
+use crate::config::{Bounds, Config};
 use crate::model::{Action, Ee2eModel};
 use crate::properties::{ALL, Kind};
 use crate::state::State;
@@ -58,21 +58,6 @@ pub struct PropertyResult {
     pub path: Option<Path<State, Action>>,
 }
 
-/// The bounds of a run, as numbers.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct BoundsReport {
-    /// Key exchanges A may start.
-    pub sessions: u8,
-    /// Key exchanges B may start.
-    pub b_sessions: u8,
-    /// Messages per direction.
-    pub messages: u8,
-    /// Attacker injections.
-    pub injections: u8,
-    /// Clock ticks (scenarios that register).
-    pub ticks: u8,
-}
-
 /// The result of one run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -85,7 +70,7 @@ pub struct RunReport {
     /// Bounds as text.
     pub bounds: String,
     /// Bounds as numbers.
-    pub bounds_values: BoundsReport,
+    pub bounds_values: Bounds,
     /// Whether every reachable state within the bounds was explored. An incomplete run
     /// reports violations it found but no `holds`.
     pub complete: bool,
@@ -240,13 +225,10 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
         }
     }
     let complete = stopped.is_none();
-    let settled_early = complete
-        && ALL
-            .iter()
-            .filter(|d| d.kind != Kind::Covers && d.part.in_scenario(config.scenario))
-            .all(|d| checker.discovery(d.name).is_some());
     let defs: Vec<_> = ALL.iter().filter(|d| d.part.in_scenario(config.scenario)).collect();
     let discovered: Vec<bool> = defs.iter().map(|d| checker.discovery(d.name).is_some()).collect();
+    let settled_early =
+        complete && defs.iter().zip(&discovered).all(|(d, found)| d.kind == Kind::Covers || *found);
     let seconds = start.elapsed().as_secs_f64();
 
     // Discoveries of an incomplete run are real too: their shortest traces lie no deeper
@@ -300,13 +282,7 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
         threat: config.threat.name(),
         scenario: config.scenario.name(),
         bounds: b.to_string(),
-        bounds_values: BoundsReport {
-            sessions: b.sessions,
-            b_sessions: b.b_sessions,
-            messages: b.messages,
-            injections: b.injections,
-            ticks: b.ticks,
-        },
+        bounds_values: b,
         complete,
         settled_early,
         stopped,

@@ -86,8 +86,6 @@ pub struct Progress {
     pub sessions: [u8; 2],
     /// Messages sent by A and by B.
     pub sent: [u8; 2],
-    /// Clock ticks taken.
-    pub ticks: u8,
     /// B went offline (1), then online again (2).
     pub presence: u8,
     /// B's long-term key leaked (threat `compromise`).

@@ -250,16 +250,16 @@ fn forged_traffic(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
                         // Its own fresh plaintext, and every plaintext it has learned, each
                         // under every sequence number the bounds reach.
                         for plaintext in &plaintexts {
+                            let why = if *plaintext == fresh {
+                                "message sealed with a known key"
+                            } else {
+                                "learned plaintext re-sealed with a known key"
+                            };
                             let mut session = session.clone();
                             for _ in 0..bound.max(1) {
                                 let iv = cx.fresh(Purpose::Iv);
                                 let Ok((sealed, _)) = session.seal(&phone(from), 0, plaintext, iv) else {
                                     break;
-                                };
-                                let why = if plaintext.node() == fresh.node() {
-                                    "message sealed with a known key"
-                                } else {
-                                    "learned plaintext re-sealed with a known key"
                                 };
                                 out.push((
                                     to_client(to, Message::DataDelivery { from: phone(from), sealed }),
