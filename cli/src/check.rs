@@ -67,6 +67,11 @@ pub struct CheckArgs {
     /// incomplete, exit status 3.
     #[arg(long)]
     pub max_memory: Option<f64>,
+    /// Exploration order: `bfs` holds the whole frontier; `dfs` holds a fingerprint per
+    /// state and the pending states of one path (far less memory for deep runs; the same
+    /// verdicts, and traces still found breadth first).
+    #[arg(long, value_enum, default_value_t = SearchOrder::Bfs)]
+    pub search: SearchOrder,
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -102,6 +107,15 @@ fn scenarios(text: &str) -> Result<Vec<Scenario>, String> {
     text.split(',').map(|t| Scenario::parse(t).ok_or_else(|| format!("unknown scenario {t:?}"))).collect()
 }
 
+/// Exploration order of `--search`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SearchOrder {
+    /// Breadth first.
+    Bfs,
+    /// Depth first.
+    Dfs,
+}
+
 /// How a whole `check` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -118,6 +132,10 @@ pub fn run_options(args: &CheckArgs, interrupt: Arc<AtomicBool>) -> RunOptions {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     RunOptions {
         threads: threads.max(1),
+        search: match args.search {
+            SearchOrder::Bfs => ee2e_model::run::Search::Bfs,
+            SearchOrder::Dfs => ee2e_model::run::Search::Dfs,
+        },
         max_states: args.max_states,
         max_memory: args.max_memory.map(|gib| (gib * (1u64 << 30) as f64) as u64),
         progress: !args.quiet,

@@ -53,7 +53,7 @@ pub fn run(args: &ExploreArgs) -> ExitCode {
         injections: args.injections,
         ticks: args.ticks,
     };
-    let model = Ee2eModel::new(Config { profile, threat, scenario, bounds });
+    let model = Ee2eModel::new(Config { profile, threat, scenario, bounds }).without_reduction();
     let address = ("127.0.0.1", args.port);
     // stateright's server panics if it cannot bind; check first to give a clear error.
     if let Err(e) = std::net::TcpListener::bind(address) {

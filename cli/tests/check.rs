@@ -135,3 +135,30 @@ fn check_rejects_unknown_profiles_as_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile"));
 }
+
+/// Depth first visits the same states and reaches the same verdicts as breadth first.
+#[test]
+fn check_depth_first_gives_the_breadth_first_verdicts() {
+    let run = |search: &str| {
+        let out = ee2e(&words(&format!(
+            "check --scenario messaging --profile seed,hardened --injections 1 --search {search} --format json --quiet"
+        )));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+        let runs = json["runs"].as_array().expect("runs").clone();
+        runs.iter()
+            .map(|r| {
+                let statuses: Vec<(String, String)> = r["properties"]
+                    .as_array()
+                    .expect("properties")
+                    .iter()
+                    .map(|p| (p["name"].to_string(), p["status"].to_string()))
+                    .collect();
+                (r["profile"].to_string(), statuses)
+            })
+            .collect::<Vec<_>>()
+    };
+    let (bfs, dfs) = (run("bfs"), run("dfs"));
+    assert_eq!(bfs.len(), 2);
+    assert!(bfs[0].1.iter().any(|(_, s)| s == "\"violated\""), "seed is attacked: {bfs:?}");
+    assert_eq!(bfs, dfs);
+}

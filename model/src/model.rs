@@ -1,9 +1,10 @@
 //! The stateright model: honest scripts, the network attacker, and how a step runs the real
 //! protocol machines.
 
+use ee2e_spec::profile::{MAX_SESSIONS_PER_PEER, REPLAY_WINDOW};
 use ee2e_spec::{
-    Client, ClientEvent, ClientOutput, ErrorCode, MemoryStore, Message, Params, Server, ServerEvent,
-    ServerOutput, Store,
+    Ack, Client, ClientEvent, ClientOutput, ErrorCode, MemoryStore, Message, Params, Sealed, Server,
+    ServerEvent, ServerOutput, Store,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +34,10 @@ pub struct Ee2eModel {
     /// Prune steps that change nothing but the delivered set and the injection count (see
     /// `State::same_world`). Off only in the differential test of that reduction.
     prune: bool,
+    /// Take a server step that commutes with every other step alone (the partial-order
+    /// reduction, [`Ee2eModel::commuting_server_step`]). Off in the differential test of that
+    /// reduction, in the shortest-trace search and in the Explorer, which show every step.
+    reduce: bool,
 }
 
 /// A step of the system.
@@ -120,7 +125,7 @@ const COVERED_ERRORS: [ErrorCode; 3] =
 impl Ee2eModel {
     /// A model of `config`.
     pub fn new(config: Config) -> Self {
-        Ee2eModel { config, stop: None, prune: true }
+        Ee2eModel { config, stop: None, prune: true, reduce: true }
     }
 
     /// The same model without the no-op pruning (for the differential test that shows the
@@ -128,6 +133,123 @@ impl Ee2eModel {
     pub fn without_pruning(mut self) -> Self {
         self.prune = false;
         self
+    }
+
+    /// The same model without the partial-order reduction: every enabled step is explored in
+    /// every state (the Explorer, the shortest-trace search, the differential test).
+    pub fn without_reduction(mut self) -> Self {
+        self.reduce = false;
+        self
+    }
+
+    /// Whether delivering `packet` to the server commutes with every step any continuation
+    /// of the run can take, so that exploring it alone loses no reachable end state
+    /// (model/README.md, "Reductions"). Only in scenarios where the directory entries it reads
+    /// never change: in `messaging` none does; in `lifecycle` only B's (B registers again),
+    /// and a relayed message or ACK reads no entry, only that both parties are registered,
+    /// which stays true. A key request is then a pure lookup; a relay depends on nothing but
+    /// whether its recipient is online: A always is, E never is, and B's presence is settled
+    /// once B has gone offline and back, both announcements have been delivered and no
+    /// injection is left to replay one. The step draws no randomness, records no ghost event
+    /// and changes no server table except the recipient's queue, whose order nothing reads
+    /// before it is flushed into the (unordered) pool.
+    pub fn commuting_server_step(&self, state: &State, packet: &Packet) -> bool {
+        let Hop::ToServer { from } = packet.hop else { return false };
+        let stable = |p: &ee2e_spec::Phone| match self.config.scenario {
+            Scenario::Messaging => true,
+            Scenario::Lifecycle => owner(p) != Some(B),
+            Scenario::Registration => false,
+        };
+        if self.config.scenario == Scenario::Registration {
+            return false;
+        }
+        let recipient_settled =
+            |to: &ee2e_spec::Phone| owner(to) != Some(B) || self.b_presence_settled(state);
+        match &packet.message {
+            Message::KeyRequest { peer } => stable(peer),
+            Message::KeyTransport { to, .. } => stable(&phone(from)) && recipient_settled(to),
+            Message::Data { to, .. } | Message::Ack { to, .. } => recipient_settled(to),
+            _ => false,
+        }
+    }
+
+    /// Whether the attacker can no longer inject or replay: from here on the network only
+    /// delivers, delays and drops, and no transition reads the attacker's knowledge.
+    fn no_injection_left(&self, state: &State) -> bool {
+        self.config.threat == Threat::Passive || state.injections >= self.config.bounds.injections
+    }
+
+    fn b_presence_settled(&self, state: &State) -> bool {
+        state.progress.presence == 2
+            && self.no_injection_left(state)
+            && state.pool.iter().all(|p| {
+                !matches!(p.message, Message::Connect { .. } | Message::Disconnect { .. })
+                    || !state.deliverable(p)
+            })
+    }
+
+    /// Whether delivering `packet` (a hardened message or ACK) to honest client X commutes
+    /// with every step any continuation can take (model/README.md, "Reductions"). Once no
+    /// injection is left, X's acceptance of a message in session `sid` with number `n` touches
+    /// only that session's receive window (order-free inside the 64-number window) and of an
+    /// ACK only the matching outstanding entry; neither draws randomness. It commutes with
+    /// X's sends and new sessions (a session is never evicted: at most
+    /// sessions + b-sessions + injections ≤ 4 per peer), with everything other parties do,
+    /// and stays possible, provided that
+    /// - X's acceptance can no longer be disabled: X is registered for good and (for B) back
+    ///   online by its script;
+    /// - no other deliverable packet carries the same kind of record for X in `(sid, n)`
+    ///   (which one X accepts first would matter);
+    /// - no deliverable packet carries the opposite record to the sender in `(sid, n)`: the
+    ///   sender's acceptance of an ACK for `n` is judged against X's acceptance of message
+    ///   `n` (`ack_authenticity`), so those two must keep their order.
+    pub fn commuting_client_delivery(&self, state: &State, packet: &Packet) -> bool {
+        let Hop::ToClient { to: x } = packet.hop else { return false };
+        let bounds = self.config.bounds;
+        let sessions_per_peer =
+            usize::from(bounds.sessions) + usize::from(bounds.b_sessions) + usize::from(bounds.injections);
+        if !HONEST.contains(&x)
+            || self.config.profile.wire() != ee2e_spec::Wire::Hardened
+            || sessions_per_peer > MAX_SESSIONS_PER_PEER
+            || u64::from(bounds.messages) >= REPLAY_WINDOW
+            || !self.no_injection_left(state)
+            || !self.client_settled(state, x)
+        {
+            return false;
+        }
+        let (Some((_, sid, seq, is_ack)), Some(sender)) = (record(packet), sender(&packet.message)) else {
+            return false;
+        };
+        state.pool.iter().filter(|q| *q != packet && state.deliverable(q)).all(|q| match record(q) {
+            Some((to, s, n, ack)) if s == sid && n == seq => {
+                !((to == x && ack == is_ack) || (to == sender && ack != is_ack))
+            }
+            _ => true,
+        })
+    }
+
+    /// Whether nothing can change whether honest client `x` accepts relayed traffic: it is
+    /// registered and will not register again, and (B) its offline spell is over.
+    fn client_settled(&self, state: &State, x: Party) -> bool {
+        let client = state.client(x);
+        let registering_done =
+            !self.config.scenario.registers() || x != B || state.progress.registering.contains(&B);
+        client.is_registered() && registering_done && (x != B || state.progress.presence == 2)
+    }
+
+    /// The single step explored in `state` under the partial-order reduction, if there is
+    /// one: the first deliverable packet whose delivery commutes with everything and changes
+    /// the world.
+    fn ample(&self, state: &State) -> Option<Action> {
+        state
+            .pool
+            .iter()
+            .filter(|p| {
+                state.deliverable(p)
+                    && (self.commuting_server_step(state, p) || self.commuting_client_delivery(state, p))
+            })
+            .map(|p| Action::Deliver(p.clone()))
+            .find(|a| self.next_state(state, a.clone()).is_some())
     }
 
     /// The same model, stopping its exploration once `stop` is set.
@@ -197,6 +319,16 @@ impl Ee2eModel {
                 ClientOutput::Send(message) => {
                     self.emit(state, Packet { hop: Hop::ToServer { from: party }, message, stored: false })
                 }
+                ClientOutput::Event(ClientEvent::PeerKeyVerified(peer)) => {
+                    let held = state
+                        .client(party)
+                        .peers()
+                        .get(&peer)
+                        .map(|e| (e.phone.clone(), e.public_key.clone()));
+                    if held.is_none_or(|entry| !state.ghost.bound.contains(&entry)) {
+                        state.ghost.entry_unbound = true;
+                    }
+                }
                 ClientOutput::Event(event) => record_client_event(&mut state.ghost, party, event, stored),
                 ClientOutput::Persist(_) => {}
             }
@@ -258,7 +390,7 @@ impl Ee2eModel {
         let mut terms = Vec::new();
         synth::message_terms(&packet.message, &mut terms);
         state.knowledge.learn_all(terms);
-        state.pool.insert(packet);
+        state.send(packet);
     }
 
     /// Runs the server's real entry point, [`Server::step`], on `message` from address `from`.
@@ -381,6 +513,35 @@ impl Ee2eModel {
     }
 }
 
+/// (recipient, session id, sequence number, whether an ACK) of the hardened message or ACK a
+/// packet carries towards an honest client, on either leg.
+fn record(packet: &Packet) -> Option<(Party, &Term, u64, bool)> {
+    let to = match (&packet.hop, &packet.message) {
+        (Hop::ToClient { to }, _) => *to,
+        (Hop::ToServer { .. }, Message::Data { to, .. } | Message::Ack { to, .. }) => owner(to)?,
+        _ => return None,
+    };
+    match &packet.message {
+        Message::Data { sealed: Sealed::Hardened { session, seq, .. }, .. }
+        | Message::DataDelivery { sealed: Sealed::Hardened { session, seq, .. }, .. } => {
+            Some((to, session, *seq, false))
+        }
+        Message::Ack { ack: Ack::Hardened { session, seq, .. }, .. }
+        | Message::AckDelivery { ack: Ack::Hardened { session, seq, .. }, .. } => {
+            Some((to, session, *seq, true))
+        }
+        _ => None,
+    }
+}
+
+/// The claimed sender of a relayed message or ACK.
+fn sender(message: &Message<Sym>) -> Option<Party> {
+    match message {
+        Message::DataDelivery { from, .. } | Message::AckDelivery { from, .. } => owner(from),
+        _ => None,
+    }
+}
+
 fn first_send(outputs: Vec<ClientOutput<Sym>>) -> Message<Sym> {
     outputs
         .into_iter()
@@ -426,6 +587,12 @@ fn record_client_event(ghost: &mut Ghost, party: Party, event: ClientEvent<Sym>,
         }
         ClientEvent::AckAccepted { peer, id } => {
             if let Some(peer) = owner(&peer) {
+                let justified = ghost.sent.get(&(party, id)).is_some_and(|(to, m)| {
+                    *to == peer && ghost.accepted.contains_key(&(peer, party, m.clone()))
+                });
+                if HONEST.contains(&peer) && !justified {
+                    ghost.ack_unjustified = true;
+                }
                 ghost.acked.insert((party, peer, id));
             }
         }
@@ -470,6 +637,7 @@ impl Model for Ee2eModel {
             rngs,
             pool: Default::default(),
             delivered: Default::default(),
+            copies: Default::default(),
             knowledge,
             injections: 0,
             inbox: Default::default(),
@@ -480,6 +648,12 @@ impl Model for Ee2eModel {
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        if self.reduce
+            && let Some(step) = self.ample(state)
+        {
+            actions.push(step);
+            return;
+        }
         self.honest_actions(state, actions);
         for otp in &state.ghost.otps {
             if state.knowledge.has_verifier(otp) {
@@ -493,7 +667,7 @@ impl Model for Ee2eModel {
             if packet.hop == (Hop::ToClient { to: B }) && state.b_offline() {
                 continue;
             }
-            if !state.delivered.contains(packet) {
+            if state.deliverable(packet) {
                 actions.push(Action::Deliver(packet.clone()));
             } else if may_inject {
                 actions.push(Action::Replay(packet.clone()));
@@ -570,7 +744,7 @@ impl Model for Ee2eModel {
             Action::Tick => state.now += TICK_MS,
             Action::Deliver(packet) => {
                 self.deliver_changing(&mut state, last, &packet)?;
-                state.delivered.insert(packet);
+                state.take_delivery(&packet);
             }
             Action::Replay(packet) => {
                 state.injections += 1;

@@ -260,11 +260,10 @@ fn key_possession(_: &Ee2eModel, s: &State) -> bool {
         .all(|(phone, key)| HONEST.iter().all(|p| *key != Term::pk(*p) || owner(phone) == Some(*p)))
 }
 
-/// Whenever an honest client accepts a key as phone P's, the server registered that key for P.
+/// Whenever an honest client accepts a key as phone P's, the server registered that key for P
+/// (checked when the entry is accepted: see `Ghost::entry_unbound`).
 fn directory_binding(_: &Ee2eModel, s: &State) -> bool {
-    s.clients
-        .iter()
-        .all(|c| c.peers().values().all(|e| s.ghost.bound.contains(&(e.phone.clone(), e.public_key.clone()))))
+    !s.ghost.entry_unbound
 }
 
 /// The attacker never learns the key of a session between honest clients.
@@ -298,15 +297,10 @@ fn message_confidentiality(_: &Ee2eModel, s: &State) -> bool {
     s.ghost.sent.values().all(|(to, m)| !HONEST.contains(to) || !s.knowledge.derivable(m))
 }
 
-/// Whenever honest A accepts an ACK from honest B for its message M, B accepted M from A.
+/// Whenever honest A accepts an ACK from honest B for its message M, B had accepted M from A
+/// (checked when the ACK is accepted: see `Ghost::ack_unjustified`).
 fn ack_authenticity(_: &Ee2eModel, s: &State) -> bool {
-    s.ghost.acked.iter().all(|(snd, peer, id)| {
-        !HONEST.contains(peer)
-            || s.ghost
-                .sent
-                .get(&(*snd, *id))
-                .is_some_and(|(to, m)| to == peer && s.ghost.accepted.contains_key(&(*peer, *snd, m.clone())))
-    })
+    !s.ghost.ack_unjustified
 }
 
 fn registration_completes(_: &Ee2eModel, s: &State) -> bool {

@@ -121,11 +121,26 @@ impl RunReport {
 /// States the shortest-trace search may visit before giving up on a trace.
 pub const TRACE_SEARCH_LIMIT: usize = 5_000_000;
 
+/// The order in which the checker explores the state space.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Search {
+    /// Breadth first: holds every state of the frontier (the default).
+    #[default]
+    Bfs,
+    /// Depth first: holds only the current path's pending states and a fingerprint per
+    /// visited state, so deep runs need far less memory. Verdicts are the same; traces
+    /// still come from the breadth-first trace search.
+    Dfs,
+}
+
 /// How a run is carried out.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Checker threads.
     pub threads: usize,
+    /// Breadth or depth first.
+    pub search: Search,
     /// Stop after this many distinct states.
     pub max_states: Option<usize>,
     /// Stop when the process's resident memory exceeds this many bytes.
@@ -141,6 +156,7 @@ impl RunOptions {
     pub fn threads(threads: usize) -> Self {
         RunOptions {
             threads: threads.max(1),
+            search: Search::Bfs,
             max_states: None,
             max_memory: None,
             progress: false,
@@ -168,7 +184,6 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
     let model = Ee2eModel::new(config).with_stop(Arc::clone(&stop));
     let start = Instant::now();
     let base_memory = resident_bytes().unwrap_or(0);
-    let mut peak_memory = base_memory;
     // Stop as soon as every verdict is settled (every safety property violated, every
     // sometimes-property witnessed): coverage probes alone never keep a run going.
     let verdicts: std::collections::BTreeSet<&'static str> = ALL
@@ -176,12 +191,117 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
         .filter(|d| d.kind != Kind::Covers && d.part.in_scenario(config.scenario))
         .map(|d| d.name)
         .collect();
-    let mut checker = model
+    let builder = model
         .clone()
         .checker()
         .threads(options.threads)
-        .finish_when(stateright::HasDiscoveries::AllOf(verdicts))
-        .spawn_bfs();
+        .finish_when(stateright::HasDiscoveries::AllOf(verdicts));
+    let watched = match options.search {
+        Search::Bfs => watch(builder.spawn_bfs(), config, options, &stop, start),
+        Search::Dfs => watch(builder.spawn_dfs(), config, options, &stop, start),
+    };
+    let Watched { stopped, peak_memory, states, unique, depth, discovered: found_paths } = watched;
+    let peak_memory = peak_memory.max(base_memory);
+    let complete = stopped.is_none();
+    let defs: Vec<_> = ALL.iter().filter(|d| d.part.in_scenario(config.scenario)).collect();
+    let discovered: Vec<bool> = defs.iter().map(|d| found_paths.contains_key(d.name)).collect();
+    let settled_early =
+        complete && defs.iter().zip(&discovered).all(|(d, found)| d.kind == Kind::Covers || *found);
+    let seconds = start.elapsed().as_secs_f64();
+
+    // Discoveries of an incomplete run are real too: their shortest traces lie no deeper
+    // than what was explored.
+    let goals: Vec<crate::trace::Goal> = defs
+        .iter()
+        .zip(&discovered)
+        .filter(|(_, found)| **found)
+        .map(|(d, _)| (d.name, goal_of(d.kind, d.name)))
+        .collect();
+    let plain = Ee2eModel::new(config).without_reduction();
+    let mut traces = crate::trace::shortest(&plain, &goals, TRACE_SEARCH_LIMIT).into_iter();
+    let init = plain.init_states().remove(0);
+
+    let properties = defs
+        .iter()
+        .zip(&discovered)
+        .map(|(d, found)| {
+            // Where the shortest-trace search gives up (past its state limit), the checker's
+            // own path stands in: real, but not necessarily the shortest.
+            let actions = if *found {
+                traces.next().flatten().or_else(|| found_paths.get(d.name).cloned())
+            } else {
+                None
+            };
+            let status = match (d.kind, found, complete) {
+                (Kind::Always, true, _) => Status::Violated,
+                (Kind::Always, false, true) => Status::Holds,
+                (_, true, _) => Status::Witnessed,
+                (_, false, true) => Status::NotWitnessed,
+                (_, false, false) => Status::Unknown,
+            };
+            let trace = actions
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, a)| Step { n: i + 1, action: plain.format_action(a) })
+                .collect();
+            let path = actions.and_then(|a| Path::from_actions(&plain, init.clone(), a.iter()));
+            PropertyResult {
+                name: d.name,
+                kind: match d.kind {
+                    Kind::Always => "always",
+                    Kind::Sometimes => "sometimes",
+                    Kind::Covers => "covers",
+                },
+                status,
+                trace,
+                level: d.level,
+                path,
+            }
+        })
+        .collect();
+    let b = config.bounds;
+    RunReport {
+        profile: config.profile.name(),
+        threat: config.threat.name(),
+        scenario: config.scenario.name(),
+        bounds: b.to_string(),
+        bounds_values: b,
+        complete,
+        settled_early,
+        stopped,
+        states,
+        unique_states: unique,
+        max_depth: depth,
+        seconds,
+        memory_bytes: peak_memory.saturating_sub(base_memory),
+        properties,
+    }
+}
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// What watching a checker to its end gave.
+struct Watched {
+    stopped: Option<String>,
+    peak_memory: u64,
+    states: usize,
+    unique: usize,
+    depth: usize,
+    /// The checker's own path to each discovery, by property name.
+    discovered: std::collections::BTreeMap<&'static str, Vec<Action>>,
+}
+
+/// Waits for `checker`, printing progress and stopping it cleanly at a limit or on an
+/// interrupt.
+fn watch(
+    mut checker: impl Checker<Ee2eModel>,
+    config: Config,
+    options: &RunOptions,
+    stop: &AtomicBool,
+    start: Instant,
+) -> Watched {
+    let mut peak_memory = 0;
     let mut stopped = None;
     let mut last_line = Instant::now();
     while !checker.is_done() {
@@ -224,78 +344,19 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
             std::panic::resume_unwind(panic);
         }
     }
-    let complete = stopped.is_none();
-    let defs: Vec<_> = ALL.iter().filter(|d| d.part.in_scenario(config.scenario)).collect();
-    let discovered: Vec<bool> = defs.iter().map(|d| checker.discovery(d.name).is_some()).collect();
-    let settled_early =
-        complete && defs.iter().zip(&discovered).all(|(d, found)| d.kind == Kind::Covers || *found);
-    let seconds = start.elapsed().as_secs_f64();
-
-    // Discoveries of an incomplete run are real too: their shortest traces lie no deeper
-    // than what was explored.
-    let goals: Vec<crate::trace::Goal> = defs
+    let discovered = ALL
         .iter()
-        .zip(&discovered)
-        .filter(|(_, found)| **found)
-        .map(|(d, _)| (d.name, goal_of(d.kind, d.name)))
+        .filter_map(|d| checker.discovery(d.name).map(|path| (d.name, path.into_actions())))
         .collect();
-    let plain = Ee2eModel::new(config);
-    let mut traces = crate::trace::shortest(&plain, &goals, TRACE_SEARCH_LIMIT).into_iter();
-    let init = plain.init_states().remove(0);
-
-    let properties = defs
-        .iter()
-        .zip(&discovered)
-        .map(|(d, found)| {
-            let actions = if *found { traces.next().flatten() } else { None };
-            let status = match (d.kind, found, complete) {
-                (Kind::Always, true, _) => Status::Violated,
-                (Kind::Always, false, true) => Status::Holds,
-                (_, true, _) => Status::Witnessed,
-                (_, false, true) => Status::NotWitnessed,
-                (_, false, false) => Status::Unknown,
-            };
-            let trace = actions
-                .iter()
-                .flatten()
-                .enumerate()
-                .map(|(i, a)| Step { n: i + 1, action: plain.format_action(a) })
-                .collect();
-            let path = actions.and_then(|a| Path::from_actions(&plain, init.clone(), a.iter()));
-            PropertyResult {
-                name: d.name,
-                kind: match d.kind {
-                    Kind::Always => "always",
-                    Kind::Sometimes => "sometimes",
-                    Kind::Covers => "covers",
-                },
-                status,
-                trace,
-                level: d.level,
-                path,
-            }
-        })
-        .collect();
-    let b = config.bounds;
-    RunReport {
-        profile: config.profile.name(),
-        threat: config.threat.name(),
-        scenario: config.scenario.name(),
-        bounds: b.to_string(),
-        bounds_values: b,
-        complete,
-        settled_early,
+    Watched {
         stopped,
+        peak_memory,
         states: checker.state_count(),
-        unique_states: checker.unique_state_count(),
-        max_depth: checker.max_depth(),
-        seconds,
-        memory_bytes: peak_memory.saturating_sub(base_memory),
-        properties,
+        unique: checker.unique_state_count(),
+        depth: checker.max_depth(),
+        discovered,
     }
 }
-
-const GIB: f64 = (1u64 << 30) as f64;
 
 /// The predicate a trace for property `name` must reach: a violation of an always-property,
 /// an example of a sometimes-property or coverage probe.

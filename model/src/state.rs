@@ -64,6 +64,13 @@ pub struct Ghost {
     pub accepted: BTreeMap<(Party, Party, Term), u8>,
     /// (sender, acknowledging peer, local id): ACKs accepted.
     pub acked: BTreeSet<(Party, Party, u64)>,
+    /// An honest client accepted an ACK from an honest peer that had not (yet) accepted the
+    /// message it acknowledges. Recorded when the ACK is accepted, so that the property is
+    /// monotone (a later acceptance of the message does not undo the violation).
+    pub ack_unjustified: bool,
+    /// An honest client accepted a directory entry the server never registered, recorded when
+    /// it is accepted (monotone, like `ack_unjustified`).
+    pub entry_unbound: bool,
     /// Some honest client accepted a message that the server had stored for it.
     pub offline_delivered: bool,
     /// An honest client completed a registration during the run.
@@ -103,8 +110,13 @@ pub struct State {
     pub rngs: [SymRng; 3],
     /// Every message ever sent (the attacker keeps them all).
     pub pool: BTreeSet<Packet>,
-    /// Packets delivered at least once (a further delivery is a replay).
+    /// Packets delivered at least once (a further delivery is a replay, unless a copy is
+    /// still pending).
     pub delivered: BTreeSet<Packet>,
+    /// Copies of packets sent again while an identical one was already on the network, not
+    /// yet delivered (saturates at 2). Each send is a packet of its own: A's second key
+    /// request for B is as free to deliver as its first.
+    pub copies: BTreeMap<Packet, u8>,
     /// The attacker's knowledge.
     pub knowledge: Knowledge,
     /// Injections used.
@@ -140,8 +152,37 @@ impl State {
         self.progress.presence == 1
     }
 
+    /// Whether `packet` can be delivered for free: it, or a further copy of it, has not been
+    /// delivered yet.
+    pub fn deliverable(&self, packet: &Packet) -> bool {
+        !self.delivered.contains(packet) || self.copies.contains_key(packet)
+    }
+
+    /// Records that `packet` was sent (again, if an identical one is on the network).
+    pub fn send(&mut self, packet: Packet) {
+        if self.pool.contains(&packet) {
+            let n = self.copies.entry(packet).or_default();
+            *n = (*n + 1).min(2);
+        } else {
+            self.pool.insert(packet);
+        }
+    }
+
+    /// Records a delivery of `packet`: the first, or one of its pending copies.
+    pub fn take_delivery(&mut self, packet: &Packet) {
+        if !self.delivered.insert(packet.clone())
+            && let Some(n) = self.copies.get_mut(packet)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.copies.remove(packet);
+            }
+        }
+    }
+
     /// Whether `self` and `other` are the same world: equal but for which packets were
-    /// delivered and how many injections were spent. A step that changes nothing else is
+    /// delivered and how many injections were spent. (Pending copies count: a step that only
+    /// sends a copy gives a free delivery later.) A step that changes nothing else is
     /// pruned: the attacker could as well have delayed the message (a first delivery stays
     /// free) or not spent the injection, and every state reachable from the step's result is
     /// reachable from `other` with at least the same budget.
@@ -150,6 +191,7 @@ impl State {
             && self.clients == other.clients
             && self.rngs == other.rngs
             && self.pool == other.pool
+            && self.copies == other.copies
             && self.knowledge == other.knowledge
             && self.inbox == other.inbox
             && self.progress == other.progress

@@ -1,6 +1,7 @@
-//! Differential test of the no-op pruning (model/README.md, "Reductions"): with and without it,
-//! every configuration small enough to run both ways discovers exactly the same properties
-//! (violations, witnesses and coverage probes), while the pruned run explores fewer states.
+//! Differential tests of the model's reductions (model/README.md, "Reductions"): with and
+//! without each, every configuration small enough to run both ways discovers exactly the same
+//! properties (violations, witnesses and coverage probes), while the reduced run explores
+//! fewer states.
 
 use std::collections::BTreeSet;
 
@@ -23,8 +24,8 @@ fn discoveries(model: Ee2eModel) -> (BTreeSet<&'static str>, usize) {
 
 fn same_both_ways(profile: Profile, scenario: Scenario, bounds: Bounds) {
     let config = Config { profile, threat: Threat::Network, scenario, bounds };
-    let (pruned, pruned_states) = discoveries(Ee2eModel::new(config));
-    let (full, full_states) = discoveries(Ee2eModel::new(config).without_pruning());
+    let (pruned, pruned_states) = discoveries(Ee2eModel::new(config).without_reduction());
+    let (full, full_states) = discoveries(Ee2eModel::new(config).without_reduction().without_pruning());
     assert_eq!(pruned, full, "{profile} {scenario}: discoveries differ");
     assert!(pruned_states <= full_states, "{profile} {scenario}: {pruned_states} > {full_states}");
     eprintln!("{profile} {scenario}: {} discoveries; {pruned_states} vs {full_states} states", pruned.len());
@@ -47,5 +48,54 @@ fn pruning_no_op_steps_loses_no_discovery_in_messaging() {
     let bounds = Bounds { injections: 1, ..Bounds::default() };
     for profile in [Profile::SEED, Profile::HARDENED, Profile::HARDENED.without(Fix::ReplayWindow)] {
         same_both_ways(profile, Scenario::Messaging, bounds);
+    }
+}
+
+/// The partial-order reduction against the same model without it (pruning on in both).
+fn same_with_and_without_reduction(profile: Profile, threat: Threat, scenario: Scenario, bounds: Bounds) {
+    let config = Config { profile, threat, scenario, bounds };
+    let (reduced, reduced_states) = discoveries(Ee2eModel::new(config));
+    let (full, full_states) = discoveries(Ee2eModel::new(config).without_reduction());
+    let name = format!("{profile} {threat} {scenario} {bounds}");
+    assert_eq!(reduced, full, "{name}: discoveries differ");
+    assert!(reduced_states < full_states, "{name}: {reduced_states} >= {full_states}");
+    eprintln!("{name}: {} discoveries; {reduced_states} vs {full_states} states", reduced.len());
+}
+
+#[test]
+fn partial_order_reduction_loses_no_discovery_in_messaging() {
+    let small = Bounds { injections: 1, ..Bounds::default() };
+    for profile in [
+        Profile::SEED,
+        Profile::HARDENED,
+        Profile::HARDENED.without(Fix::ReplayWindow),
+        Profile::HARDENED.without(Fix::AckBinding),
+        Profile::HARDENED.without(Fix::EncryptThenMac),
+        Profile::HARDENED.without(Fix::TransportBinding),
+        Profile::HARDENED.without(Fix::DirectoryBinding),
+    ] {
+        same_with_and_without_reduction(profile, Threat::Network, Scenario::Messaging, small);
+    }
+    // Both initiators, two messages, no injection: the honest interleavings the reduction
+    // prunes most.
+    for honest in [
+        Bounds { messages: 2, injections: 0, ..Bounds::default() },
+        Bounds { b_sessions: 1, injections: 0, ..Bounds::default() },
+    ] {
+        same_with_and_without_reduction(Profile::HARDENED, Threat::Network, Scenario::Messaging, honest);
+    }
+    // Two key exchanges by A: repeated identical requests (pending copies).
+    let twice = Bounds { sessions: 2, injections: 0, ..Bounds::default() };
+    same_with_and_without_reduction(Profile::SEED, Threat::Network, Scenario::Messaging, twice);
+    for threat in [Threat::Passive, Threat::Compromise, Threat::Server] {
+        same_with_and_without_reduction(Profile::SEED, threat, Scenario::Messaging, small);
+    }
+}
+
+#[test]
+fn partial_order_reduction_loses_no_discovery_in_lifecycle() {
+    let bounds = Bounds { injections: 1, ..Bounds::for_scenario(Scenario::Lifecycle) };
+    for profile in [Profile::HARDENED, Profile::HARDENED.without(Fix::OtpLimits)] {
+        same_with_and_without_reduction(profile, Threat::Network, Scenario::Lifecycle, bounds);
     }
 }

@@ -115,7 +115,7 @@ pub fn seed_attacks(bounds: Bounds) -> Vec<Attack> {
     let mut out = Vec::new();
     for scenario in [Scenario::Registration, Scenario::Messaging] {
         let config = Config { profile: Profile::SEED, threat: Threat::Network, scenario, bounds };
-        let model = Ee2eModel::new(config);
+        let model = Ee2eModel::new(config).without_reduction();
         let goals: Vec<Goal> = ALL
             .iter()
             .filter(|d| d.part.in_scenario(scenario) && d.kind == Kind::Always)
@@ -603,7 +603,7 @@ impl Run<'_> {
                 if self.profile == self.attack.config.profile && target != p {
                     return Err(format!("the same run sent {target:?} where the trace has {p:?}"));
                 }
-                if matches!(action, Action::Replay(_)) || self.state.delivered.contains(target) {
+                if matches!(action, Action::Replay(_)) || !self.state.deliverable(target) {
                     Action::Replay(target.clone())
                 } else {
                     Action::Deliver(target.clone())
