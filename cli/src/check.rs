@@ -67,6 +67,9 @@ pub struct CheckArgs {
     /// incomplete, exit status 3.
     #[arg(long)]
     pub max_memory: Option<f64>,
+    /// Print the hardened fixes (errata E1–E9) with their profile names and exit.
+    #[arg(long)]
+    pub list_fixes: bool,
     /// Exploration order: `bfs` holds the whole frontier; `dfs` holds a fingerprint per
     /// state and the pending states of one path (far less memory for deep runs; the same
     /// verdicts, and traces still found breadth first).
@@ -195,8 +198,30 @@ pub fn run_check_with(
     Ok((runs, outcome))
 }
 
+/// The table of `--list-fixes`: erratum, name, what it changes, the profile that lacks it.
+pub fn fixes_table() -> String {
+    let mut out = String::from(
+        "Hardened fixes (SPEC.md, \"Errata\"); `--profile errata` checks each removed in turn.\n\n",
+    );
+    for f in Fix::ALL {
+        out.push_str(&format!(
+            "{:<3} {:<17} {}\n    --profile hardened-without-{} (or hardened-without-{})\n",
+            f.erratum(),
+            f.name(),
+            f.summary(),
+            f.name(),
+            f.erratum()
+        ));
+    }
+    out
+}
+
 /// Runs `ee2e check`.
 pub fn run(args: &CheckArgs) -> ExitCode {
+    if args.list_fixes {
+        print!("{}", fixes_table());
+        return ExitCode::SUCCESS;
+    }
     if let Err(e) = configs(args) {
         eprintln!("ee2e check: {e}");
         return ExitCode::from(2);
@@ -346,28 +371,43 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
 
     if threats.len() > 1 {
         let _ = writeln!(out, "Threat sweep — the threat models under which each property still holds:\n");
+        // Cells first, so that each column is as wide as its widest cell.
+        let mut rows: Vec<(&str, &str, Vec<String>)> = Vec::new();
+        for scenario in &scenarios {
+            for def in ALL.iter().filter(|d| d.kind == Kind::Always && d.part.in_scenario(*scenario)) {
+                let cells = profiles
+                    .iter()
+                    .map(|p| {
+                        let holds: Vec<&str> = threats
+                            .iter()
+                            .filter(|t| {
+                                cell_of(p, t, scenario, def.name).is_some_and(|r| r.status == Status::Holds)
+                            })
+                            .map(|t| t.name())
+                            .collect();
+                        if holds.is_empty() { "none".to_string() } else { holds.join(", ") }
+                    })
+                    .collect();
+                rows.push((def.name, scenario.name(), cells));
+            }
+        }
+        let widths: Vec<usize> = profiles
+            .iter()
+            .enumerate()
+            .map(|(i, p)| rows.iter().map(|r| r.2[i].len()).chain([p.name().len()]).max().unwrap_or(0))
+            .collect();
         let mut header = format!("| {:<26} | {:<12} |", "property", "scenario");
-        for p in &profiles {
-            let _ = write!(header, " {:<40} |", p.name());
+        for (p, w) in profiles.iter().zip(&widths) {
+            let _ = write!(header, " {:<w$} |", p.name());
         }
         let _ = writeln!(out, "{header}");
         let _ = writeln!(out, "{}", rule(&header));
-        for scenario in &scenarios {
-            for def in ALL.iter().filter(|d| d.kind == Kind::Always && d.part.in_scenario(*scenario)) {
-                let mut row = format!("| {:<26} | {:<12} |", def.name, scenario.name());
-                for p in &profiles {
-                    let holds: Vec<&str> = threats
-                        .iter()
-                        .filter(|t| {
-                            cell_of(p, t, scenario, def.name).is_some_and(|r| r.status == Status::Holds)
-                        })
-                        .map(|t| t.name())
-                        .collect();
-                    let cell = if holds.is_empty() { "none".to_string() } else { holds.join(", ") };
-                    let _ = write!(row, " {cell:<40} |");
-                }
-                let _ = writeln!(out, "{row}");
+        for (name, scenario, cells) in &rows {
+            let mut row = format!("| {name:<26} | {scenario:<12} |");
+            for (cell, w) in cells.iter().zip(&widths) {
+                let _ = write!(row, " {cell:<w$} |");
             }
+            let _ = writeln!(out, "{row}");
         }
         let _ = writeln!(out);
     }

@@ -9,7 +9,7 @@ use stateright::Model;
 /// `ee2e explore` arguments.
 #[derive(Debug, clap::Args)]
 pub struct ExploreArgs {
-    /// Port on 127.0.0.1.
+    /// Port on 127.0.0.1 (0: any free port; the one chosen is printed).
     #[arg(long, default_value_t = 3000)]
     pub port: u16,
     /// Profile.
@@ -54,13 +54,17 @@ pub fn run(args: &ExploreArgs) -> ExitCode {
         ticks: args.ticks,
     };
     let model = Ee2eModel::new(Config { profile, threat, scenario, bounds }).without_reduction();
-    let address = ("127.0.0.1", args.port);
-    // stateright's server panics if it cannot bind; check first to give a clear error.
-    if let Err(e) = std::net::TcpListener::bind(address) {
-        eprintln!("ee2e explore: cannot listen on 127.0.0.1:{}: {e}", args.port);
-        return ExitCode::FAILURE;
-    }
-    println!("Explorer for {profile} / {threat} / {scenario}: http://127.0.0.1:{}/", args.port);
+    // stateright's server panics if it cannot bind; bind first to give a clear error (and,
+    // for port 0, to learn which free port to serve on).
+    let port = match std::net::TcpListener::bind(("127.0.0.1", args.port)).and_then(|l| l.local_addr()) {
+        Ok(bound) => bound.port(),
+        Err(e) => {
+            eprintln!("ee2e explore: cannot listen on 127.0.0.1:{}: {e}", args.port);
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = ("127.0.0.1", port);
+    println!("Explorer for {profile} / {threat} / {scenario}: http://127.0.0.1:{port}/");
     // Blocks, serving until the process is interrupted.
     let _checker = model.checker().serve(address);
     ExitCode::SUCCESS

@@ -162,3 +162,18 @@ fn check_depth_first_gives_the_breadth_first_verdicts() {
     assert!(bfs[0].1.iter().any(|(_, s)| s == "\"violated\""), "seed is attacked: {bfs:?}");
     assert_eq!(bfs, dfs);
 }
+
+#[test]
+fn check_lists_the_fixes_and_accepts_errata_numbers_as_profile_names() {
+    let out = ee2e(&words("check --list-fixes"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for (number, name) in [("E1", "directory-binding"), ("E5", "replay-window"), ("E9", "possession-proof")] {
+        assert!(text.contains(&format!("{number:<3} {name}")), "{number} {name}: {text}");
+    }
+    let out = ee2e(&words(
+        "check --profile hardened-without-E1 --scenario messaging --injections 1 --format json --quiet",
+    ));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(json["runs"][0]["profile"], "hardened-without-directory-binding");
+}

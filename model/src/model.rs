@@ -813,7 +813,9 @@ impl Model for Ee2eModel {
 
     fn format_step(&self, last: &State, action: Action) -> Option<String> {
         let label = self.format_action(&action);
-        self.next_state(last, action).map(|next| format!("{label}\n\n{}", describe::state(&next)))
+        self.next_state(last, action).map(|next| {
+            format!("{label}\n\n{}\n{}", properties::in_state(self, &next), describe::state(&next))
+        })
     }
 
     fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {

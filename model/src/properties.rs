@@ -232,6 +232,24 @@ pub fn negation(name: &str) -> fn(&Ee2eModel, &State) -> bool {
     )
 }
 
+/// The status of every property of this model's scenario in `state` itself, as one line each
+/// for violations and witnesses (what `check` would report had it stopped here). The
+/// Explorer's own property panel shows discoveries along its search instead.
+pub fn in_state(model: &Ee2eModel, state: &State) -> String {
+    let defs = ALL.iter().filter(|d| d.part.in_scenario(model.config.scenario));
+    let (mut violated, mut witnessed) = (Vec::new(), Vec::new());
+    for d in defs {
+        let holds = (d.holds)(model, state);
+        match d.kind {
+            Kind::Always if !holds => violated.push(d.name),
+            Kind::Sometimes | Kind::Covers if holds => witnessed.push(d.name),
+            _ => {}
+        }
+    }
+    let list = |v: Vec<&str>| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    format!("in this state: violated: {}\nin this state: witnessed: {}\n", list(violated), list(witnessed))
+}
+
 /// The stateright properties checked in `scenario`.
 pub fn for_scenario(scenario: Scenario) -> Vec<Property<Ee2eModel>> {
     ALL.iter()

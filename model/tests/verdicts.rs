@@ -97,3 +97,34 @@ fn hardened_registration_reaches_lockout_expiry_and_rate_limit() {
         assert!(!p.trace.is_empty(), "{probe}");
     }
 }
+
+/// The Explorer's step text judges the state it shows: at the end of the 2-step seed
+/// `directory_binding` attack it says the property is violated there.
+#[test]
+fn the_explorer_step_text_shows_the_violation_in_the_attack_state() {
+    use ee2e_model::Ee2eModel;
+    use stateright::Model;
+    let config = Config {
+        profile: Profile::SEED,
+        threat: Threat::Network,
+        scenario: Scenario::Messaging,
+        bounds: Bounds::default(),
+    };
+    let model = Ee2eModel::new(config).without_reduction();
+    let init = model.init_states().remove(0);
+    let trace = ee2e_model::trace::shortest(
+        &model,
+        &[("directory_binding", ee2e_model::properties::negation("directory_binding"))],
+        100_000,
+    )
+    .remove(0)
+    .expect("the seed attack");
+    let mut state = init;
+    for action in &trace[..trace.len() - 1] {
+        let before = model.format_step(&state, action.clone()).expect("step");
+        assert!(before.contains("violated: none"), "{before}");
+        state = model.next_state(&state, action.clone()).expect("step");
+    }
+    let last = model.format_step(&state, trace[trace.len() - 1].clone()).expect("last step");
+    assert!(last.contains("in this state: violated: directory_binding, session_key_secrecy"), "{last}");
+}

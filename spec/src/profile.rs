@@ -57,6 +57,35 @@ impl Fix {
             Fix::PossessionProof => "possession-proof",
         }
     }
+
+    /// The erratum's number in SPEC.md, "Errata" (`E1` … `E9`).
+    pub fn erratum(self) -> &'static str {
+        ["E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "E9"][self.index()]
+    }
+
+    /// What the fix changes, in one line.
+    pub fn summary(self) -> &'static str {
+        [
+            "the directory signature covers a domain label, the phone number and the key",
+            "OAEP label and signature bind the key transport to sender and recipient",
+            "a key transport whose session id was seen before is rejected",
+            "per-direction HKDF keys and encrypt-then-MAC over a header",
+            "sequence numbers checked against a sliding replay window",
+            "the ACK binds session, direction, sequence number and ciphertext hash",
+            "the registration tag is sealed to the server's key, never sent in the clear",
+            "the OTP is single-use and allows a bounded number of attempts",
+            "the client signs (label, phone, key) with its new private key",
+        ][self.index()]
+    }
+
+    /// The fix named `text`: its kebab-case name or its erratum number (`E4`, `e4`).
+    pub fn parse(text: &str) -> Option<Fix> {
+        Fix::ALL.into_iter().find(|f| f.name() == text || f.erratum().eq_ignore_ascii_case(text))
+    }
+
+    fn index(self) -> usize {
+        Fix::ALL.iter().position(|f| *f == self).unwrap_or_default()
+    }
 }
 
 /// The wire layout a profile uses; it is the message version byte.
@@ -114,7 +143,7 @@ impl Profile {
             "hardened" => Some(Profile::HARDENED),
             _ => {
                 let fix = text.strip_prefix("hardened-without-")?;
-                Fix::ALL.iter().find(|f| f.name() == fix).map(|f| Profile::HARDENED.without(*f))
+                Fix::parse(fix).map(|f| Profile::HARDENED.without(f))
             }
         }
     }
@@ -203,5 +232,17 @@ mod tests {
         }
         assert_eq!(Profile::parse("hardened-without-nothing"), None);
         assert_eq!(Profile::SEED.wire(), Wire::Seed);
+        // Errata numbers are aliases of the names.
+        assert_eq!(
+            Profile::parse("hardened-without-E4"),
+            Some(Profile::HARDENED.without(Fix::EncryptThenMac))
+        );
+        assert_eq!(
+            Profile::parse("hardened-without-e9"),
+            Profile::parse("hardened-without-possession-proof")
+        );
+        assert_eq!(Profile::parse("hardened-without-E10"), None);
+        let numbers: Vec<_> = Fix::ALL.iter().map(|f| f.erratum()).collect();
+        assert_eq!(numbers, ["E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "E9"]);
     }
 }
