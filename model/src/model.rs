@@ -237,11 +237,17 @@ impl Ee2eModel {
         client.is_registered() && registering_done && (x != B || state.progress.presence == 2)
     }
 
-    /// The single step explored in `state` under the partial-order reduction, if there is
-    /// one: the first deliverable packet whose delivery commutes with everything and changes
-    /// the world.
-    fn ample(&self, state: &State) -> Option<Action> {
-        state
+    /// The steps explored in `state` under the partial-order reduction, if a persistent set
+    /// smaller than all enabled steps is found (model/README.md, "Reductions"): B coming back
+    /// online; a delivery that commutes with everything; an honest client's key-exchange
+    /// starts while it has no lookup outstanding; an honest client's sends once nothing can
+    /// change its sessions.
+    fn ample(&self, state: &State) -> Option<Vec<Action>> {
+        let possible = |a: &Action| self.next_state(state, a.clone()).is_some();
+        if self.config.scenario.messages() && state.progress.presence == 1 && possible(&Action::GoOnline) {
+            return Some(vec![Action::GoOnline]);
+        }
+        let delivery = state
             .pool
             .iter()
             .filter(|p| {
@@ -249,7 +255,58 @@ impl Ee2eModel {
                     && (self.commuting_server_step(state, p) || self.commuting_client_delivery(state, p))
             })
             .map(|p| Action::Deliver(p.clone()))
-            .find(|a| self.next_state(state, a.clone()).is_some())
+            .find(possible);
+        if let Some(step) = delivery {
+            return Some(vec![step]);
+        }
+        let mut script = Vec::new();
+        self.honest_actions(state, &mut script);
+        for x in HONEST {
+            let starts: Vec<Action> = script
+                .iter()
+                .filter(|a| matches!(a, Action::StartSession { from, .. } if *from == x))
+                .filter(|a| possible(a))
+                .cloned()
+                .collect();
+            // With a lookup outstanding, a second start would be absorbed by it (the first
+            // answer clears it), so starts commute with the answers only when none is.
+            if !starts.is_empty() && self.client_settled(state, x) && state.client(x).lookups().is_empty() {
+                return Some(starts);
+            }
+        }
+        for x in HONEST {
+            let sends: Vec<Action> = script
+                .iter()
+                .filter(|a| matches!(a, Action::Send { from, .. } if *from == x))
+                .filter(|a| possible(a))
+                .cloned()
+                .collect();
+            if !sends.is_empty() && self.sessions_settled(state) && self.client_settled(state, x) {
+                return Some(sends);
+            }
+        }
+        None
+    }
+
+    /// Whether no honest client can get a new session any more: no injection is left, both
+    /// have started every key exchange they may, and no key request, directory answer or key
+    /// transport is still deliverable. An honest send (which seals in the newest session with
+    /// its peer and draws an IV) then commutes with every step but the same client's other
+    /// sends, which [`ample`](Self::ample) takes together.
+    fn sessions_settled(&self, state: &State) -> bool {
+        let bounds = self.config.bounds;
+        self.no_injection_left(state)
+            && state.progress.sessions == [bounds.sessions, bounds.b_sessions]
+            && state.pool.iter().all(|p| {
+                !state.deliverable(p)
+                    || !matches!(
+                        p.message,
+                        Message::KeyRequest { .. }
+                            | Message::PeerKey { .. }
+                            | Message::KeyTransport { .. }
+                            | Message::KeyDelivery { .. }
+                    )
+            })
     }
 
     /// The same model, stopping its exploration once `stop` is set.
@@ -649,9 +706,9 @@ impl Model for Ee2eModel {
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
         if self.reduce
-            && let Some(step) = self.ample(state)
+            && let Some(steps) = self.ample(state)
         {
-            actions.push(step);
+            actions.extend(steps);
             return;
         }
         self.honest_actions(state, actions);

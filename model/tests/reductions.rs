@@ -87,6 +87,10 @@ fn partial_order_reduction_loses_no_discovery_in_messaging() {
     // Two key exchanges by A: repeated identical requests (pending copies).
     let twice = Bounds { sessions: 2, injections: 0, ..Bounds::default() };
     same_with_and_without_reduction(Profile::SEED, Threat::Network, Scenario::Messaging, twice);
+    let both = Bounds { sessions: 2, b_sessions: 1, injections: 0, ..Bounds::default() };
+    same_with_and_without_reduction(Profile::HARDENED, Threat::Network, Scenario::Messaging, both);
+    let seed_two = Bounds { messages: 2, injections: 0, ..Bounds::default() };
+    same_with_and_without_reduction(Profile::SEED, Threat::Network, Scenario::Messaging, seed_two);
     for threat in [Threat::Passive, Threat::Compromise, Threat::Server] {
         same_with_and_without_reduction(Profile::SEED, threat, Scenario::Messaging, small);
     }

@@ -186,6 +186,10 @@ impl<S: Suite> Client<S> {
     pub fn sessions(&self) -> &[Session<S>] {
         &self.sessions
     }
+    /// Peers whose directory entry was asked for and has not arrived yet.
+    pub fn lookups(&self) -> &BTreeSet<Phone> {
+        &self.lookups
+    }
     /// Messages sent and not yet acknowledged, oldest first.
     pub fn outstanding(&self) -> &[Outstanding<S>] {
         &self.outstanding
