@@ -210,15 +210,20 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
     let seconds = start.elapsed().as_secs_f64();
 
     // Discoveries of an incomplete run are real too: their shortest traces lie no deeper
-    // than what was explored.
-    let goals: Vec<crate::trace::Goal> = defs
-        .iter()
-        .zip(&discovered)
-        .filter(|(_, found)| **found)
-        .map(|(d, _)| (d.name, goal_of(d.kind, d.name)))
-        .collect();
+    // than what was explored. Counterexamples are searched in the full graph (shortest,
+    // every step shown); examples of sometimes-properties and probes in the reduced one,
+    // which is much smaller and gives real, short paths.
+    let goals_of = |always: bool| -> Vec<crate::trace::Goal> {
+        defs.iter()
+            .zip(&discovered)
+            .filter(|(d, found)| **found && (d.kind == Kind::Always) == always)
+            .map(|(d, _)| (d.name, goal_of(d.kind, d.name)))
+            .collect()
+    };
     let plain = Ee2eModel::new(config).without_reduction();
-    let mut traces = crate::trace::shortest(&plain, &goals, TRACE_SEARCH_LIMIT).into_iter();
+    let mut counterexamples = crate::trace::shortest(&plain, &goals_of(true), TRACE_SEARCH_LIMIT).into_iter();
+    let mut examples =
+        crate::trace::shortest(&Ee2eModel::new(config), &goals_of(false), TRACE_SEARCH_LIMIT).into_iter();
     let init = plain.init_states().remove(0);
 
     let properties = defs
@@ -228,7 +233,8 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
             // Where the shortest-trace search gives up (past its state limit), the checker's
             // own path stands in: real, but not necessarily the shortest.
             let actions = if *found {
-                traces.next().flatten().or_else(|| found_paths.get(d.name).cloned())
+                let trace = if d.kind == Kind::Always { counterexamples.next() } else { examples.next() };
+                trace.flatten().or_else(|| found_paths.get(d.name).cloned())
             } else {
                 None
             };
