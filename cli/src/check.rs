@@ -182,8 +182,9 @@ pub fn run_check_with(
     }
     let incomplete = options.interrupt.load(Ordering::Relaxed) || runs.iter().any(|(_, r)| !r.complete);
     let ok = runs.iter().all(|(config, report)| {
-        let sometimes_ok =
-            report.properties.iter().all(|p| !(p.kind == "sometimes" && p.status == Status::NotWitnessed));
+        let sometimes_ok = report.properties.iter().all(|p| {
+            !(p.kind == "sometimes" && p.status == Status::NotWitnessed) && p.status != Status::NotExercised
+        });
         let hardened_ok = !(config.profile == Profile::HARDENED && config.threat == Threat::Network)
             || report.properties.iter().all(|p| p.status != Status::Violated);
         sometimes_ok && hardened_ok
@@ -303,6 +304,7 @@ fn verdict(status: Status) -> &'static str {
         Status::Witnessed => "witnessed",
         Status::NotWitnessed => "NOT WITNESSED",
         Status::Unknown => "incomplete",
+        Status::NotExercised => "not exercised",
     }
 }
 
@@ -408,6 +410,23 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
                 let _ = write!(row, " {cell:<w$} |");
             }
             let _ = writeln!(out, "{row}");
+        }
+        let _ = writeln!(out);
+    }
+
+    let unexercised: Vec<String> = runs
+        .iter()
+        .flat_map(|(_, r)| {
+            r.properties.iter().filter_map(move |p| {
+                p.why
+                    .map(|why| format!("  {} / {} / {}: {} — {why}", r.profile, r.threat, r.scenario, p.name))
+            })
+        })
+        .collect();
+    if !unexercised.is_empty() {
+        let _ = writeln!(out, "Not exercised at these bounds (no verdict; `check` exits 1):\n");
+        for line in unexercised {
+            let _ = writeln!(out, "{line}");
         }
         let _ = writeln!(out);
     }

@@ -177,3 +177,21 @@ fn check_lists_the_fixes_and_accepts_errata_numbers_as_profile_names() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
     assert_eq!(json["runs"][0]["profile"], "hardened-without-directory-binding");
 }
+
+/// Bounds that cannot exercise a property say so instead of "holds", and `check` fails.
+#[test]
+fn check_reports_properties_the_bounds_cannot_exercise() {
+    let out = ee2e(&words(
+        "check --scenario messaging --profile hardened --messages 0 --injections 0 --format json --quiet",
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    let props = json["runs"][0]["properties"].as_array().expect("properties").clone();
+    let status = |name: &str| props.iter().find(|p| p["name"] == name).map(|p| p["status"].clone());
+    assert_eq!(status("message_confidentiality"), Some("not_exercised".into()));
+    assert_eq!(status("ack_accepted"), Some("not_exercised".into()));
+    // A key exchange still runs, so the properties about it are checked.
+    assert_eq!(status("session_key_secrecy"), Some("holds".into()));
+    let why = props.iter().find(|p| p["name"] == "ack_authenticity").map(|p| p["why"].clone());
+    assert_eq!(why, Some("no honest client sends a message (--messages 0)".into()));
+}

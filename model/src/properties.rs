@@ -250,6 +250,22 @@ pub fn in_state(model: &Ee2eModel, state: &State) -> String {
     format!("in this state: violated: {}\nin this state: witnessed: {}\n", list(violated), list(witnessed))
 }
 
+/// Why property `name` cannot be exercised at all within `bounds` in `scenario`, if it cannot:
+/// reported as "not exercised" rather than as holding (or as a missing witness).
+pub fn unexercised(name: &str, scenario: Scenario, bounds: crate::config::Bounds) -> Option<&'static str> {
+    if !scenario.messages() || !ALL.iter().any(|d| d.name == name && d.part == Part::Messaging) {
+        return None;
+    }
+    if bounds.sessions == 0 && bounds.b_sessions == 0 && bounds.injections == 0 {
+        return Some("no key exchange is started and the attacker injects nothing, so no session exists");
+    }
+    let needs_honest_send = ["message_confidentiality", "ack_authenticity", "ack_accepted"];
+    if bounds.messages == 0 && needs_honest_send.contains(&name) {
+        return Some("no honest client sends a message (--messages 0)");
+    }
+    None
+}
+
 /// The stateright properties checked in `scenario`.
 pub fn for_scenario(scenario: Scenario) -> Vec<Property<Ee2eModel>> {
     ALL.iter()

@@ -28,6 +28,9 @@ pub enum Status {
     /// The run stopped before exploring every state and found no example or counterexample:
     /// not a verdict.
     Unknown,
+    /// Nothing within the bounds can exercise the property (see `PropertyResult::why`): not a
+    /// verdict either.
+    NotExercised,
 }
 
 /// One step of a trace.
@@ -53,6 +56,9 @@ pub struct PropertyResult {
     /// Level in Lowe's hierarchy, for authentication properties.
     #[serde(skip_serializing_if = "str::is_empty")]
     pub level: &'static str,
+    /// Why the property was not exercised (status `not_exercised`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<&'static str>,
     /// The path, for SVG rendering.
     #[serde(skip)]
     pub path: Option<Path<State, Action>>,
@@ -238,7 +244,10 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
             } else {
                 None
             };
+            let why =
+                crate::properties::unexercised(d.name, config.scenario, config.bounds).filter(|_| !found);
             let status = match (d.kind, found, complete) {
+                _ if why.is_some() => Status::NotExercised,
                 (Kind::Always, true, _) => Status::Violated,
                 (Kind::Always, false, true) => Status::Holds,
                 (_, true, _) => Status::Witnessed,
@@ -262,6 +271,7 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
                 status,
                 trace,
                 level: d.level,
+                why,
                 path,
             }
         })
