@@ -127,6 +127,11 @@ impl RunReport {
 /// States the shortest-trace search may visit before giving up on a trace.
 pub const TRACE_SEARCH_LIMIT: usize = 5_000_000;
 
+/// States the search for examples of sometimes-properties may visit before the checker's own
+/// path stands in: examples are shallow, and a breadth-first search holds whole states, so a
+/// deep run (e.g. `--search dfs` at large bounds) must not spend gigabytes on them.
+pub const EXAMPLE_SEARCH_LIMIT: usize = 300_000;
+
 /// The order in which the checker explores the state space.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -229,7 +234,7 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
     let plain = Ee2eModel::new(config).without_reduction();
     let mut counterexamples = crate::trace::shortest(&plain, &goals_of(true), TRACE_SEARCH_LIMIT).into_iter();
     let mut examples =
-        crate::trace::shortest(&Ee2eModel::new(config), &goals_of(false), TRACE_SEARCH_LIMIT).into_iter();
+        crate::trace::shortest(&Ee2eModel::new(config), &goals_of(false), EXAMPLE_SEARCH_LIMIT).into_iter();
     let init = plain.init_states().remove(0);
 
     let properties = defs
