@@ -155,14 +155,13 @@ impl Ee2eModel {
     /// before it is flushed into the (unordered) pool.
     pub fn commuting_server_step(&self, state: &State, packet: &Packet) -> bool {
         let Hop::ToServer { from } = packet.hop else { return false };
-        let stable = |p: &ee2e_spec::Phone| match self.config.scenario {
-            Scenario::Messaging => true,
-            Scenario::Lifecycle => owner(p) != Some(B),
-            Scenario::Registration => false,
-        };
         if self.config.scenario == Scenario::Registration {
             return false;
         }
+        // Whose directory entry stays as it is: everyone's in `messaging`; all but B's in
+        // `lifecycle`.
+        let stable =
+            |p: &ee2e_spec::Phone| self.config.scenario == Scenario::Messaging || owner(p) != Some(B);
         let recipient_settled =
             |to: &ee2e_spec::Phone| owner(to) != Some(B) || self.b_presence_settled(state);
         match &packet.message {
@@ -242,7 +241,8 @@ impl Ee2eModel {
     /// online; a delivery that commutes with everything; an honest client's key-exchange
     /// starts while it has no lookup outstanding; an honest client's sends once nothing can
     /// change its sessions.
-    fn ample(&self, state: &State) -> Option<Vec<Action>> {
+    /// `script` holds the honest steps enabled in `state` ([`Ee2eModel::honest_actions`]).
+    fn ample(&self, state: &State, script: &[Action]) -> Option<Vec<Action>> {
         let possible = |a: &Action| self.next_state(state, a.clone()).is_some();
         if self.config.scenario.messages() && state.progress.presence == 1 && possible(&Action::GoOnline) {
             return Some(vec![Action::GoOnline]);
@@ -259,30 +259,37 @@ impl Ee2eModel {
         if let Some(step) = delivery {
             return Some(vec![step]);
         }
-        let mut script = Vec::new();
-        self.honest_actions(state, &mut script);
-        for x in HONEST {
-            let starts: Vec<Action> = script
+        // The honest client `x`'s own key-exchange starts (`starts`) or sends, where possible.
+        let own = |x: Party, starts: bool| -> Vec<Action> {
+            script
                 .iter()
-                .filter(|a| matches!(a, Action::StartSession { from, .. } if *from == x))
+                .filter(|a| match a {
+                    Action::StartSession { from, .. } => starts && *from == x,
+                    Action::Send { from, .. } => !starts && *from == x,
+                    _ => false,
+                })
                 .filter(|a| possible(a))
                 .cloned()
-                .collect();
-            // With a lookup outstanding, a second start would be absorbed by it (the first
-            // answer clears it), so starts commute with the answers only when none is.
-            if !starts.is_empty() && self.client_settled(state, x) && state.client(x).lookups().is_empty() {
-                return Some(starts);
+                .collect()
+        };
+        // With a lookup outstanding, a second start would be absorbed by it (the first
+        // answer clears it), so starts commute with the answers only when none is.
+        for x in HONEST {
+            if self.client_settled(state, x) && state.client(x).lookups().is_empty() {
+                let starts = own(x, true);
+                if !starts.is_empty() {
+                    return Some(starts);
+                }
             }
         }
-        for x in HONEST {
-            let sends: Vec<Action> = script
-                .iter()
-                .filter(|a| matches!(a, Action::Send { from, .. } if *from == x))
-                .filter(|a| possible(a))
-                .cloned()
-                .collect();
-            if !sends.is_empty() && self.sessions_settled(state) && self.client_settled(state, x) {
-                return Some(sends);
+        if self.sessions_settled(state) {
+            for x in HONEST {
+                if self.client_settled(state, x) {
+                    let sends = own(x, false);
+                    if !sends.is_empty() {
+                        return Some(sends);
+                    }
+                }
             }
         }
         None
@@ -705,13 +712,13 @@ impl Model for Ee2eModel {
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        self.honest_actions(state, actions);
         if self.reduce
-            && let Some(steps) = self.ample(state)
+            && let Some(steps) = self.ample(state, actions)
         {
-            actions.extend(steps);
+            *actions = steps;
             return;
         }
-        self.honest_actions(state, actions);
         for otp in &state.ghost.otps {
             if state.knowledge.has_verifier(otp) {
                 actions.push(Action::GuessOffline(otp.clone()));
