@@ -38,6 +38,10 @@ pub struct Ee2eModel {
     /// reduction, [`Ee2eModel::commuting_server_step`]). Off in the differential test of that
     /// reduction, in the shortest-trace search and in the Explorer, which show every step.
     reduce: bool,
+    /// Also relabel messages, ACKs, key transports and lookups on their way to the server
+    /// (synth.rs, `relabelled`): redundant with relabelling their deliveries, and on only in
+    /// the differential test that shows so.
+    relabel_via_server: bool,
 }
 
 /// A step of the system.
@@ -90,7 +94,25 @@ pub enum Action {
     GuessOffline(Term),
     /// B's long-term key leaks (threat `compromise`).
     Compromise,
+    /// Several steps in a row, each the only one the partial-order reduction explores in the
+    /// state before it: the states between them are not stored (model/README.md,
+    /// "Reductions"). Never built without the reduction.
+    Chain(Vec<Action>),
 }
+
+impl Action {
+    /// The single steps this action stands for (a [`Action::Chain`]'s, in order).
+    pub fn steps(self) -> Vec<Action> {
+        match self {
+            Action::Chain(steps) => steps,
+            step => vec![step],
+        }
+    }
+}
+
+/// The longest [`Action::Chain`] built (a bound on the work of one transition; a longer run
+/// of forced steps is simply split).
+const MAX_CHAIN: usize = 64;
 
 /// Injections an online dictionary attack costs: it is many submissions, not one, so it is
 /// charged more than a single forged message (and an attacker with an offline verifier
@@ -125,7 +147,7 @@ const COVERED_ERRORS: [ErrorCode; 3] =
 impl Ee2eModel {
     /// A model of `config`.
     pub fn new(config: Config) -> Self {
-        Ee2eModel { config, stop: None, prune: true, reduce: true }
+        Ee2eModel { config, stop: None, prune: true, reduce: true, relabel_via_server: false }
     }
 
     /// The same model without the no-op pruning (for the differential test that shows the
@@ -133,6 +155,18 @@ impl Ee2eModel {
     pub fn without_pruning(mut self) -> Self {
         self.prune = false;
         self
+    }
+
+    /// The same model with the attacker also relabelling every message on its way to the
+    /// server (for the differential test that shows those relabellings redundant).
+    pub fn with_relabelling_via_server(mut self) -> Self {
+        self.relabel_via_server = true;
+        self
+    }
+
+    /// Whether the attacker also relabels on the server leg what the server only relays.
+    pub fn relabels_via_server(&self) -> bool {
+        self.relabel_via_server
     }
 
     /// The same model without the partial-order reduction: every enabled step is explored in
@@ -211,7 +245,6 @@ impl Ee2eModel {
             || self.config.profile.wire() != ee2e_spec::Wire::Hardened
             || sessions_per_peer > MAX_SESSIONS_PER_PEER
             || u64::from(bounds.messages) >= REPLAY_WINDOW
-            || !self.no_injection_left(state)
             || !self.client_settled(state, x)
         {
             return false;
@@ -219,12 +252,50 @@ impl Ee2eModel {
         let (Some((_, sid, seq, is_ack)), Some(sender)) = (record(packet), sender(&packet.message)) else {
             return false;
         };
-        state.pool.iter().filter(|q| *q != packet && state.deliverable(q)).all(|q| match record(q) {
-            Some((to, s, n, ack)) if s == sid && n == seq => {
-                !((to == x && ack == is_ack) || (to == sender && ack != is_ack))
-            }
-            _ => true,
-        })
+        // With injections left, the attacker could still replay any packet of the pool, and
+        // send whatever it can build; that is harmless only where it cannot build a record
+        // of this session (see `session_sealed_off`), and every packet carrying the same
+        // record is this very message.
+        let injecting = !self.no_injection_left(state);
+        if injecting && !self.session_sealed_off(state, x, sid) {
+            return false;
+        }
+        let mine = payload(&packet.message);
+        state.pool.iter().filter(|q| *q != packet && (injecting || state.deliverable(q))).all(
+            |q| match record(q) {
+                Some((to, s, n, ack)) if s == sid && n == seq => {
+                    let same_record = to == x && ack == is_ack;
+                    let opposite = to == sender && ack != is_ack;
+                    if injecting {
+                        // A replay of the same message is rejected after whichever copy came
+                        // first; a record the opposite way can only be honest here (the ACK of
+                        // a message x has not accepted cannot exist, and the message an ACK
+                        // acknowledges was accepted before it was made).
+                        !(same_record && payload(&q.message) != mine)
+                    } else {
+                        !(same_record || opposite)
+                    }
+                }
+                _ => true,
+            },
+        )
+    }
+
+    /// Whether the attacker can never build a message or ACK of honest client `x`'s session
+    /// `sid` that `x` accepts: every fix is in force (so every header field is under the MAC
+    /// and nothing can be relabelled or renumbered), the session's key is not derivable now,
+    /// and no honest long-term key can leak later (which is what could reveal it). Honest
+    /// packets are then the only records of `sid`, and the attacker can only replay them.
+    fn session_sealed_off(&self, state: &State, x: Party, sid: &Term) -> bool {
+        let leak_ahead = self.config.threat == Threat::Compromise && !state.progress.compromised;
+        self.config.profile == ee2e_spec::Profile::HARDENED
+            && !leak_ahead
+            && state
+                .client(x)
+                .sessions()
+                .iter()
+                .find(|s| s.id() == Some(sid))
+                .is_some_and(|s| !state.knowledge.derivable(&s.key))
     }
 
     /// Whether nothing can change whether honest client `x` accepts relayed traffic: it is
@@ -293,6 +364,33 @@ impl Ee2eModel {
             }
         }
         None
+    }
+
+    /// `first`, followed by every step that is then the only one the reduction explores, up
+    /// to [`MAX_CHAIN`]. Sound because every property is monotone (SPEC.md §15): a state the
+    /// chain passes through without storing it cannot hold a violation or a witness that its
+    /// end state lacks, and a state with a single persistent step has no other successor the
+    /// reduced graph would explore.
+    fn chained(&self, state: &State, first: Action) -> Action {
+        let mut steps = vec![first.clone()];
+        let Some(mut at) = self.next_state(state, first) else { return steps.swap_remove(0) };
+        let mut script = Vec::new();
+        while steps.len() < MAX_CHAIN {
+            script.clear();
+            self.honest_actions(&at, &mut script);
+            let next = match self.ample(&at, &script) {
+                Some(mut only) if only.len() == 1 => only.swap_remove(0),
+                _ => break,
+            };
+            match self.next_state(&at, next.clone()) {
+                Some(after) => {
+                    at = after;
+                    steps.push(next);
+                }
+                None => break,
+            }
+        }
+        if steps.len() == 1 { steps.swap_remove(0) } else { Action::Chain(steps) }
     }
 
     /// Whether no honest client can get a new session any more: no injection is left, both
@@ -434,6 +532,9 @@ impl Ee2eModel {
                         if state.ghost.bound.iter().any(|(q, _)| *q == p) {
                             state.ghost.entry_replaced = true;
                         }
+                        // The directory is public: the attacker (a registered client) can
+                        // look the new entry up, so it knows its signature from now on.
+                        state.knowledge.learn(entry.signature.clone());
                         state.ghost.bound.insert((p, entry.public_key));
                     }
                 }
@@ -501,7 +602,7 @@ impl Ee2eModel {
     fn wrong_guess(&self, victim: Party, n: u16) -> Option<Message<Sym>> {
         let mut client = Client::new(self.config.profile, params(), phone(victim), E, Term::pk(SERVER));
         client.register().ok()?;
-        let mut rng = SymRng { party: E, drawn: 900 + n * 8 };
+        let mut rng = SymRng::at(E, 900 + n * 8);
         let guess = Term::fresh(E, Purpose::Otp, 800 + n);
         Some(first_send(client.otp_received(&guess, &mut rng).ok()?))
     }
@@ -598,6 +699,16 @@ fn record(packet: &Packet) -> Option<(Party, &Term, u64, bool)> {
     }
 }
 
+/// What a message or ACK carries, without its addressing: a relayed copy and the message the
+/// sender gave the server compare equal.
+fn payload(message: &Message<Sym>) -> Option<Result<&Sealed<Sym>, &Ack<Sym>>> {
+    match message {
+        Message::Data { sealed, .. } | Message::DataDelivery { sealed, .. } => Some(Ok(sealed)),
+        Message::Ack { ack, .. } | Message::AckDelivery { ack, .. } => Some(Err(ack)),
+        _ => None,
+    }
+}
+
 /// The claimed sender of a relayed message or ACK.
 fn sender(message: &Message<Sym>) -> Option<Party> {
     match message {
@@ -684,8 +795,9 @@ impl Model for Ee2eModel {
             Scenario::Messaging | Scenario::Lifecycle => {
                 let a = self.preregister(&mut server, &mut rngs, &mut attacker_rng, A, &mut ghost);
                 let b = self.preregister(&mut server, &mut rngs, &mut attacker_rng, B, &mut ghost);
-                let e = self.preregister(&mut server, &mut rngs, &mut attacker_rng, E, &mut ghost);
-                if let ee2e_spec::Registration::Registered(entry) = e.registration() {
+                let _e = self.preregister(&mut server, &mut rngs, &mut attacker_rng, E, &mut ghost);
+                // The directory is public: any registered client can look up any phone.
+                for entry in server.store().directory() {
                     knowledge.learn(entry.signature.clone());
                 }
                 for c in [A, B] {
@@ -714,8 +826,13 @@ impl Model for Ee2eModel {
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
         self.honest_actions(state, actions);
         if self.reduce
-            && let Some(steps) = self.ample(state, actions)
+            && let Some(mut steps) = self.ample(state, actions)
         {
+            if steps.len() == 1
+                && let Some(step) = steps.pop()
+            {
+                steps.push(self.chained(state, step));
+            }
             *actions = steps;
             return;
         }
@@ -834,6 +951,11 @@ impl Model for Ee2eModel {
                 state.progress.compromised = true;
                 state.knowledge.learn(Term::sk(B));
             }
+            Action::Chain(steps) => {
+                for step in steps {
+                    state = self.next_state(&state, step)?;
+                }
+            }
         }
         Some(state)
     }
@@ -872,6 +994,9 @@ impl Model for Ee2eModel {
                 )
             }
             Action::Compromise => "B's long-term private key leaks".into(),
+            Action::Chain(steps) => {
+                steps.iter().map(|a| self.format_action(a)).collect::<Vec<_>>().join("; then ")
+            }
         }
     }
 

@@ -367,7 +367,11 @@ fn watch(
     }
     let discovered = ALL
         .iter()
-        .filter_map(|d| checker.discovery(d.name).map(|path| (d.name, path.into_actions())))
+        .filter_map(|d| {
+            checker
+                .discovery(d.name)
+                .map(|path| (d.name, path.into_actions().into_iter().flat_map(Action::steps).collect()))
+        })
         .collect();
     Watched {
         stopped,

@@ -9,24 +9,34 @@ use crate::term::{Node, Party, Purpose, Term};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SymbolicSuite;
 
-/// A party's deterministic stream of fresh names.
+/// A party's deterministic streams of fresh names, one per purpose.
+///
+/// One stream per purpose rather than one per party: a name then depends only on how many of
+/// its kind the party drew before, so two steps of one party that draw different kinds (a
+/// message's IV, a session's key and OAEP seed) name the same values in either order, and the
+/// two orders reach one state instead of two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SymRng {
     /// Whose stream.
     pub party: Party,
-    /// Names drawn so far.
-    pub drawn: u16,
+    /// Names drawn so far, per purpose (indexed by `Purpose as usize`).
+    pub drawn: [u16; Purpose::COUNT],
 }
 
 impl SymRng {
     /// A fresh stream for `party`.
     pub fn new(party: Party) -> Self {
-        SymRng { party, drawn: 0 }
+        SymRng::at(party, 0)
+    }
+    /// `party`'s streams, each starting at index `start` (the attacker's per-injection names).
+    pub fn at(party: Party, start: u16) -> Self {
+        SymRng { party, drawn: [start; Purpose::COUNT] }
     }
     /// The next fresh name for `purpose`.
     pub fn draw(&mut self, purpose: Purpose) -> Term {
-        let t = Term::fresh(self.party, purpose, self.drawn);
-        self.drawn += 1;
+        let n = &mut self.drawn[purpose as usize];
+        let t = Term::fresh(self.party, purpose, *n);
+        *n += 1;
         t
     }
 }

@@ -47,6 +47,9 @@ pub fn sequence_diagram(
     actions: &[Action],
     describe_action: impl Fn(&Action) -> String,
 ) -> String {
+    // A chain of reduced steps is drawn step by step.
+    let actions: Vec<Action> = actions.iter().cloned().flat_map(Action::steps).collect();
+    let actions = actions.as_slice();
     let width = 4 * COLUMN;
     let height = TOP + ROW * (actions.len() as u32 + 1) + 20;
     let mut s = String::new();
@@ -113,6 +116,7 @@ pub fn sequence_diagram(
             Action::ForgeError { to, .. } => arrow(&mut s, E, *to, true, false, &label),
             Action::Tick => note(&mut s, crate::config::SERVER, &label),
             Action::GuessOnline(_) | Action::GuessOffline(_) | Action::Compromise => note(&mut s, E, &label),
+            Action::Chain(_) => {} // flattened above
         }
     }
     let _ = writeln!(s, "</svg>");

@@ -5,10 +5,10 @@ use ee2e_spec::derive::{session_id, sig_scheme, with_directory_input};
 use ee2e_spec::session::Opened;
 use ee2e_spec::{
     Ack, DirectoryEntry, Fix, Input, KeyTransport, Message, Mode, RegistrationProof, Role, Sealed, Session,
-    Suite, Wire,
+    Store, Suite, Wire,
 };
 
-use crate::config::{CLIENTS, E, HONEST, SERVER, phone};
+use crate::config::{CLIENTS, E, HONEST, SERVER, owner, phone};
 use crate::model::{Ee2eModel, params};
 use crate::state::{Hop, Packet, State, Sym};
 use crate::term::{Node, Party, Purpose, Term};
@@ -79,7 +79,7 @@ impl Ctx<'_> {
         self.model.config.profile
     }
     fn rng(&self) -> crate::suite::SymRng {
-        crate::suite::SymRng { party: E, drawn: 300 + self.n * 8 }
+        crate::suite::SymRng::at(E, 300 + self.n * 8)
     }
 
     /// The directory entry (phone of `p`, key of `k`) if the attacker can produce its signature.
@@ -90,6 +90,12 @@ impl Ctx<'_> {
         })
         .ok()?;
         self.knows(&sig).then_some(DirectoryEntry { phone: ph, public_key: pk, signature: sig })
+    }
+
+    /// `p`'s directory entry as the server holds it now, if the attacker knows its signature.
+    fn current_entry(&self, p: Party) -> Option<DirectoryEntry<Sym>> {
+        let entry = self.state.server.store().entry(&phone(p)).ok()??;
+        self.knows(&entry.signature).then_some(entry)
     }
 
     /// Session keys the attacker holds.
@@ -378,50 +384,119 @@ fn rewritten_acks(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
 }
 
 /// Honest messages with their addressing altered.
+///
+/// A message or ACK is relabelled straight into its delivery to an honest client (every claimed
+/// sender, every target), from either leg it was seen on. Sending it to the server under a
+/// spoofed address or with another recipient would only make the server relay that very
+/// delivery (its relay checks read registrations, which every party holds, and the recipient's
+/// presence, which only decides when it arrives): the same packet for the same one injection,
+/// which the attacker can as well send at the moment it would have arrived. So the server leg
+/// is relabelled only for what the server does more with: key transports (it attaches the
+/// sender's directory entry), and the rest.
 fn relabelled(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
+    if cx.model.relabels_via_server() {
+        relabelled_via_server(cx, out);
+    }
     for packet in &cx.state.pool {
         match (&packet.hop, &packet.message) {
-            (Hop::ToServer { from }, m) => {
-                for claimed in CLIENTS.into_iter().filter(|c| c != from) {
-                    out.push((to_server(claimed, m.clone()), "sender address spoofed".into()));
-                }
-                let retarget = |to: Party| -> Option<Message<Sym>> {
-                    Some(match m.clone() {
-                        Message::Data { sealed, .. } => Message::Data { to: phone(to), sealed },
-                        Message::Ack { ack, .. } => Message::Ack { to: phone(to), ack },
-                        Message::KeyTransport { transport, .. } => {
-                            Message::KeyTransport { to: phone(to), transport }
-                        }
-                        _ => return None,
-                    })
-                };
-                for to in CLIENTS {
+            (Hop::ToServer { from }, Message::Data { to, sealed }) => {
+                let m = |f: Party| Message::DataDelivery { from: phone(f), sealed: sealed.clone() };
+                relabel_delivery(owner(to), *from, m, out);
+            }
+            (Hop::ToServer { from }, Message::Ack { to, ack }) => {
+                let m = |f: Party| Message::AckDelivery { from: phone(f), ack: ack.clone() };
+                relabel_delivery(owner(to), *from, m, out);
+            }
+            (Hop::ToServer { from }, Message::KeyTransport { to, transport }) => {
+                for target in CLIENTS {
                     for claimed in CLIENTS {
-                        if let Some(m2) = retarget(to)
-                            && (m2 != *m || claimed != *from)
-                        {
-                            out.push((to_server(claimed, m2), "recipient changed".into()));
+                        if (Some(target), claimed) == (owner(to), *from) {
+                            continue;
+                        }
+                        // With the claimed sender's entry in hand the attacker sends the
+                        // delivery the server would make; without, only the server can attach it.
+                        let entry = cx.current_entry(claimed);
+                        match entry {
+                            Some(entry) if HONEST.contains(&target) => {
+                                let m = Message::KeyDelivery { from: entry, transport: transport.clone() };
+                                out.push((to_client(target, m), "redirected or relabelled".into()));
+                            }
+                            Some(_) => {}
+                            None => {
+                                let m =
+                                    Message::KeyTransport { to: phone(target), transport: transport.clone() };
+                                let why = if claimed == *from {
+                                    "recipient changed"
+                                } else {
+                                    "sender address spoofed"
+                                };
+                                out.push((to_server(claimed, m), why.into()));
+                            }
                         }
                     }
                 }
             }
+            // The answer to a lookup is a public directory entry, which the attacker already
+            // knows (model.rs: the directory is public) and injects directly (rule 1).
+            (Hop::ToServer { .. }, Message::KeyRequest { .. }) => {}
+            (Hop::ToServer { from }, m) => {
+                for claimed in CLIENTS.into_iter().filter(|c| c != from) {
+                    out.push((to_server(claimed, m.clone()), "sender address spoofed".into()));
+                }
+            }
+            (Hop::ToClient { to }, Message::DataDelivery { from, sealed }) => {
+                let m = |f: Party| Message::DataDelivery { from: phone(f), sealed: sealed.clone() };
+                relabel_delivery(Some(*to), owner(from).unwrap_or(E), m, out);
+            }
+            (Hop::ToClient { to }, Message::AckDelivery { from, ack }) => {
+                let m = |f: Party| Message::AckDelivery { from: phone(f), ack: ack.clone() };
+                relabel_delivery(Some(*to), owner(from).unwrap_or(E), m, out);
+            }
             (Hop::ToClient { to }, m) => {
-                for target in HONEST {
-                    for from in CLIENTS {
-                        let m2 = match m.clone() {
-                            Message::DataDelivery { sealed, .. } => {
-                                Message::DataDelivery { from: phone(from), sealed }
-                            }
-                            Message::AckDelivery { ack, .. } => {
-                                Message::AckDelivery { from: phone(from), ack }
-                            }
-                            other if target != *to && from == CLIENTS[0] => other,
-                            _ => continue,
-                        };
-                        if target != *to || m2 != *m {
-                            out.push((to_client(target, m2), "redirected or relabelled".into()));
-                        }
-                    }
+                for target in HONEST.into_iter().filter(|t| t != to) {
+                    out.push((to_client(target, m.clone()), "redirected or relabelled".into()));
+                }
+            }
+        }
+    }
+}
+
+/// Every delivery of one message or ACK (`message(claimed sender)`) to an honest client but
+/// the honest one itself (to `to` as from `from`).
+fn relabel_delivery(
+    to: Option<Party>,
+    from: Party,
+    message: impl Fn(Party) -> Message<Sym>,
+    out: &mut Vec<(Packet, String)>,
+) {
+    for target in HONEST {
+        for claimed in CLIENTS {
+            if Some(target) != to || claimed != from {
+                out.push((to_client(target, message(claimed)), "redirected or relabelled".into()));
+            }
+        }
+    }
+}
+
+/// Every relabelling on the server leg: each message to the server with its sender address
+/// spoofed and, for messages, ACKs and key transports, its recipient changed. Only in the
+/// differential test (`Ee2eModel::with_relabelling_via_server`).
+fn relabelled_via_server(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
+    for packet in &cx.state.pool {
+        let (Hop::ToServer { from }, m) = (&packet.hop, &packet.message) else { continue };
+        for claimed in CLIENTS.into_iter().filter(|c| c != from) {
+            out.push((to_server(claimed, m.clone()), "sender address spoofed".into()));
+        }
+        for to in CLIENTS {
+            let retargeted = match m.clone() {
+                Message::Data { sealed, .. } => Message::Data { to: phone(to), sealed },
+                Message::Ack { ack, .. } => Message::Ack { to: phone(to), ack },
+                Message::KeyTransport { transport, .. } => Message::KeyTransport { to: phone(to), transport },
+                _ => continue,
+            };
+            for claimed in CLIENTS {
+                if retargeted != *m || claimed != *from {
+                    out.push((to_server(claimed, retargeted.clone()), "recipient changed".into()));
                 }
             }
         }

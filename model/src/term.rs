@@ -24,6 +24,11 @@ pub enum Purpose {
     Plaintext,
 }
 
+impl Purpose {
+    /// How many purposes there are (`Plaintext` is the last).
+    pub const COUNT: usize = Purpose::Plaintext as usize + 1;
+}
+
 /// A fresh name: drawn by `party`, the `n`-th of its stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Name {

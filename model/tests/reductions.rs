@@ -110,3 +110,46 @@ fn partial_order_reduction_loses_no_discovery_in_lifecycle() {
         same_with_and_without_reduction(profile, Threat::Network, Scenario::Lifecycle, bounds);
     }
 }
+
+/// The attacker's relabelling on the server leg against its relabelling of deliveries alone
+/// (synth.rs, `relabelled`): the server only relays a relabelled message, ACK or key
+/// transport, and answers a lookup with a public entry, so the direct injections reach the
+/// same discoveries.
+fn same_with_and_without_server_relabelling(
+    profile: Profile,
+    threat: Threat,
+    scenario: Scenario,
+    bounds: Bounds,
+) {
+    let config = Config { profile, threat, scenario, bounds };
+    let name = format!("{profile} {threat} {scenario} {bounds} (relabelling)");
+    let direct = Ee2eModel::new(config);
+    let (fewer, more) = same_discoveries(&name, direct.clone(), direct.with_relabelling_via_server());
+    assert!(fewer < more, "{name}: {fewer} >= {more}");
+}
+
+#[test]
+fn relabelling_only_deliveries_loses_no_discovery() {
+    let two = Bounds::default();
+    let one = Bounds { injections: 1, ..Bounds::default() };
+    for profile in [
+        Profile::SEED,
+        Profile::HARDENED,
+        Profile::HARDENED.without(Fix::DirectoryBinding),
+        Profile::HARDENED.without(Fix::TransportBinding),
+        Profile::HARDENED.without(Fix::EncryptThenMac),
+        Profile::HARDENED.without(Fix::AckBinding),
+    ] {
+        same_with_and_without_server_relabelling(profile, Threat::Network, Scenario::Messaging, two);
+    }
+    let both = Bounds { b_sessions: 1, ..one };
+    same_with_and_without_server_relabelling(Profile::HARDENED, Threat::Network, Scenario::Messaging, both);
+    for threat in [Threat::Server, Threat::Compromise] {
+        same_with_and_without_server_relabelling(Profile::HARDENED, threat, Scenario::Messaging, one);
+    }
+    let lifecycle = Bounds::for_scenario(Scenario::Lifecycle);
+    for profile in [Profile::HARDENED, Profile::HARDENED.without(Fix::OtpLimits)] {
+        same_with_and_without_server_relabelling(profile, Threat::Network, Scenario::Lifecycle, lifecycle);
+    }
+    same_with_and_without_server_relabelling(Profile::HARDENED, Threat::Sms, Scenario::Lifecycle, lifecycle);
+}

@@ -352,6 +352,7 @@ fn kind(action: &Action) -> &'static str {
         Action::GuessOffline(_) => "offline guess",
         Action::GuessOnline(_) => "online guess",
         Action::Compromise => "key leak",
+        Action::Chain(_) => "chain of reduced steps",
     }
 }
 
@@ -629,6 +630,10 @@ impl Run<'_> {
         let refused = |e: ee2e::runtime::RuntimeError| Outcome::NotPossible(names_for_phones(&e.to_string()));
         let done = |r: Result<(), ee2e::runtime::RuntimeError>| r.map_or_else(refused, |()| Outcome::Done);
         Ok(match action {
+            // Traces are flattened into single steps before they are replayed (run.rs).
+            Action::Chain(_) => {
+                return Err("a chain of reduced steps is replayed step by step, not whole".into());
+            }
             Action::Register(c) => (done(self.world.rt.act(&phone(*c), |client, _| client.register())), None),
             Action::EnterOtp(c) => match self.world.inbox.remove(c) {
                 Some(otp) => {

@@ -72,6 +72,8 @@ fn delivery(state: &State, packet: &Packet) -> Option<Vec<Packet>> {
 fn emissions(state: &State, action: &Action) -> Option<Vec<Packet>> {
     let honest = |p: u8| if p == A || p == B { Some(p) } else { None };
     match action {
+        // Traces are flattened into single steps before they are replayed.
+        Action::Chain(_) => None,
         Action::Register(c) => {
             let c = honest(*c)?;
             Some(client_sends(c, state.client(c).clone().register().ok()?))

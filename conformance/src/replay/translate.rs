@@ -108,7 +108,7 @@ impl<'a> Translator<'a> {
     }
 
     fn rng(&self) -> SymRng {
-        SymRng { party: E, drawn: 300 + self.n * 8 }
+        SymRng::at(E, 300 + self.n * 8)
     }
 
     /// `t` if the attacker knows it, else a fresh value of its own for the same purpose.
