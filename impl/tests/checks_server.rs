@@ -22,7 +22,7 @@ use ee2e::{Bytes, ConcreteSuite, PrivateKey, Rng, fixtures};
 use ee2e_spec::derive::{RegistrationValues, registration_label};
 use ee2e_spec::{
     Client, ClientOutput, CryptoError, DirectoryEntry, ErrorCode, Fix, Fresh, Input, MemoryStore, Message,
-    Params, PendingOtp, Phone, Profile, RegistrationProof, Server, ServerError, ServerEvent, ServerOutput,
+    OtpCutoff, Params, PendingOtp, Phone, Profile, QueueBound, QueueUsage, RegistrationProof, Server, ServerError, ServerEvent, ServerOutput,
     SigScheme, Store, StoreError, Suite,
 };
 
@@ -864,7 +864,7 @@ fn server_rejects_message_when_the_recipients_queue_is_full(profile: Profile) {
     }
     let fourth = w.data_from_alice(b"one too many");
     let before = server.clone();
-    let error = ServerError::QueueFull(bob.clone());
+    let error = ServerError::QueueFull { to: bob.clone(), bound: QueueBound::Messages };
     reject(&mut server, &alice, fourth.clone(), NOW, error, ErrorCode::QueueFull);
     assert_eq!(server, before);
     assert_eq!(server.store().queue_len(&bob), Ok(3));
@@ -873,7 +873,7 @@ fn server_rejects_message_when_the_recipients_queue_is_full(profile: Profile) {
         server.handle(&bob, Message::Connect { phone: bob.clone() }, NOW, &mut rng(1)).expect("connect");
     assert_eq!(sent.iter().filter(|o| matches!(o, ServerOutput::Send { stored: true, .. })).count(), 3);
     assert_eq!(server.store().queue_len(&bob), Ok(3));
-    assert_eq!(server.confirm_delivery(&bob, 1), Ok(1));
+    assert_eq!(server.confirm_delivery(&bob, 1).map(|c| c.removed), Ok(1));
     server.handle(&bob, Message::Disconnect { phone: bob.clone() }, NOW, &mut rng(1)).expect("offline");
     server.handle(&alice, fourth, NOW, &mut rng(1)).expect("room for one again");
     assert_eq!(server.store().queue_len(&bob), Ok(3));
@@ -908,16 +908,16 @@ fn server_keeps_stored_messages_until_their_delivery_is_confirmed(profile: Profi
     assert_eq!(first.len(), 3);
     let again = sent(confirmed.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect again"));
     assert_eq!(again, first, "unconfirmed messages are sent again, in the same order");
-    assert_eq!(confirmed.confirm_delivery(&bob, 2), Ok(2));
+    assert_eq!(confirmed.confirm_delivery(&bob, 2).map(|c| c.removed), Ok(2));
     let rest = sent(confirmed.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect"));
     assert_eq!(rest, first[2..].to_vec());
-    assert_eq!(confirmed.confirm_delivery(&bob, 5), Ok(1), "only what is there");
+    assert_eq!(confirmed.confirm_delivery(&bob, 5).map(|c| c.removed), Ok(1), "only what is there");
     assert_eq!(confirmed.store().queue_len(&bob), Ok(0));
 
     let taken = sent(on_connect.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect"));
     assert_eq!(taken, first);
     assert_eq!(on_connect.store().queue_len(&bob), Ok(0));
-    assert_eq!(on_connect.confirm_delivery(&bob, 1), Ok(0));
+    assert_eq!(on_connect.confirm_delivery(&bob, 1).map(|c| c.removed), Ok(0));
     assert!(sent(on_connect.handle(&bob, connect, NOW, &mut rng(1)).expect("connect")).is_empty());
 }
 
@@ -937,7 +937,7 @@ fn server_keeps_the_message_when_confirming_its_delivery_fails(profile: Profile)
     assert_eq!(server.confirm_delivery(&bob, 1), Err(ServerError::Store(injected(Op::RemoveQueued))));
     assert_eq!(server.store().queue_len(&bob), Ok(1));
     server.store().heal();
-    assert_eq!(server.confirm_delivery(&bob, 1), Ok(1));
+    assert_eq!(server.confirm_delivery(&bob, 1).map(|c| c.removed), Ok(1));
 }
 
 // ---- §10.1 Store: a store that fails on demand ----
@@ -957,6 +957,8 @@ enum Op {
     PutOtpRequests,
     PeekQueue,
     RemoveQueued,
+    OtpPhones,
+    SweepOtps,
 }
 
 /// The in-memory store, failing the operations in `faults` (shared by clones, so that a
@@ -1013,9 +1015,21 @@ impl Store<S> for FaultyStore {
         self.check(Op::PutEntry)?;
         self.inner.put_entry(entry)
     }
-    fn enqueue(&mut self, to: &Phone, message: &Message<S>) -> Result<(), StoreError> {
+    fn enqueue(&mut self, to: &Phone, from: &Phone, size: usize, message: &Message<S>) -> Result<(), StoreError> {
         self.check(Op::Enqueue)?;
-        self.inner.enqueue(to, message)
+        self.inner.enqueue(to, from, size, message)
+    }
+    fn queue_usage(&self, to: &Phone, from: &Phone) -> Result<QueueUsage, StoreError> {
+        self.check(Op::QueueLen)?;
+        self.inner.queue_usage(to, from)
+    }
+    fn otp_phones(&self) -> Result<usize, StoreError> {
+        self.check(Op::OtpPhones)?;
+        self.inner.otp_phones()
+    }
+    fn sweep_otps(&mut self, cutoff: OtpCutoff, max: usize) -> Result<usize, StoreError> {
+        self.check(Op::SweepOtps)?;
+        self.inner.sweep_otps(cutoff, max)
     }
     fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
         self.check(Op::TakeQueue)?;
@@ -1033,9 +1047,9 @@ impl Store<S> for FaultyStore {
         self.check(Op::PutOtpRequests)?;
         self.inner.put_otp_requests(phone, times)
     }
-    fn peek_queue(&self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
+    fn peek_batch(&self, to: &Phone, max_messages: usize, max_bytes: usize) -> Result<Vec<Message<S>>, StoreError> {
         self.check(Op::PeekQueue)?;
-        self.inner.peek_queue(to)
+        self.inner.peek_batch(to, max_messages, max_bytes)
     }
     fn remove_queued(&mut self, to: &Phone, count: usize) -> Result<usize, StoreError> {
         self.check(Op::RemoveQueued)?;
