@@ -158,9 +158,13 @@ fn serve_line(server: &mut QueueServer, line: &str, rng: &mut ee2e::Rng) -> Stri
                         match output {
                             ServerOutput::Send { to, message, .. } => {
                                 match codec::encode(server.profile().wire(), &message) {
-                                    Ok(bytes) => answer.push_str(&format!("send {to} {}\n", hex_encode(&bytes))),
+                                    Ok(bytes) => {
+                                        answer.push_str(&format!("send {to} {}\n", hex_encode(&bytes)))
+                                    }
                                     // It stays stored and goes out again at the next `Connect`.
-                                    Err(error) => eprintln!("ee2e serve-queue: cannot encode a stored message: {error}"),
+                                    Err(error) => {
+                                        eprintln!("ee2e serve-queue: cannot encode a stored message: {error}")
+                                    }
                                 }
                             }
                             ServerOutput::Event(ServerEvent::BatchFailed { error, .. }) => {

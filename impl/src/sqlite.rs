@@ -138,14 +138,18 @@ impl SqliteStore {
             )));
         }
         let has_queue: bool = conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'queue')", [], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'queue')",
+                [],
+                |row| row.get(0),
+            )
             .map_err(db("reading the schema"))?;
         let has_size: bool = conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM pragma_table_info('queue') WHERE name = 'size')", [], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info('queue') WHERE name = 'size')",
+                [],
+                |row| row.get(0),
+            )
             .map_err(db("reading the schema"))?;
         if has_queue && !has_size {
             conn.execute_batch(&format!("BEGIN; {MIGRATE_QUEUE} COMMIT;"))
@@ -266,7 +270,8 @@ impl Store<ConcreteSuite> for SqliteStore {
         let bytes = codec::encode(self.wire, message).map_err(|e| {
             StoreError(format!("cannot encode a {:?} message for the queue: {e}", message.kind()))
         })?;
-        let size = i64::try_from(size).map_err(|_| StoreError(format!("sqlite: size {size} does not fit a column")))?;
+        let size = i64::try_from(size)
+            .map_err(|_| StoreError(format!("sqlite: size {size} does not fit a column")))?;
         self.conn
             .execute(
                 "INSERT INTO queue (recipient, message, sender, size) VALUES (?1, ?2, ?3, ?4)",
@@ -287,7 +292,8 @@ impl Store<ConcreteSuite> for SqliteStore {
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
             .map_err(db("measuring queue"))?;
-        let count = |n: i64| usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative queue usage {n}")));
+        let count =
+            |n: i64| usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative queue usage {n}")));
         Ok(QueueUsage {
             messages: count(messages)?,
             bytes: count(bytes)?,
@@ -448,7 +454,8 @@ fn decode_rows(
 }
 
 fn decode_row(wire: Wire, to: &Phone, id: i64, bytes: &[u8]) -> Result<Message<ConcreteSuite>, StoreError> {
-    codec::decode(wire, bytes).map_err(|e| StoreError(format!("queue row {id} for {to} does not decode: {e}")))
+    codec::decode(wire, bytes)
+        .map_err(|e| StoreError(format!("queue row {id} for {to} does not decode: {e}")))
 }
 
 #[cfg(test)]
@@ -622,7 +629,11 @@ mod tests {
         assert_eq!(s.sweep_otps(cutoff, 2).unwrap(), 4);
         assert_eq!(s.pending_otp(&phones[0]).unwrap(), None);
         assert_eq!(s.pending_otp(&phones[1]).unwrap(), None);
-        assert_eq!(s.pending_otp(&phones[2]).unwrap(), Some(otp(20)), "past the batch: left for the next sweep");
+        assert_eq!(
+            s.pending_otp(&phones[2]).unwrap(),
+            Some(otp(20)),
+            "past the batch: left for the next sweep"
+        );
         assert_eq!(s.otp_requests(&phones[0]).unwrap(), vec![30]);
         assert_eq!(s.otp_phones().unwrap(), 5, "phone 0 still holds a live request time");
         assert_eq!(s.sweep_otps(cutoff, 2).unwrap(), 1);
@@ -644,8 +655,11 @@ mod tests {
                  message BLOB NOT NULL); PRAGMA user_version = 2;",
             )
             .unwrap();
-            conn.execute("INSERT INTO queue (recipient, message) VALUES (?1, ?2)", params![bob.as_str(), encoded])
-                .unwrap();
+            conn.execute(
+                "INSERT INTO queue (recipient, message) VALUES (?1, ?2)",
+                params![bob.as_str(), encoded],
+            )
+            .unwrap();
         }
         let s = SqliteStore::open(&path, Wire::Seed).unwrap();
         let usage = s.queue_usage(&bob, &phone("+15550000001")).unwrap();

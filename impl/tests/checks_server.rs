@@ -22,8 +22,8 @@ use ee2e::{Bytes, ConcreteSuite, PrivateKey, Rng, fixtures};
 use ee2e_spec::derive::{RegistrationValues, registration_label};
 use ee2e_spec::{
     Client, ClientOutput, CryptoError, DirectoryEntry, ErrorCode, Fix, Fresh, Input, MemoryStore, Message,
-    OtpCutoff, Params, PendingOtp, Phone, Profile, QueueBound, QueueUsage, RegistrationProof, Server, ServerError, ServerEvent, ServerOutput,
-    SigScheme, Store, StoreError, Suite,
+    OtpCutoff, Params, PendingOtp, Phone, Profile, QueueBound, QueueUsage, RegistrationProof, Server,
+    ServerError, ServerEvent, ServerOutput, SigScheme, Store, StoreError, Suite,
 };
 
 // ---- helpers ----
@@ -1046,7 +1046,12 @@ fn delivery_from(from: &Phone, data: &Message<S>) -> Message<S> {
 
 /// The OTP parameters of the capacity tests: room for two phones, sweeps of 64 rows.
 fn two_phone_otp_server(profile: Profile) -> TestServer {
-    Server::new(profile, Params { max_otp_phones: 2, ..params() }, fixtures::server_key(), MemoryStore::default())
+    Server::new(
+        profile,
+        Params { max_otp_phones: 2, ..params() },
+        fixtures::server_key(),
+        MemoryStore::default(),
+    )
 }
 
 /// §5.1 check 2: with rows for `MAX_OTP_PHONES` phones, a request for another phone is
@@ -1183,7 +1188,13 @@ impl Store<S> for FaultyStore {
         self.check(Op::PutEntry)?;
         self.inner.put_entry(entry)
     }
-    fn enqueue(&mut self, to: &Phone, from: &Phone, size: usize, message: &Message<S>) -> Result<(), StoreError> {
+    fn enqueue(
+        &mut self,
+        to: &Phone,
+        from: &Phone,
+        size: usize,
+        message: &Message<S>,
+    ) -> Result<(), StoreError> {
         self.check(Op::Enqueue)?;
         self.inner.enqueue(to, from, size, message)
     }
@@ -1215,7 +1226,12 @@ impl Store<S> for FaultyStore {
         self.check(Op::PutOtpRequests)?;
         self.inner.put_otp_requests(phone, times)
     }
-    fn peek_batch(&self, to: &Phone, max_messages: usize, max_bytes: usize) -> Result<Vec<Message<S>>, StoreError> {
+    fn peek_batch(
+        &self,
+        to: &Phone,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Message<S>>, StoreError> {
         self.check(Op::PeekQueue)?;
         self.inner.peek_batch(to, max_messages, max_bytes)
     }

@@ -51,13 +51,24 @@ impl Store<S> for CountingStore {
     fn put_otp_requests(&mut self, phone: &Phone, times: &[u64]) -> Result<(), StoreError> {
         self.inner.put_otp_requests(phone, times)
     }
-    fn enqueue(&mut self, to: &Phone, from: &Phone, size: usize, message: &Message<S>) -> Result<(), StoreError> {
+    fn enqueue(
+        &mut self,
+        to: &Phone,
+        from: &Phone,
+        size: usize,
+        message: &Message<S>,
+    ) -> Result<(), StoreError> {
         self.inner.enqueue(to, from, size, message)
     }
     fn queue_usage(&self, to: &Phone, from: &Phone) -> Result<QueueUsage, StoreError> {
         self.inner.queue_usage(to, from)
     }
-    fn peek_batch(&self, to: &Phone, max_messages: usize, max_bytes: usize) -> Result<Vec<Message<S>>, StoreError> {
+    fn peek_batch(
+        &self,
+        to: &Phone,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Message<S>>, StoreError> {
         let batch = self.inner.peek_batch(to, max_messages, max_bytes)?;
         self.saw(&batch);
         Ok(batch)
@@ -106,7 +117,10 @@ fn drain(profile: Profile, queued: usize) -> Peak {
         max_queued_bytes_per_sender: 64 << 20,
         ..params()
     };
-    let mut store = CountingStore { inner: SqliteStore::in_memory(profile.wire()).expect("store"), largest_read: Cell::new(0) };
+    let mut store = CountingStore {
+        inner: SqliteStore::in_memory(profile.wire()).expect("store"),
+        largest_read: Cell::new(0),
+    };
     for name in ["alice", "bob"] {
         store.put_entry(&w.entry(name)).expect("entry");
     }
@@ -129,11 +143,14 @@ fn drain(profile: Profile, queued: usize) -> Peak {
             })
             .collect()
     };
-    let mut outstanding: std::collections::VecDeque<Message<S>> =
-        stored(server.handle(&bob, Message::Connect { phone: bob.clone() }, NOW, &mut rng(1)).expect("connect")).into();
+    let mut outstanding: std::collections::VecDeque<Message<S>> = stored(
+        server.handle(&bob, Message::Connect { phone: bob.clone() }, NOW, &mut rng(1)).expect("connect"),
+    )
+    .into();
     let (mut largest_outstanding, mut most_outstanding, mut received) = (0, 0, Vec::new());
     while let Some(message) = outstanding.pop_front() {
-        let bytes: usize = outstanding.iter().map(Message::stored_size).sum::<usize>() + message.stored_size();
+        let bytes: usize =
+            outstanding.iter().map(Message::stored_size).sum::<usize>() + message.stored_size();
         largest_outstanding = largest_outstanding.max(bytes);
         most_outstanding = most_outstanding.max(outstanding.len() + 1);
         received.push(message);

@@ -324,7 +324,9 @@ impl<S: Suite> Message<S> {
                     + v(public_key)
                     + match proof {
                         RegistrationProof::Seed { tag } => v(tag),
-                        RegistrationProof::Hardened { sealed_tag, possession } => v(sealed_tag) + v(possession),
+                        RegistrationProof::Hardened { sealed_tag, possession } => {
+                            v(sealed_tag) + v(possession)
+                        }
                     }
             }
             Message::RegisterResult { entry } | Message::PeerKey { entry } => entry_size(entry),

@@ -89,13 +89,24 @@ pub trait Store<S: Suite> {
     fn put_otp_requests(&mut self, phone: &Phone, times: &[u64]) -> Result<(), StoreError>;
     /// Appends `message`, relayed from `from` and accounting for `size` bytes
     /// ([`Message::stored_size`]), to `to`'s offline queue.
-    fn enqueue(&mut self, to: &Phone, from: &Phone, size: usize, message: &Message<S>) -> Result<(), StoreError>;
+    fn enqueue(
+        &mut self,
+        to: &Phone,
+        from: &Phone,
+        size: usize,
+        message: &Message<S>,
+    ) -> Result<(), StoreError>;
     /// What `to`'s offline queue holds: in all, and from `from` alone (SPEC.md §9.2 bounds).
     fn queue_usage(&self, to: &Phone, from: &Phone) -> Result<QueueUsage, StoreError>;
     /// The oldest messages of `to`'s queue, left in place: as many as fit in `max_messages`
     /// messages and `max_bytes` bytes, but at least one if the queue is not empty (SPEC.md
     /// §9.2, stored delivery in batches). Reads only what it returns.
-    fn peek_batch(&self, to: &Phone, max_messages: usize, max_bytes: usize) -> Result<Vec<Message<S>>, StoreError>;
+    fn peek_batch(
+        &self,
+        to: &Phone,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Message<S>>, StoreError>;
     /// Removes the `count` oldest messages of `to`'s queue (fewer if it is shorter) in one
     /// write; returns how many were removed.
     fn remove_queued(&mut self, to: &Phone, count: usize) -> Result<usize, StoreError>;
@@ -175,7 +186,13 @@ impl<S: Suite> Store<S> for MemoryStore<S> {
         }
         Ok(())
     }
-    fn enqueue(&mut self, to: &Phone, from: &Phone, size: usize, message: &Message<S>) -> Result<(), StoreError> {
+    fn enqueue(
+        &mut self,
+        to: &Phone,
+        from: &Phone,
+        size: usize,
+        message: &Message<S>,
+    ) -> Result<(), StoreError> {
         let queued = Queued { from: from.clone(), size, message: message.clone() };
         self.queues.entry(to.clone()).or_default().push_back(queued);
         Ok(())
@@ -192,7 +209,12 @@ impl<S: Suite> Store<S> for MemoryStore<S> {
         }
         Ok(usage)
     }
-    fn peek_batch(&self, to: &Phone, max_messages: usize, max_bytes: usize) -> Result<Vec<Message<S>>, StoreError> {
+    fn peek_batch(
+        &self,
+        to: &Phone,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Message<S>>, StoreError> {
         let mut batch = Vec::new();
         let mut bytes = 0usize;
         for queued in self.queues.get(to).into_iter().flatten().take(max_messages.max(1)) {

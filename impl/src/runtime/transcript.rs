@@ -166,8 +166,12 @@ pub fn describe_server_event(event: &ServerEvent) -> String {
         ServerEvent::Relayed { from, to, kind } => format!("relayed {kind:?} from {from} to {to}"),
         ServerEvent::Stored { from, to, kind } => format!("stored {kind:?} from {from} for offline {to}"),
         ServerEvent::Online { phone, delivered } => format!("{phone} online; delivered {delivered} stored"),
-        ServerEvent::NextBatch { phone, delivered } => format!("delivered {delivered} more stored to {phone}"),
-        ServerEvent::BatchFailed { phone, error } => format!("could not read the next stored batch for {phone}: {error}"),
+        ServerEvent::NextBatch { phone, delivered } => {
+            format!("delivered {delivered} more stored to {phone}")
+        }
+        ServerEvent::BatchFailed { phone, error } => {
+            format!("could not read the next stored batch for {phone}: {error}")
+        }
         ServerEvent::Offline(phone) => format!("{phone} offline"),
         ServerEvent::Rejected { from, error } => format!("rejected a message from {from}: {error}"),
     }
