@@ -441,7 +441,12 @@ impl Printer {
                         self.name(peer)
                     ),
                 ),
-                ServerEvent::Rejected { .. } => None,
+                ServerEvent::NextBatch { phone, delivered } => ok(
+                    "-",
+                    node,
+                    format!("{delivered} more stored message(s) delivered to {}", self.name(phone)),
+                ),
+                ServerEvent::Rejected { .. } | ServerEvent::BatchFailed { .. } => None,
             },
             Entry::SmsSent(p) => {
                 let code = self.sms.take(p).unwrap_or_else(|| "(not shown)".into());

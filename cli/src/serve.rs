@@ -26,8 +26,11 @@
 //!
 //! followed by exactly one of `accepted` (the step succeeded), `rejected <code> <error>` (a
 //! check failed: the error reply is among the `send` lines), `confirmed <n>` (n stored messages
-//! removed) or `invalid <reason>` (the line did not parse or the bytes did not decode: the
-//! server saw nothing). Output is flushed after every answer.
+//! removed; the `send` lines before it are the next batch of the queue, when the confirmation
+//! completed one, SPEC.md §9.2) or `invalid <reason>` (the line did not parse or the bytes did
+//! not decode: the server saw nothing). Output is flushed after every answer.
+//!
+//! Before each `msg` the server sweeps expired OTP rows ([`Server::sweep`]).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -115,9 +118,14 @@ fn serve_line(server: &mut QueueServer, line: &str, rng: &mut ee2e::Rng) -> Stri
                 Ok(message) => message,
                 Err(error) => return format!("invalid {error}\n"),
             };
-            let outputs = server.step(&phone, message, now_ms(), rng);
+            let now = now_ms();
             let mut answer = String::new();
             let mut verdict = "accepted".to_string();
+            if let Err(error) = server.sweep(now) {
+                // The step still runs; the sweep is retried before the next one.
+                eprintln!("ee2e serve-queue: {error}");
+            }
+            let outputs = server.step(&phone, message, now, rng);
             for output in outputs {
                 match output {
                     ServerOutput::Send { to, message, .. } => {
@@ -144,7 +152,30 @@ fn serve_line(server: &mut QueueServer, line: &str, rng: &mut ee2e::Rng) -> Stri
         (Some("confirm"), Some(count)) => {
             let Ok(count) = count.parse::<usize>() else { return "invalid bad count\n".into() };
             match server.confirm_delivery(&phone, count) {
-                Ok(removed) => format!("confirmed {removed}\n"),
+                Ok(confirmation) => {
+                    let mut answer = String::new();
+                    for output in confirmation.outputs {
+                        match output {
+                            ServerOutput::Send { to, message, .. } => {
+                                match codec::encode(server.profile().wire(), &message) {
+                                    Ok(bytes) => {
+                                        answer.push_str(&format!("send {to} {}\n", hex_encode(&bytes)))
+                                    }
+                                    // It stays stored and goes out again at the next `Connect`.
+                                    Err(error) => {
+                                        eprintln!("ee2e serve-queue: cannot encode a stored message: {error}")
+                                    }
+                                }
+                            }
+                            ServerOutput::Event(ServerEvent::BatchFailed { error, .. }) => {
+                                eprintln!("ee2e serve-queue: {error}")
+                            }
+                            _ => {}
+                        }
+                    }
+                    answer.push_str(&format!("confirmed {}\n", confirmation.removed));
+                    answer
+                }
                 Err(error) => format!("rejected {} {error}\n", error.code() as u8),
             }
         }

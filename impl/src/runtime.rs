@@ -29,7 +29,12 @@
 //! confirms each stored envelope ([`Server::confirm_delivery`]) right after the recipient's
 //! client handled it (accepted or rejected), once per envelope even if a tap duplicated it.
 //! A stored envelope that is lost (dropped by a tap, redirected, or for a client that went off
-//! the network) is not confirmed and is delivered again at the next `Connect`.
+//! the network) is not confirmed and is delivered again at the next `Connect`. The server
+//! sends a queue in batches (SPEC.md §9.2): the confirmation of a batch's last message
+//! brings the next, so the network holds at most one batch of stored messages per recipient.
+//!
+//! **Housekeeping.** Before each server step the runtime lets the server sweep expired OTP
+//! rows ([`Server::sweep`], bounded work).
 //!
 //! **Secrets.** Logs (tracing) name message types, sizes and addresses only; plaintexts, keys
 //! and OTPs never appear in them. OTPs reach the user only through [`OtpDelivery`].
@@ -453,6 +458,11 @@ impl Runtime {
         self.shared.network.in_flight()
     }
 
+    /// How many bytes the envelopes in flight hold.
+    pub fn in_flight_bytes(&self) -> usize {
+        self.shared.network.in_flight_bytes()
+    }
+
     /// Everything that happened at the nodes, in order.
     pub fn transcript(&self) -> &[Record] {
         &self.shared.transcript
@@ -555,13 +565,14 @@ impl Runtime {
                 match self.clients.get_mut(&phone) {
                     Some(node) if node.online => {
                         client_receive(&mut self.shared, &phone, node, index, &envelope);
-                        if stored_for.as_ref() == Some(&phone)
-                            && let Err(error) = self.server.confirm_delivery(&phone, 1)
-                        {
-                            self.shared.record(
-                                Address::Server,
-                                Entry::Incident(Incident::Unconfirmed { envelope: index, error }),
-                            );
+                        if stored_for.as_ref() == Some(&phone) {
+                            match self.server.confirm_delivery(&phone, 1) {
+                                Ok(confirmation) => self.dispatch(confirmation.outputs),
+                                Err(error) => self.shared.record(
+                                    Address::Server,
+                                    Entry::Incident(Incident::Unconfirmed { envelope: index, error }),
+                                ),
+                            }
                         }
                     }
                     _ => self.shared.record(
@@ -606,7 +617,15 @@ impl Runtime {
             Entry::Received { envelope: index, from: Address::Client(from.clone()), kind: message.kind() },
         );
         let now = self.shared.clock.now_ms();
+        if let Err(error) = self.server.sweep(now) {
+            self.shared.record(Address::Server, Entry::Incident(Incident::Sweep(error)));
+        }
         let outputs = self.server.step(&from, message, now, &mut self.shared.rng);
+        self.dispatch(outputs);
+    }
+
+    /// Sends, texts and records what the server output.
+    fn dispatch(&mut self, outputs: Vec<ServerOutput<ConcreteSuite>>) {
         for output in outputs {
             match output {
                 ServerOutput::Send { to, message, stored } => {

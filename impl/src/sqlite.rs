@@ -6,8 +6,13 @@
 //! directory   (phone TEXT PRIMARY KEY, public_key BLOB, signature BLOB)
 //! pending_otp (phone TEXT PRIMARY KEY, otp BLOB, issued_at INTEGER, attempts INTEGER)
 //! otp_request (phone TEXT, at INTEGER)            -- recent OTP requests (E8 request limit)
-//! queue       (id INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT, message BLOB)
+//! queue       (id INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT, message BLOB,
+//!              sender TEXT, size INTEGER)         -- size: Message::stored_size, for the bounds
 //! ```
+//!
+//! **Bounded reads.** Stored delivery reads one batch ([`Store::peek_batch`]: `LIMIT` on the
+//! count, and rows are read one at a time until the byte bound), never the whole queue; the
+//! OTP sweep deletes through the `issued_at` and `at` indexes with a `LIMIT`.
 //!
 //! **Crash safety.** Every store operation is one SQLite transaction (an autocommitted
 //! statement, or an explicit transaction where it writes twice), and with `synchronous=FULL`
@@ -26,7 +31,7 @@
 
 use std::path::Path;
 
-use ee2e_spec::{DirectoryEntry, Message, PendingOtp, Phone, Store, StoreError, Wire};
+use ee2e_spec::{DirectoryEntry, Message, OtpCutoff, PendingOtp, Phone, QueueUsage, Store, StoreError, Wire};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::codec;
@@ -34,8 +39,9 @@ use crate::suite::ConcreteSuite;
 use crate::value::Bytes;
 
 /// Schema version, kept in `PRAGMA user_version`.
-/// Version 2 added `otp_request`.
-const SCHEMA_VERSION: i64 = 2;
+/// Version 2 added `otp_request`; version 3 `queue.sender`, `queue.size` and the expiry
+/// indexes of the OTP tables.
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS directory (
@@ -54,12 +60,25 @@ CREATE TABLE IF NOT EXISTS otp_request (
     at    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS otp_request_by_phone ON otp_request (phone, at);
+CREATE INDEX IF NOT EXISTS otp_request_by_time ON otp_request (at);
+CREATE INDEX IF NOT EXISTS pending_otp_by_time ON pending_otp (issued_at);
 CREATE TABLE IF NOT EXISTS queue (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     recipient TEXT NOT NULL,
-    message   BLOB NOT NULL
+    message   BLOB NOT NULL,
+    sender    TEXT NOT NULL DEFAULT '',
+    size      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS queue_by_recipient ON queue (recipient, id);
+CREATE INDEX IF NOT EXISTS queue_by_sender ON queue (recipient, sender);
+";
+
+/// Version 2 to 3: the queue's accounting columns. Rows stored before count their encoded
+/// length (a little more than their stored size) and no sender.
+const MIGRATE_QUEUE: &str = "
+ALTER TABLE queue ADD COLUMN sender TEXT NOT NULL DEFAULT '';
+ALTER TABLE queue ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+UPDATE queue SET size = length(message);
 ";
 
 /// The server's store in an SQLite database (a file, or in memory).
@@ -117,6 +136,24 @@ impl SqliteStore {
             return Err(StoreError(format!(
                 "sqlite: database schema version {version} is newer than this program's ({SCHEMA_VERSION})"
             )));
+        }
+        let has_queue: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'queue')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(db("reading the schema"))?;
+        let has_size: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info('queue') WHERE name = 'size')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(db("reading the schema"))?;
+        if has_queue && !has_size {
+            conn.execute_batch(&format!("BEGIN; {MIGRATE_QUEUE} COMMIT;"))
+                .map_err(db("migrating the queue to schema 3"))?;
         }
         conn.execute_batch(SCHEMA).map_err(db("creating the schema"))?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db("setting user_version"))?;
@@ -223,14 +260,108 @@ impl Store<ConcreteSuite> for SqliteStore {
         tx.commit().map_err(db("committing a registration"))
     }
 
-    fn enqueue(&mut self, to: &Phone, message: &Message<ConcreteSuite>) -> Result<(), StoreError> {
+    fn enqueue(
+        &mut self,
+        to: &Phone,
+        from: &Phone,
+        size: usize,
+        message: &Message<ConcreteSuite>,
+    ) -> Result<(), StoreError> {
         let bytes = codec::encode(self.wire, message).map_err(|e| {
             StoreError(format!("cannot encode a {:?} message for the queue: {e}", message.kind()))
         })?;
+        let size = i64::try_from(size)
+            .map_err(|_| StoreError(format!("sqlite: size {size} does not fit a column")))?;
         self.conn
-            .execute("INSERT INTO queue (recipient, message) VALUES (?1, ?2)", params![to.as_str(), bytes])
+            .execute(
+                "INSERT INTO queue (recipient, message, sender, size) VALUES (?1, ?2, ?3, ?4)",
+                params![to.as_str(), bytes, from.as_str(), size],
+            )
             .map_err(db("appending to queue"))?;
         Ok(())
+    }
+
+    fn queue_usage(&self, to: &Phone, from: &Phone) -> Result<QueueUsage, StoreError> {
+        let (messages, bytes, sender_messages, sender_bytes): (i64, i64, i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0), \
+                 COALESCE(SUM(sender = ?2), 0), COALESCE(SUM(CASE WHEN sender = ?2 THEN size ELSE 0 END), 0) \
+                 FROM queue WHERE recipient = ?1",
+                params![to.as_str(), from.as_str()],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .map_err(db("measuring queue"))?;
+        let count =
+            |n: i64| usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative queue usage {n}")));
+        Ok(QueueUsage {
+            messages: count(messages)?,
+            bytes: count(bytes)?,
+            sender_messages: count(sender_messages)?,
+            sender_bytes: count(sender_bytes)?,
+        })
+    }
+
+    fn peek_batch(
+        &self,
+        to: &Phone,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Message<ConcreteSuite>>, StoreError> {
+        let limit = i64::try_from(max_messages.max(1)).unwrap_or(i64::MAX);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, size, message FROM queue WHERE recipient = ?1 ORDER BY id LIMIT ?2")
+            .map_err(db("reading queue"))?;
+        let mut rows = stmt.query(params![to.as_str(), limit]).map_err(db("reading queue"))?;
+        let mut batch = Vec::new();
+        let mut bytes = 0usize;
+        // Row by row: the blob of a row past the byte bound is never read.
+        while let Some(row) = rows.next().map_err(db("reading queue"))? {
+            let id: i64 = row.get(0).map_err(db("reading queue"))?;
+            let size: i64 = row.get(1).map_err(db("reading queue"))?;
+            bytes = bytes.saturating_add(usize::try_from(size).unwrap_or(usize::MAX));
+            if !batch.is_empty() && bytes > max_bytes {
+                break;
+            }
+            let encoded: Vec<u8> = row.get(2).map_err(db("reading queue"))?;
+            batch.push(decode_row(self.wire, to, id, &encoded)?);
+        }
+        Ok(batch)
+    }
+
+    fn otp_phones(&self) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM (SELECT phone FROM pending_otp UNION SELECT phone FROM otp_request)",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(db("counting OTP phones"))?;
+        usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative OTP phone count {n}")))
+    }
+
+    fn sweep_otps(&mut self, cutoff: OtpCutoff, max: usize) -> Result<usize, StoreError> {
+        let column = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
+        let otps = tx
+            .execute(
+                "DELETE FROM pending_otp WHERE rowid IN \
+                 (SELECT rowid FROM pending_otp WHERE issued_at < ?1 ORDER BY issued_at LIMIT ?2)",
+                params![column(cutoff.otp_issued_before), limit],
+            )
+            .map_err(db("sweeping pending_otp"))?;
+        let requests = tx
+            .execute(
+                "DELETE FROM otp_request WHERE rowid IN \
+                 (SELECT rowid FROM otp_request WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                params![column(cutoff.request_before), limit],
+            )
+            .map_err(db("sweeping otp_request"))?;
+        tx.commit().map_err(db("committing the OTP sweep"))?;
+        Ok(otps + requests)
     }
 
     fn otp_requests(&self, phone: &Phone) -> Result<Vec<u64>, StoreError> {
@@ -263,11 +394,6 @@ impl Store<ConcreteSuite> for SqliteStore {
                 .map_err(db("writing otp_request"))?;
         }
         tx.commit().map_err(db("committing otp_request"))
-    }
-
-    fn peek_queue(&self, to: &Phone) -> Result<Vec<Message<ConcreteSuite>>, StoreError> {
-        let rows = queue_rows(&self.conn, to)?;
-        decode_rows(self.wire, to, &rows)
     }
 
     fn remove_queued(&mut self, to: &Phone, count: usize) -> Result<usize, StoreError> {
@@ -324,12 +450,12 @@ fn decode_rows(
     to: &Phone,
     rows: &[(i64, Vec<u8>)],
 ) -> Result<Vec<Message<ConcreteSuite>>, StoreError> {
-    rows.iter()
-        .map(|(id, bytes)| {
-            codec::decode(wire, bytes)
-                .map_err(|e| StoreError(format!("queue row {id} for {to} does not decode: {e}")))
-        })
-        .collect()
+    rows.iter().map(|(id, bytes)| decode_row(wire, to, *id, bytes)).collect()
+}
+
+fn decode_row(wire: Wire, to: &Phone, id: i64, bytes: &[u8]) -> Result<Message<ConcreteSuite>, StoreError> {
+    codec::decode(wire, bytes)
+        .map_err(|e| StoreError(format!("queue row {id} for {to} does not decode: {e}")))
 }
 
 #[cfg(test)]
@@ -350,6 +476,11 @@ mod tests {
                 mac: Bytes::public(vec![n; 32]),
             },
         }
+    }
+
+    /// Enqueues `message` for `to` as the server does: from its sender, with its stored size.
+    fn put(s: &mut SqliteStore, to: &Phone, message: &Message<ConcreteSuite>) {
+        s.enqueue(to, &phone("+15550000001"), message.stored_size(), message).unwrap();
     }
 
     fn entry(p: &str) -> DirectoryEntry<ConcreteSuite> {
@@ -399,8 +530,8 @@ mod tests {
         let mut s = SqliteStore::in_memory(Wire::Seed).unwrap();
         let (bob, carol) = (phone("+15550000003"), phone("+15550000004"));
         for n in 0..5 {
-            s.enqueue(&bob, &data("+15550000001", n)).unwrap();
-            s.enqueue(&carol, &Message::Error { code: ErrorCode::Internal }).unwrap();
+            put(&mut s, &bob, &data("+15550000001", n));
+            put(&mut s, &carol, &Message::Error { code: ErrorCode::Internal });
         }
         assert_eq!(s.queue_len(&bob).unwrap(), 5);
         let taken = s.take_queue(&bob).unwrap();
@@ -423,8 +554,8 @@ mod tests {
                 &PendingOtp { otp: Bytes::secret(b"000001".to_vec()), issued_at: 7, attempts: 0 },
             )
             .unwrap();
-            s.enqueue(&bob, &data("+15550000001", 1)).unwrap();
-            s.enqueue(&bob, &data("+15550000001", 2)).unwrap();
+            put(&mut s, &bob, &data("+15550000001", 1));
+            put(&mut s, &bob, &data("+15550000001", 2));
         }
         let mut s = SqliteStore::open(&path, Wire::Seed).unwrap();
         assert_eq!(s.entry(&alice).unwrap(), Some(entry("+15550000001")));
@@ -438,7 +569,7 @@ mod tests {
     fn store_keeps_the_queue_when_a_row_does_not_decode() {
         let mut s = SqliteStore::in_memory(Wire::Seed).unwrap();
         let bob = phone("+15550000003");
-        s.enqueue(&bob, &data("+15550000001", 1)).unwrap();
+        put(&mut s, &bob, &data("+15550000001", 1));
         s.connection()
             .execute(
                 "INSERT INTO queue (recipient, message) VALUES (?1, ?2)",
@@ -448,5 +579,95 @@ mod tests {
         let err = s.take_queue(&bob).unwrap_err();
         assert!(err.0.contains("does not decode"), "{err}");
         assert_eq!(s.queue_len(&bob).unwrap(), 2);
+    }
+
+    #[test]
+    fn store_reads_a_batch_bounded_by_count_and_bytes() {
+        let mut s = SqliteStore::in_memory(Wire::Seed).unwrap();
+        let bob = phone("+15550000003");
+        for n in 0..10 {
+            put(&mut s, &bob, &data("+15550000001", n));
+        }
+        let size = data("+15550000001", 0).stored_size();
+        let all: Vec<_> = (0..10).map(|n| data("+15550000001", n)).collect();
+        assert_eq!(s.peek_batch(&bob, 4, usize::MAX).unwrap(), all[..4].to_vec());
+        assert_eq!(s.peek_batch(&bob, 100, 3 * size).unwrap(), all[..3].to_vec());
+        assert_eq!(s.peek_batch(&bob, 100, 3 * size - 1).unwrap(), all[..2].to_vec());
+        // At least one message, whatever the byte bound.
+        assert_eq!(s.peek_batch(&bob, 0, 0).unwrap(), all[..1].to_vec());
+        assert_eq!(s.queue_len(&bob).unwrap(), 10, "a peek removes nothing");
+        assert_eq!(s.peek_batch(&phone("+15550000004"), 4, 100).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn store_measures_queues_in_all_and_per_sender() {
+        let mut s = SqliteStore::in_memory(Wire::Seed).unwrap();
+        let (alice, bob, carol) = (phone("+15550000001"), phone("+15550000003"), phone("+15550000004"));
+        s.enqueue(&bob, &alice, 100, &data("+15550000001", 1)).unwrap();
+        s.enqueue(&bob, &alice, 50, &data("+15550000001", 2)).unwrap();
+        s.enqueue(&bob, &carol, 7, &data("+15550000004", 3)).unwrap();
+        let usage = s.queue_usage(&bob, &alice).unwrap();
+        assert_eq!(usage, QueueUsage { messages: 3, bytes: 157, sender_messages: 2, sender_bytes: 150 });
+        let usage = s.queue_usage(&bob, &carol).unwrap();
+        assert_eq!(usage, QueueUsage { messages: 3, bytes: 157, sender_messages: 1, sender_bytes: 7 });
+        assert_eq!(s.queue_usage(&alice, &bob).unwrap(), QueueUsage::default());
+    }
+
+    #[test]
+    fn store_sweeps_expired_otp_rows_oldest_first_and_at_most_max() {
+        let mut s = SqliteStore::in_memory(Wire::Hardened).unwrap();
+        let otp = |at| PendingOtp { otp: Bytes::secret(b"123456".to_vec()), issued_at: at, attempts: 0 };
+        let phones: Vec<_> = (0..5).map(|i| phone(&format!("+1555000001{i}"))).collect();
+        for (i, p) in phones.iter().enumerate() {
+            s.put_pending_otp(p, &otp(10 * i as u64)).unwrap();
+        }
+        s.put_otp_requests(&phones[0], &[1, 2, 30]).unwrap();
+        s.put_otp_requests(&phone("+15550000020"), &[3]).unwrap();
+        assert_eq!(s.otp_phones().unwrap(), 6);
+        // OTPs issued before 25 (phones 0, 1, 2) and requests before 3 (times 1, 2); at most 2 each.
+        let cutoff = OtpCutoff { otp_issued_before: 25, request_before: 3 };
+        assert_eq!(s.sweep_otps(cutoff, 2).unwrap(), 4);
+        assert_eq!(s.pending_otp(&phones[0]).unwrap(), None);
+        assert_eq!(s.pending_otp(&phones[1]).unwrap(), None);
+        assert_eq!(
+            s.pending_otp(&phones[2]).unwrap(),
+            Some(otp(20)),
+            "past the batch: left for the next sweep"
+        );
+        assert_eq!(s.otp_requests(&phones[0]).unwrap(), vec![30]);
+        assert_eq!(s.otp_phones().unwrap(), 5, "phone 0 still holds a live request time");
+        assert_eq!(s.sweep_otps(cutoff, 2).unwrap(), 1);
+        assert_eq!(s.sweep_otps(cutoff, 2).unwrap(), 0);
+        assert_eq!(s.otp_phones().unwrap(), 4);
+    }
+
+    #[test]
+    fn store_migrates_a_version_2_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.sqlite");
+        let bob = phone("+15550000003");
+        let message = data("+15550000001", 1);
+        let encoded = codec::encode(Wire::Seed, &message).unwrap();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT NOT NULL, \
+                 message BLOB NOT NULL); PRAGMA user_version = 2;",
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO queue (recipient, message) VALUES (?1, ?2)",
+                params![bob.as_str(), encoded],
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(&path, Wire::Seed).unwrap();
+        let usage = s.queue_usage(&bob, &phone("+15550000001")).unwrap();
+        assert_eq!(usage.messages, 1);
+        assert_eq!(usage.bytes, encoded.len(), "old rows count their encoded length");
+        assert_eq!(usage.sender_messages, 0, "and no sender");
+        assert_eq!(s.peek_batch(&bob, 10, 1 << 20).unwrap(), vec![message]);
+        let version: i64 = s.connection().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
     }
 }

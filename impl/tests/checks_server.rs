@@ -22,8 +22,8 @@ use ee2e::{Bytes, ConcreteSuite, PrivateKey, Rng, fixtures};
 use ee2e_spec::derive::{RegistrationValues, registration_label};
 use ee2e_spec::{
     Client, ClientOutput, CryptoError, DirectoryEntry, ErrorCode, Fix, Fresh, Input, MemoryStore, Message,
-    Params, PendingOtp, Phone, Profile, RegistrationProof, Server, ServerError, ServerEvent, ServerOutput,
-    SigScheme, Store, StoreError, Suite,
+    OtpCutoff, Params, PendingOtp, Phone, Profile, QueueBound, QueueUsage, RegistrationProof, Server,
+    ServerError, ServerEvent, ServerOutput, SigScheme, Store, StoreError, Suite,
 };
 
 // ---- helpers ----
@@ -864,7 +864,7 @@ fn server_rejects_message_when_the_recipients_queue_is_full(profile: Profile) {
     }
     let fourth = w.data_from_alice(b"one too many");
     let before = server.clone();
-    let error = ServerError::QueueFull(bob.clone());
+    let error = ServerError::QueueFull { to: bob.clone(), bound: QueueBound::Messages };
     reject(&mut server, &alice, fourth.clone(), NOW, error, ErrorCode::QueueFull);
     assert_eq!(server, before);
     assert_eq!(server.store().queue_len(&bob), Ok(3));
@@ -873,7 +873,7 @@ fn server_rejects_message_when_the_recipients_queue_is_full(profile: Profile) {
         server.handle(&bob, Message::Connect { phone: bob.clone() }, NOW, &mut rng(1)).expect("connect");
     assert_eq!(sent.iter().filter(|o| matches!(o, ServerOutput::Send { stored: true, .. })).count(), 3);
     assert_eq!(server.store().queue_len(&bob), Ok(3));
-    assert_eq!(server.confirm_delivery(&bob, 1), Ok(1));
+    assert_eq!(server.confirm_delivery(&bob, 1).map(|c| c.removed), Ok(1));
     server.handle(&bob, Message::Disconnect { phone: bob.clone() }, NOW, &mut rng(1)).expect("offline");
     server.handle(&alice, fourth, NOW, &mut rng(1)).expect("room for one again");
     assert_eq!(server.store().queue_len(&bob), Ok(3));
@@ -908,16 +908,16 @@ fn server_keeps_stored_messages_until_their_delivery_is_confirmed(profile: Profi
     assert_eq!(first.len(), 3);
     let again = sent(confirmed.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect again"));
     assert_eq!(again, first, "unconfirmed messages are sent again, in the same order");
-    assert_eq!(confirmed.confirm_delivery(&bob, 2), Ok(2));
+    assert_eq!(confirmed.confirm_delivery(&bob, 2).map(|c| c.removed), Ok(2));
     let rest = sent(confirmed.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect"));
     assert_eq!(rest, first[2..].to_vec());
-    assert_eq!(confirmed.confirm_delivery(&bob, 5), Ok(1), "only what is there");
+    assert_eq!(confirmed.confirm_delivery(&bob, 5).map(|c| c.removed), Ok(1), "only what is there");
     assert_eq!(confirmed.store().queue_len(&bob), Ok(0));
 
     let taken = sent(on_connect.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect"));
     assert_eq!(taken, first);
     assert_eq!(on_connect.store().queue_len(&bob), Ok(0));
-    assert_eq!(on_connect.confirm_delivery(&bob, 1), Ok(0));
+    assert_eq!(on_connect.confirm_delivery(&bob, 1).map(|c| c.removed), Ok(0));
     assert!(sent(on_connect.handle(&bob, connect, NOW, &mut rng(1)).expect("connect")).is_empty());
 }
 
@@ -937,7 +937,180 @@ fn server_keeps_the_message_when_confirming_its_delivery_fails(profile: Profile)
     assert_eq!(server.confirm_delivery(&bob, 1), Err(ServerError::Store(injected(Op::RemoveQueued))));
     assert_eq!(server.store().queue_len(&bob), Ok(1));
     server.store().heal();
-    assert_eq!(server.confirm_delivery(&bob, 1), Ok(1));
+    assert_eq!(server.confirm_delivery(&bob, 1).map(|c| c.removed), Ok(1));
+}
+
+// ---- §9.2 offline queue: byte and per-sender bounds, batches ----
+
+/// A server over `w`'s store (everyone offline) with parameters `params`, confirmed delivery.
+fn bounded_server(w: &World, params: Params) -> TestServer {
+    Server::new(w.profile, params, fixtures::server_key(), w.server.store().clone())
+        .with_delivery(ee2e_spec::Delivery::Confirmed)
+}
+
+/// The stored messages among `outputs`.
+fn stored_sends(outputs: &[ServerOutput<S>]) -> Vec<Message<S>> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            ServerOutput::Send { message, stored: true, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// §9.2 checks 2–4: a message that would take the recipient's queue past its bytes, or the
+/// sender's share past its count or bytes, is refused with `QueueFull` naming the bound,
+/// nothing is stored, and another sender still gets through.
+fn server_rejects_message_past_the_queues_byte_and_sender_bounds(profile: Profile) {
+    let mut w = World::with_session(profile);
+    let carol = phone("carol");
+    w.register("carol");
+    let (alice, bob) = (phone("alice"), phone("bob"));
+    let messages: Vec<_> = (0..3u8).map(|i| w.data_from_alice(&[i; 40])).collect();
+    let size = delivery_from(&alice, &messages[0]).stored_size();
+    assert!(size > 48, "the sizes count the ciphertext ({size})");
+    let cases = [
+        (Params { max_queued_bytes: 2 * size, ..params() }, QueueBound::Bytes, false),
+        (Params { max_queued_per_sender: 2, ..params() }, QueueBound::SenderMessages, true),
+        (Params { max_queued_bytes_per_sender: 2 * size + 1, ..params() }, QueueBound::SenderBytes, true),
+    ];
+    for (params, bound, others_fit) in cases {
+        let mut server = bounded_server(&w, params);
+        for m in &messages[..2] {
+            server.handle(&alice, m.clone(), NOW, &mut rng(1)).expect("queued");
+        }
+        let before = server.clone();
+        let error = ServerError::QueueFull { to: bob.clone(), bound };
+        reject(&mut server, &alice, messages[2].clone(), NOW, error, ErrorCode::QueueFull);
+        assert_eq!(server, before, "{bound:?}: nothing stored");
+        assert_eq!(server.store().queue_len(&bob), Ok(2));
+        // Carol's share is her own (Carol's relay carries her phone, same length as Alice's).
+        let from_carol = server.handle(&carol, messages[2].clone(), NOW, &mut rng(1));
+        assert_eq!(from_carol.is_ok(), others_fit, "{bound:?}: {from_carol:?}");
+    }
+}
+
+/// §9.2 stored delivery: `Connect` sends only the first batch (by count, then by bytes);
+/// the confirmation of a batch's last message sends the next; a `Disconnect` ends the chain
+/// and the next `Connect` starts again at the oldest unconfirmed message; every message
+/// arrives once per chain, in order, and leaves the store only when confirmed.
+fn server_delivers_the_queue_in_batches(profile: Profile) {
+    let mut w = World::with_session(profile);
+    let (alice, bob) = (phone("alice"), phone("bob"));
+    let connect = Message::Connect { phone: bob.clone() };
+    let messages: Vec<_> = (0..5u8).map(|i| w.data_from_alice(&[i])).collect();
+    let all: Vec<_> = messages.iter().map(|m| delivery_from(&alice, m)).collect();
+    let mut server = bounded_server(&w, Params { batch_messages: 2, ..params() });
+    for m in &messages {
+        server.handle(&alice, m.clone(), NOW, &mut rng(1)).expect("queued");
+    }
+    let outputs = server.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect");
+    assert_eq!(stored_sends(&outputs), all[..2].to_vec(), "the first batch only");
+    assert!(outputs.contains(&ServerOutput::Event(ServerEvent::Online { phone: bob.clone(), delivered: 2 })));
+    let first = server.confirm_delivery(&bob, 1).expect("confirm");
+    assert_eq!((first.removed, first.outputs), (1, vec![]), "the batch is not done");
+    let second = server.confirm_delivery(&bob, 1).expect("confirm");
+    assert_eq!(second.removed, 1);
+    assert_eq!(stored_sends(&second.outputs), all[2..4].to_vec(), "the next batch, in order");
+    let next_batch = ServerEvent::NextBatch { phone: bob.clone(), delivered: 2 };
+    assert!(second.outputs.contains(&ServerOutput::Event(next_batch)));
+    assert_eq!(server.store().queue_len(&bob), Ok(3), "sent is not removed");
+    // Offline in the middle of a batch: confirmations still remove, but send nothing.
+    server.handle(&bob, Message::Disconnect { phone: bob.clone() }, NOW, &mut rng(1)).expect("offline");
+    let late = server.confirm_delivery(&bob, 1).expect("confirm");
+    assert_eq!((late.removed, late.outputs), (1, vec![]));
+    let again = stored_sends(&server.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect"));
+    assert_eq!(again, all[3..].to_vec(), "the rest, from the oldest unconfirmed");
+    assert_eq!(server.confirm_delivery(&bob, 2).map(|c| (c.removed, c.outputs)), Ok((2, vec![])));
+    assert_eq!(server.store().queue_len(&bob), Ok(0));
+    // The byte bound: a batch of at most 2 messages' bytes, and at least one message.
+    let size = all[0].stored_size();
+    for (batch_bytes, expected) in [(2 * size, 2), (2 * size - 1, 1), (0, 1)] {
+        let mut server = bounded_server(&w, Params { batch_messages: 100, batch_bytes, ..params() });
+        for m in &messages {
+            server.handle(&alice, m.clone(), NOW, &mut rng(1)).expect("queued");
+        }
+        let sent = stored_sends(&server.handle(&bob, connect.clone(), NOW, &mut rng(1)).expect("connect"));
+        assert_eq!(sent, all[..expected].to_vec(), "{batch_bytes} bytes");
+    }
+}
+
+/// The `DataDelivery` the server makes of `from`'s `Data`.
+fn delivery_from(from: &Phone, data: &Message<S>) -> Message<S> {
+    match data {
+        Message::Data { sealed, .. } => Message::DataDelivery { from: from.clone(), sealed: sealed.clone() },
+        other => panic!("not a Data: {other:?}"),
+    }
+}
+
+/// The OTP parameters of the capacity tests: room for two phones, sweeps of 64 rows.
+fn two_phone_otp_server(profile: Profile) -> TestServer {
+    Server::new(
+        profile,
+        Params { max_otp_phones: 2, ..params() },
+        fixtures::server_key(),
+        MemoryStore::default(),
+    )
+}
+
+/// §5.1 check 2: with rows for `MAX_OTP_PHONES` phones, a request for another phone is
+/// refused (`OtpTableFull`, code `RateLimited`) and changes nothing; a phone that holds rows
+/// may still ask; once rows expire, the request sweeps them and is accepted.
+fn server_refuses_new_phones_when_the_otp_tables_are_full(profile: Profile) {
+    let mut server = two_phone_otp_server(profile);
+    let (alice, bob, carol) = (phone("alice"), phone("bob"), phone("carol"));
+    for p in [&alice, &bob] {
+        server.handle(p, otp_request(p), NOW, &mut rng(1)).expect("room");
+    }
+    assert_eq!(server.store().otp_phones(), Ok(2));
+    let error = ServerError::OtpTableFull(carol.clone());
+    reject(&mut server, &carol, otp_request(&carol), NOW + 1, error.clone(), ErrorCode::RateLimited);
+    server.handle(&alice, otp_request(&alice), NOW + 2, &mut rng(1)).expect("alice holds rows already");
+    // Past the OTP lifetime (seed) or the request window (hardened: the request times count
+    // for the E8 limit until then) the rows are dead.
+    let dead = if profile.has(Fix::OtpLimits) { params().otp_request_window_ms } else { OTP_TTL_MS + 1 };
+    // Bob's rows (from NOW) die first; Alice asked again at NOW + 2.
+    reject(&mut server, &carol, otp_request(&carol), NOW + dead - 1, error, ErrorCode::RateLimited);
+    let outputs = server.handle(&carol, otp_request(&carol), NOW + dead, &mut rng(1)).expect("swept");
+    assert!(outputs.iter().any(|o| matches!(o, ServerOutput::Sms { phone, .. } if *phone == carol)));
+    assert_eq!(pending(&server, &bob), None, "bob's expired OTP was swept");
+    assert_eq!(server.store().otp_requests(&bob), Ok(vec![]));
+    assert_eq!(server.store().otp_phones(), Ok(2), "alice's live rows and carol's");
+}
+
+/// §5.1 sweeping: `Server::sweep` removes exactly the expired rows (an OTP older than its
+/// lifetime, request times outside the window), at most `otp_sweep_batch` of each table,
+/// oldest first; a submission for a swept OTP is `NoPendingRegistration`.
+fn server_sweeps_expired_otp_rows_in_bounded_batches(profile: Profile) {
+    let params = Params { otp_sweep_batch: 2, ..params() };
+    let mut server = Server::new(profile, params, fixtures::server_key(), MemoryStore::<S>::default());
+    let phones: Vec<_> = ["alice", "bob", "carol", "eve"].map(phone).to_vec();
+    for (i, p) in phones.iter().enumerate() {
+        server.handle(p, otp_request(p), NOW + i as u64, &mut rng(1)).expect("issued");
+    }
+    assert_eq!(server.sweep(NOW + OTP_TTL_MS), Ok(0), "nothing has expired");
+    let after_ttl = NOW + OTP_TTL_MS + 1;
+    assert_eq!(server.sweep(after_ttl), Ok(1), "alice's OTP only");
+    assert_eq!(pending(&server, &phones[0]), None);
+    assert!(pending(&server, &phones[1]).is_some());
+    // Past the request window too: at most two rows of each table per sweep, oldest first.
+    let late = NOW + params.otp_request_window_ms + 10;
+    let requests: usize = if profile.has(Fix::OtpLimits) { 4 } else { 0 };
+    assert_eq!(server.sweep(late), Ok(2 + requests.min(2)), "two of each table at most");
+    assert_eq!(pending(&server, &phones[2]), None);
+    assert!(pending(&server, &phones[3]).is_some(), "eve's is the youngest: left for the next sweep");
+    assert_eq!(server.sweep(late), Ok(1 + requests.saturating_sub(2)));
+    assert_eq!(server.sweep(late), Ok(0));
+    assert_eq!(server.store().otp_phones(), Ok(0));
+    // A submission for the swept OTP finds none.
+    let mut client = new_client(profile, "alice");
+    let request = only_sent(&client.register().expect("register"));
+    let otp = sms(&server.handle(&phones[0], request, NOW, &mut rng(2)).expect("issued"));
+    let submit = only_sent(&client.otp_received(&otp, &mut rng(2)).expect("submit"));
+    assert_eq!(server.sweep(after_ttl), Ok(1));
+    let error = ServerError::NoPendingRegistration(phones[0].clone());
+    reject(&mut server, &phones[0], submit, after_ttl, error, ErrorCode::NoPendingRegistration);
 }
 
 // ---- §10.1 Store: a store that fails on demand ----
@@ -957,6 +1130,8 @@ enum Op {
     PutOtpRequests,
     PeekQueue,
     RemoveQueued,
+    OtpPhones,
+    SweepOtps,
 }
 
 /// The in-memory store, failing the operations in `faults` (shared by clones, so that a
@@ -1013,9 +1188,27 @@ impl Store<S> for FaultyStore {
         self.check(Op::PutEntry)?;
         self.inner.put_entry(entry)
     }
-    fn enqueue(&mut self, to: &Phone, message: &Message<S>) -> Result<(), StoreError> {
+    fn enqueue(
+        &mut self,
+        to: &Phone,
+        from: &Phone,
+        size: usize,
+        message: &Message<S>,
+    ) -> Result<(), StoreError> {
         self.check(Op::Enqueue)?;
-        self.inner.enqueue(to, message)
+        self.inner.enqueue(to, from, size, message)
+    }
+    fn queue_usage(&self, to: &Phone, from: &Phone) -> Result<QueueUsage, StoreError> {
+        self.check(Op::QueueLen)?;
+        self.inner.queue_usage(to, from)
+    }
+    fn otp_phones(&self) -> Result<usize, StoreError> {
+        self.check(Op::OtpPhones)?;
+        self.inner.otp_phones()
+    }
+    fn sweep_otps(&mut self, cutoff: OtpCutoff, max: usize) -> Result<usize, StoreError> {
+        self.check(Op::SweepOtps)?;
+        self.inner.sweep_otps(cutoff, max)
     }
     fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
         self.check(Op::TakeQueue)?;
@@ -1033,9 +1226,14 @@ impl Store<S> for FaultyStore {
         self.check(Op::PutOtpRequests)?;
         self.inner.put_otp_requests(phone, times)
     }
-    fn peek_queue(&self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
+    fn peek_batch(
+        &self,
+        to: &Phone,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Message<S>>, StoreError> {
         self.check(Op::PeekQueue)?;
-        self.inner.peek_queue(to)
+        self.inner.peek_batch(to, max_messages, max_bytes)
     }
     fn remove_queued(&mut self, to: &Phone, count: usize) -> Result<usize, StoreError> {
         self.check(Op::RemoveQueued)?;
@@ -1282,6 +1480,10 @@ in_both_profiles!(
     server_rejects_message_when_the_recipients_queue_is_full,
     server_keeps_stored_messages_until_their_delivery_is_confirmed,
     server_keeps_the_message_when_confirming_its_delivery_fails,
+    server_rejects_message_past_the_queues_byte_and_sender_bounds,
+    server_delivers_the_queue_in_batches,
+    server_refuses_new_phones_when_the_otp_tables_are_full,
+    server_sweeps_expired_otp_rows_in_bounded_batches,
     server_rejects_submission_in_the_other_profiles_layout,
     server_checks_layout_before_public_key,
     server_rejects_submission_with_invalid_public_key,
@@ -1400,10 +1602,18 @@ const SERVER_ERROR_TESTS: &[(&str, &[&str])] = &[
     ),
     ("RateLimited", &["hardened_server_rate_limits_otp_requests"]),
     (
+        "OtpTableFull",
+        &[
+            "seed::server_refuses_new_phones_when_the_otp_tables_are_full",
+            "hardened::server_refuses_new_phones_when_the_otp_tables_are_full",
+        ],
+    ),
+    (
         "QueueFull",
         &[
             "seed::server_rejects_message_when_the_recipients_queue_is_full",
             "hardened::server_rejects_message_when_the_recipients_queue_is_full",
+            "seed::server_rejects_message_past_the_queues_byte_and_sender_bounds",
         ],
     ),
     (

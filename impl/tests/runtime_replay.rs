@@ -8,7 +8,7 @@ use ee2e::fixtures;
 use ee2e::runtime::{Address, Envelope, Fate, Incident, Runtime, RuntimeError, TapAction};
 use ee2e::{Bytes, ConcreteSuite};
 use ee2e_spec::{
-    ClientError, ErrorCode, Message, MessageType, Phone, Profile, Sealed, ServerError, ServerEvent,
+    ClientError, ErrorCode, Message, MessageType, Phone, Profile, Sealed, ServerError, ServerEvent, Store,
 };
 
 fn alice() -> Phone {
@@ -113,10 +113,14 @@ fn expired_otp_is_rejected(profile: Profile) {
     rt.add_client(alice(), fixtures::named("alice").expect("key"), None).expect("add");
     let otp = rt.request_otp(&alice()).expect("otp");
     rt.advance(Duration::from_millis(rt.params().otp_ttl_ms + 1));
+    // The runtime sweeps expired OTP rows before each server step (SPEC.md §5.1), so the
+    // expired OTP is gone by the time the submission arrives: `NoPendingRegistration`
+    // rather than `OtpExpired` (which the core gives for an expired row not yet swept).
     let err = rt.submit_otp(&alice(), &otp).expect_err("expired");
-    assert!(matches!(err, RuntimeError::Rejected { code: ErrorCode::OtpExpired, .. }), "{err:?}");
+    assert!(matches!(err, RuntimeError::Rejected { code: ErrorCode::NoPendingRegistration, .. }), "{err:?}");
     assert!(rt.server_events().iter().any(|e| matches!(e,
-        ServerEvent::Rejected { error: ServerError::OtpExpired(p), .. } if *p == alice())));
+        ServerEvent::Rejected { error: ServerError::NoPendingRegistration(p), .. } if *p == alice())));
+    assert_eq!(rt.store().pending_otp(&alice()), Ok(None), "swept");
     assert!(!rt.client(&alice()).expect("alice").is_registered());
     // A fresh OTP within its lifetime works.
     let otp = rt.request_otp(&alice()).expect("otp");

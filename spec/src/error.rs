@@ -47,9 +47,19 @@ pub enum ServerError {
     /// E8: the phone asked for more OTPs than the request limit allows (SPEC.md §5.1).
     #[error("too many OTP requests for {0}; try again later")]
     RateLimited(Phone),
-    /// The offline recipient's queue holds the most messages it may (SPEC.md §9.2).
-    #[error("the offline queue of {0} is full")]
-    QueueFull(Phone),
+    /// The OTP tables hold rows for `MAX_OTP_PHONES` phones and `phone` is not one of them
+    /// (SPEC.md §5.1 check 2); the reply is `RateLimited`.
+    #[error("the OTP tables are full; no OTP for {0}, try again later")]
+    OtpTableFull(Phone),
+    /// The offline recipient's queue, or the sender's share of it, is at a bound (SPEC.md
+    /// §9.2); nothing was stored.
+    #[error("the offline queue of {to} is full ({bound})")]
+    QueueFull {
+        /// The offline recipient.
+        to: Phone,
+        /// Which bound the message would cross.
+        bound: QueueBound,
+    },
     /// The server's own signing operation failed.
     #[error("server signing failed: {0}")]
     Crypto(CryptoError),
@@ -75,8 +85,8 @@ impl ServerError {
             }
             ServerError::NotRegistered(_) => ErrorCode::NotRegistered,
             ServerError::UnknownPeer(_) => ErrorCode::UnknownPeer,
-            ServerError::RateLimited(_) => ErrorCode::RateLimited,
-            ServerError::QueueFull(_) => ErrorCode::QueueFull,
+            ServerError::RateLimited(_) | ServerError::OtpTableFull(_) => ErrorCode::RateLimited,
+            ServerError::QueueFull { .. } => ErrorCode::QueueFull,
             ServerError::Crypto(_) | ServerError::Store(_) => ErrorCode::Internal,
         }
     }
@@ -87,6 +97,23 @@ impl ServerError {
     pub fn counts_attempt(&self) -> bool {
         matches!(self, ServerError::BadSealedTag | ServerError::BadRegistrationTag)
     }
+}
+
+/// The offline-queue bound a message would cross (SPEC.md §9.2 checks 1–4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum QueueBound {
+    /// `MAX_QUEUED_MESSAGES` messages in the recipient's queue.
+    #[error("message count")]
+    Messages,
+    /// `MAX_QUEUED_BYTES` bytes in the recipient's queue.
+    #[error("bytes")]
+    Bytes,
+    /// `MAX_QUEUED_PER_SENDER` messages from this sender.
+    #[error("the sender's message count")]
+    SenderMessages,
+    /// `MAX_QUEUED_BYTES_PER_SENDER` bytes from this sender.
+    #[error("the sender's bytes")]
+    SenderBytes,
 }
 
 /// A failure of the server's store (SQLite in the implementation).

@@ -297,6 +297,51 @@ pub enum Message<S: Suite> {
 }
 
 impl<S: Suite> Message<S> {
+    /// The bytes a stored copy of the message accounts for (SPEC.md §9.2): the lengths of
+    /// its variable fields — phone texts and values — which is its encoded size (§4.8) less
+    /// the fixed framing. Values whose length the suite does not know (symbolic ones) count 0.
+    pub fn stored_size(&self) -> usize {
+        let v = |value: &S::Value| S::byte_len(value).unwrap_or(0);
+        let entry_size = |e: &DirectoryEntry<S>| e.phone.as_str().len() + v(&e.public_key) + v(&e.signature);
+        let sealed = |s: &Sealed<S>| match s {
+            Sealed::Seed { iv, ciphertext, mac } => v(iv) + v(ciphertext) + v(mac),
+            Sealed::Hardened { session, iv, ciphertext, mac, .. } => {
+                v(session) + 8 + v(iv) + v(ciphertext) + v(mac)
+            }
+        };
+        let ack = |a: &Ack<S>| match a {
+            Ack::Seed { text, mac } => v(text) + v(mac),
+            Ack::Hardened { session, digest, mac, .. } => v(session) + 8 + v(digest) + v(mac),
+        };
+        let transport = |t: &Transport<S>| v(&t.ciphertext) + v(&t.signature);
+        match self {
+            Message::RegisterRequest { phone }
+            | Message::KeyRequest { peer: phone }
+            | Message::Connect { phone }
+            | Message::Disconnect { phone } => phone.as_str().len(),
+            Message::RegisterSubmit { phone, public_key, proof } => {
+                phone.as_str().len()
+                    + v(public_key)
+                    + match proof {
+                        RegistrationProof::Seed { tag } => v(tag),
+                        RegistrationProof::Hardened { sealed_tag, possession } => {
+                            v(sealed_tag) + v(possession)
+                        }
+                    }
+            }
+            Message::RegisterResult { entry } | Message::PeerKey { entry } => entry_size(entry),
+            Message::KeyTransport { to, transport: t } => to.as_str().len() + transport(t),
+            Message::KeyDelivery { from, transport: t } => entry_size(from) + transport(t),
+            Message::Data { to: phone, sealed: s } | Message::DataDelivery { from: phone, sealed: s } => {
+                phone.as_str().len() + sealed(s)
+            }
+            Message::Ack { to: phone, ack: a } | Message::AckDelivery { from: phone, ack: a } => {
+                phone.as_str().len() + ack(a)
+            }
+            Message::Error { .. } => 1,
+        }
+    }
+
     /// The message's type byte.
     pub fn kind(&self) -> MessageType {
         match self {

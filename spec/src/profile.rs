@@ -179,6 +179,21 @@ pub struct Params {
     pub max_plaintext: usize,
     /// Most messages the server keeps in one recipient's offline queue.
     pub max_queued: usize,
+    /// Most bytes ([`Message::stored_size`](crate::Message::stored_size)) in one
+    /// recipient's offline queue.
+    pub max_queued_bytes: usize,
+    /// Most messages from one sender in one recipient's offline queue.
+    pub max_queued_per_sender: usize,
+    /// Most bytes from one sender in one recipient's offline queue.
+    pub max_queued_bytes_per_sender: usize,
+    /// Most stored messages sent in one delivery batch (SPEC.md §9.2).
+    pub batch_messages: usize,
+    /// Most bytes sent in one delivery batch (a batch holds at least one message).
+    pub batch_bytes: usize,
+    /// Most phones holding rows in the OTP tables (SPEC.md §5.1).
+    pub max_otp_phones: usize,
+    /// Most expired rows of each OTP table one sweep removes.
+    pub otp_sweep_batch: usize,
 }
 
 /// PBKDF2 iterations: OWASP's 2023 figure for PBKDF2-HMAC-SHA-256.
@@ -196,6 +211,20 @@ pub const OTP_REQUEST_WINDOW_MS: u64 = 15 * 60 * 1000;
 pub const MAX_PLAINTEXT: usize = 1 << 20;
 /// Most messages kept in one recipient's offline queue.
 pub const MAX_QUEUED_MESSAGES: usize = 1000;
+/// Most bytes kept in one recipient's offline queue: 64 MiB.
+pub const MAX_QUEUED_BYTES: usize = 64 << 20;
+/// Most messages from one sender kept in one recipient's offline queue.
+pub const MAX_QUEUED_PER_SENDER: usize = 250;
+/// Most bytes from one sender kept in one recipient's offline queue: 16 MiB.
+pub const MAX_QUEUED_BYTES_PER_SENDER: usize = 16 << 20;
+/// Most stored messages in one delivery batch.
+pub const DELIVERY_BATCH_MESSAGES: usize = 32;
+/// Most bytes in one delivery batch: 4 MiB (four of the largest messages).
+pub const DELIVERY_BATCH_BYTES: usize = 4 << 20;
+/// Most phones holding rows in the OTP tables at once.
+pub const MAX_OTP_PHONES: usize = 10_000;
+/// Most expired rows of each OTP table removed by one sweep.
+pub const OTP_SWEEP_BATCH: usize = 64;
 /// Width of the hardened replay window, in sequence numbers.
 pub const REPLAY_WINDOW: u64 = 64;
 /// Hardened sessions kept per peer; older ones are forgotten.
@@ -211,6 +240,13 @@ impl Default for Params {
             otp_request_window_ms: OTP_REQUEST_WINDOW_MS,
             max_plaintext: MAX_PLAINTEXT,
             max_queued: MAX_QUEUED_MESSAGES,
+            max_queued_bytes: MAX_QUEUED_BYTES,
+            max_queued_per_sender: MAX_QUEUED_PER_SENDER,
+            max_queued_bytes_per_sender: MAX_QUEUED_BYTES_PER_SENDER,
+            batch_messages: DELIVERY_BATCH_MESSAGES,
+            batch_bytes: DELIVERY_BATCH_BYTES,
+            max_otp_phones: MAX_OTP_PHONES,
+            otp_sweep_batch: OTP_SWEEP_BATCH,
         }
     }
 }

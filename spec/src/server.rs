@@ -7,14 +7,14 @@
 //! registration proof counts a failed attempt (that is its purpose) and an expired or voided
 //! OTP is deleted.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::derive::sign_entry;
-use crate::error::ServerError;
+use crate::error::{QueueBound, ServerError};
 use crate::message::{Message, MessageType, RegistrationProof};
 use crate::phone::Phone;
 use crate::profile::{Fix, Params, Profile, Wire};
-use crate::store::{PendingOtp, Store};
+use crate::store::{OtpCutoff, PendingOtp, Store};
 use crate::suite::{Fresh, Suite};
 
 /// What the server reports (the runtime logs it; the model records it).
@@ -49,12 +49,28 @@ pub enum ServerEvent {
         /// What was stored.
         kind: MessageType,
     },
-    /// The phone came online and `delivered` stored messages were sent to it.
+    /// The phone came online and `delivered` stored messages — the first batch of its
+    /// queue (SPEC.md §9.2) — were sent to it.
     Online {
         /// The phone.
         phone: Phone,
         /// How many stored messages were delivered.
         delivered: usize,
+    },
+    /// The last message of a batch was confirmed and the next batch of `delivered` stored
+    /// messages was sent (`Delivery::Confirmed`, SPEC.md §9.2).
+    NextBatch {
+        /// The recipient.
+        phone: Phone,
+        /// How many stored messages were sent.
+        delivered: usize,
+    },
+    /// The next batch could not be read; it stays stored and goes out at the next `Connect`.
+    BatchFailed {
+        /// The recipient.
+        phone: Phone,
+        /// Why.
+        error: ServerError,
     },
     /// The phone went offline.
     Offline(Phone),
@@ -116,6 +132,19 @@ pub struct Server<S: Suite, St> {
     store: St,
     online: BTreeSet<Phone>,
     delivery: Delivery,
+    /// Under [`Delivery::Confirmed`]: per recipient, the stored messages of the current batch
+    /// sent and not yet confirmed.
+    in_flight: BTreeMap<Phone, usize>,
+}
+
+/// What a delivery confirmation did ([`Server::confirm_delivery`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Confirmation<S: Suite> {
+    /// How many stored messages were removed.
+    pub removed: usize,
+    /// The next batch (stored sends and a [`ServerEvent::NextBatch`]) when the confirmation
+    /// completed the batch in flight, or a [`ServerEvent::BatchFailed`]; empty otherwise.
+    pub outputs: Vec<ServerOutput<S>>,
 }
 
 type Outputs<S> = Result<Vec<ServerOutput<S>>, ServerError>;
@@ -123,7 +152,15 @@ type Outputs<S> = Result<Vec<ServerOutput<S>>, ServerError>;
 impl<S: Suite, St: Store<S>> Server<S, St> {
     /// A server with signing key `key` over `store`. Nobody is online at start.
     pub fn new(profile: Profile, params: Params, key: S::PrivateKey, store: St) -> Self {
-        Server { profile, params, key, store, online: BTreeSet::new(), delivery: Delivery::default() }
+        Server {
+            profile,
+            params,
+            key,
+            store,
+            online: BTreeSet::new(),
+            delivery: Delivery::default(),
+            in_flight: BTreeMap::new(),
+        }
     }
 
     /// The same server removing stored messages as `delivery` says (default
@@ -140,18 +177,69 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
 
     /// The recipient's transport confirms that `phone` received (and its client handled) the
     /// `count` oldest messages sent to it from its offline queue (SPEC.md §9.2). Under
-    /// [`Delivery::Confirmed`] they are removed from the store in one write; returns how many
-    /// were. Under [`Delivery::OnConnect`] they were removed at `Connect` already: nothing
-    /// happens and 0 is returned.
+    /// [`Delivery::Confirmed`] they are removed from the store in one write, and when that
+    /// completes the batch in flight to an online `phone`, the next batch is sent (in the
+    /// returned outputs). Under [`Delivery::OnConnect`] they were removed at `Connect`
+    /// already: nothing happens.
     ///
     /// The confirmation is a transport acknowledgement, not a protocol message: the
     /// transport calls this once per stored message it handed over (never again for the same
-    /// one, since a repeated confirmation would remove the next message unseen).
-    pub fn confirm_delivery(&mut self, phone: &Phone, count: usize) -> Result<usize, ServerError> {
-        match self.delivery {
-            Delivery::OnConnect => Ok(0),
-            Delivery::Confirmed => Ok(self.store.remove_queued(phone, count)?),
+    /// one, since a repeated confirmation would remove the next message unseen). A failed
+    /// removal changes nothing.
+    pub fn confirm_delivery(&mut self, phone: &Phone, count: usize) -> Result<Confirmation<S>, ServerError> {
+        if self.delivery == Delivery::OnConnect {
+            return Ok(Confirmation { removed: 0, outputs: Vec::new() });
         }
+        let removed = self.store.remove_queued(phone, count)?;
+        let Some(left) = self.in_flight.get_mut(phone) else {
+            return Ok(Confirmation { removed, outputs: Vec::new() });
+        };
+        *left = left.saturating_sub(count);
+        if *left > 0 {
+            return Ok(Confirmation { removed, outputs: Vec::new() });
+        }
+        self.in_flight.remove(phone);
+        if !self.online.contains(phone) {
+            return Ok(Confirmation { removed, outputs: Vec::new() });
+        }
+        let outputs = match self.send_batch(phone) {
+            Ok((mut sends, 0)) => {
+                sends.clear();
+                sends
+            }
+            Ok((mut sends, delivered)) => {
+                sends.push(ServerOutput::Event(ServerEvent::NextBatch { phone: phone.clone(), delivered }));
+                sends
+            }
+            // The removal stands; what is left stays stored for the next `Connect`.
+            Err(error) => vec![ServerOutput::Event(ServerEvent::BatchFailed { phone: phone.clone(), error })],
+        };
+        Ok(Confirmation { removed, outputs })
+    }
+
+    /// Reads the next batch of `phone`'s queue (SPEC.md §9.2) and records it as in flight;
+    /// returns its sends and their number.
+    fn send_batch(&mut self, phone: &Phone) -> Result<(Vec<ServerOutput<S>>, usize), ServerError> {
+        let batch = self.store.peek_batch(phone, self.params.batch_messages, self.params.batch_bytes)?;
+        let delivered = batch.len();
+        if delivered > 0 {
+            self.in_flight.insert(phone.clone(), delivered);
+        } else {
+            self.in_flight.remove(phone);
+        }
+        let sends = batch
+            .into_iter()
+            .map(|message| ServerOutput::Send { to: phone.clone(), message, stored: true })
+            .collect();
+        Ok((sends, delivered))
+    }
+
+    /// Removes expired OTP rows (SPEC.md §5.1): at most `otp_sweep_batch` of each OTP table,
+    /// oldest first. Bounded work, for the runtime to call between steps; returns how many
+    /// rows were removed.
+    pub fn sweep(&mut self, now: u64) -> Result<usize, ServerError> {
+        let cutoff = OtpCutoff::at(now, self.params.otp_ttl_ms, self.params.otp_request_window_ms);
+        Ok(self.store.sweep_otps(cutoff, self.params.otp_sweep_batch)?)
     }
 
     /// The server's public key (what clients pin).
@@ -233,22 +321,28 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
             Message::Connect { phone } => {
                 Self::require_own_address(from, &phone)?;
                 self.require_registered(&phone)?;
-                let queued = match self.delivery {
-                    Delivery::OnConnect => self.store.take_queue(&phone)?,
-                    Delivery::Confirmed => self.store.peek_queue(&phone)?,
+                // Confirmed: the first batch, sent again from the oldest unconfirmed message.
+                let (mut out, delivered) = match self.delivery {
+                    Delivery::OnConnect => {
+                        let queued = self.store.take_queue(&phone)?;
+                        let delivered = queued.len();
+                        let sends = queued
+                            .into_iter()
+                            .map(|message| ServerOutput::Send { to: phone.clone(), message, stored: true })
+                            .collect();
+                        (sends, delivered)
+                    }
+                    Delivery::Confirmed => self.send_batch(&phone)?,
                 };
-                let delivered = queued.len();
                 self.online.insert(phone.clone());
-                let mut out: Vec<_> = queued
-                    .into_iter()
-                    .map(|message| ServerOutput::Send { to: phone.clone(), message, stored: true })
-                    .collect();
                 out.push(ServerOutput::Event(ServerEvent::Online { phone, delivered }));
                 Ok(out)
             }
             Message::Disconnect { phone } => {
                 Self::require_own_address(from, &phone)?;
                 self.online.remove(&phone);
+                // What was sent and not confirmed stays stored for the next `Connect`.
+                self.in_flight.remove(&phone);
                 Ok(vec![ServerOutput::Event(ServerEvent::Offline(phone))])
             }
             other => Err(ServerError::UnexpectedMessage(other.kind())),
@@ -289,22 +383,39 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
                 ServerOutput::Event(ServerEvent::Relayed { from: from.clone(), to, kind }),
             ])
         } else {
-            // A bounded queue per recipient (SPEC.md §9.2): the sender is told, nothing is stored.
-            if self.store.queue_len(&to)? >= self.params.max_queued {
-                return Err(ServerError::QueueFull(to));
+            // Bounded queues (SPEC.md §9.2 checks 1–4): the sender is told, nothing is stored.
+            let size = message.stored_size();
+            let usage = self.store.queue_usage(&to, from)?;
+            let p = &self.params;
+            let bound = if usage.messages >= p.max_queued {
+                Some(QueueBound::Messages)
+            } else if usage.bytes.saturating_add(size) > p.max_queued_bytes {
+                Some(QueueBound::Bytes)
+            } else if usage.sender_messages >= p.max_queued_per_sender {
+                Some(QueueBound::SenderMessages)
+            } else if usage.sender_bytes.saturating_add(size) > p.max_queued_bytes_per_sender {
+                Some(QueueBound::SenderBytes)
+            } else {
+                None
+            };
+            if let Some(bound) = bound {
+                return Err(ServerError::QueueFull { to, bound });
             }
-            self.store.enqueue(&to, &message)?;
+            self.store.enqueue(&to, from, size, &message)?;
             Ok(vec![ServerOutput::Event(ServerEvent::Stored { from: from.clone(), to, kind })])
         }
     }
 
     /// Seed 1.1–1.2: issues a fresh OTP (replacing any pending one) and sends it by SMS; (E8)
-    /// at most `max_otp_requests` per phone in any `otp_request_window_ms` (SPEC.md §5.1).
+    /// at most `max_otp_requests` per phone in any `otp_request_window_ms`; at most
+    /// `max_otp_phones` phones with OTP rows (SPEC.md §5.1).
     fn on_register_request(&mut self, phone: Phone, now: u64, rng: &mut S::Rng) -> Outputs<S> {
         let limits = self.profile.has(Fix::OtpLimits);
+        let times = if limits { self.store.otp_requests(&phone)? } else { Vec::new() };
+        let has_rows = !times.is_empty();
         let recent = if limits {
             let window = self.params.otp_request_window_ms;
-            let mut recent = self.store.otp_requests(&phone)?;
+            let mut recent = times;
             recent.retain(|at| now.saturating_sub(*at) < window);
             if recent.len() >= self.params.max_otp_requests as usize {
                 return Err(ServerError::RateLimited(phone));
@@ -314,6 +425,14 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
         } else {
             None
         };
+        // 2. room in the OTP tables for a phone that holds no rows yet; when they are full,
+        // expired rows are swept first (bounded), so only live rows can refuse a phone.
+        if !has_rows && self.store.pending_otp(&phone)?.is_none() && self.otp_tables_full()? {
+            self.sweep(now)?;
+            if self.otp_tables_full()? {
+                return Err(ServerError::OtpTableFull(phone));
+            }
+        }
         let otp = S::random(rng, Fresh::Otp);
         self.store.put_pending_otp(&phone, &PendingOtp { otp: otp.clone(), issued_at: now, attempts: 0 })?;
         if let Some(recent) = recent {
@@ -381,6 +500,10 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
             },
             ServerOutput::Event(ServerEvent::Registered(phone)),
         ])
+    }
+
+    fn otp_tables_full(&self) -> Result<bool, ServerError> {
+        Ok(self.store.otp_phones()? >= self.params.max_otp_phones)
     }
 
     fn count_failure(

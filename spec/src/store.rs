@@ -20,6 +20,47 @@ pub struct PendingOtp<S: Suite> {
     pub attempts: u32,
 }
 
+/// What an offline queue holds: messages and their bytes ([`Message::stored_size`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct QueueUsage {
+    /// Messages in the whole queue.
+    pub messages: usize,
+    /// Their bytes.
+    pub bytes: usize,
+    /// Messages from the one sender asked about.
+    pub sender_messages: usize,
+    /// Their bytes.
+    pub sender_bytes: usize,
+}
+
+/// The times before which OTP rows have expired (SPEC.md §5.1): a pending OTP issued at
+/// `t < otp_issued_before`, a request time `t < request_before`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OtpCutoff {
+    /// Pending OTPs issued before this time have expired (`now − t > OTP_TTL`).
+    pub otp_issued_before: u64,
+    /// Request times before this one are outside the request window (`now − t ≥ window`).
+    pub request_before: u64,
+}
+
+impl OtpCutoff {
+    /// The cutoffs at time `now` for an OTP lifetime `ttl` and a request window `window`.
+    pub fn at(now: u64, ttl: u64, window: u64) -> Self {
+        OtpCutoff {
+            otp_issued_before: now.saturating_sub(ttl),
+            request_before: now.saturating_add(1).saturating_sub(window),
+        }
+    }
+}
+
+/// A stored message with what the queue bounds account for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Queued<S: Suite> {
+    from: Phone,
+    size: usize,
+    message: Message<S>,
+}
+
 /// The server's persistent tables.
 pub trait Store<S: Suite> {
     /// The pending OTP for `phone`.
@@ -46,23 +87,41 @@ pub trait Store<S: Suite> {
     fn otp_requests(&self, phone: &Phone) -> Result<Vec<u64>, StoreError>;
     /// Replaces the OTP request times recorded for `phone` (empty: forget the phone).
     fn put_otp_requests(&mut self, phone: &Phone, times: &[u64]) -> Result<(), StoreError>;
-    /// Appends a message to `to`'s offline queue.
-    fn enqueue(&mut self, to: &Phone, message: &Message<S>) -> Result<(), StoreError>;
-    /// `to`'s offline queue, oldest first, left in place (SPEC.md §9.2: a stored message is
-    /// removed only once its delivery is confirmed).
-    fn peek_queue(&self, to: &Phone) -> Result<Vec<Message<S>>, StoreError>;
+    /// Appends `message`, relayed from `from` and accounting for `size` bytes
+    /// ([`Message::stored_size`]), to `to`'s offline queue.
+    fn enqueue(
+        &mut self,
+        to: &Phone,
+        from: &Phone,
+        size: usize,
+        message: &Message<S>,
+    ) -> Result<(), StoreError>;
+    /// What `to`'s offline queue holds: in all, and from `from` alone (SPEC.md §9.2 bounds).
+    fn queue_usage(&self, to: &Phone, from: &Phone) -> Result<QueueUsage, StoreError>;
+    /// The oldest messages of `to`'s queue, left in place: as many as fit in `max_messages`
+    /// messages and `max_bytes` bytes, but at least one if the queue is not empty (SPEC.md
+    /// §9.2, stored delivery in batches). Reads only what it returns.
+    fn peek_batch(
+        &self,
+        to: &Phone,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Message<S>>, StoreError>;
     /// Removes the `count` oldest messages of `to`'s queue (fewer if it is shorter) in one
     /// write; returns how many were removed.
     fn remove_queued(&mut self, to: &Phone, count: usize) -> Result<usize, StoreError>;
-    /// Removes and returns `to`'s offline queue, oldest first. The default reads the queue and
-    /// removes what it read; stores that can fail between the two override it.
-    fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
-        let queue = self.peek_queue(to)?;
-        self.remove_queued(to, queue.len())?;
-        Ok(queue)
-    }
+    /// Removes and returns `to`'s whole offline queue, oldest first (`Delivery::OnConnect`,
+    /// for stores that hold the queue in memory anyway).
+    fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<S>>, StoreError>;
     /// Length of `to`'s offline queue.
     fn queue_len(&self, to: &Phone) -> Result<usize, StoreError>;
+    /// How many phones hold rows in the OTP tables: a pending OTP, request times or both
+    /// (SPEC.md §5.1, `MAX_OTP_PHONES`), expired rows not yet swept included.
+    fn otp_phones(&self) -> Result<usize, StoreError>;
+    /// Removes expired OTP rows, oldest first: up to `max` pending OTPs issued before
+    /// `cutoff.otp_issued_before` and up to `max` request times before
+    /// `cutoff.request_before` (SPEC.md §5.1, sweeping). Returns how many rows it removed.
+    fn sweep_otps(&mut self, cutoff: OtpCutoff, max: usize) -> Result<usize, StoreError>;
 }
 
 /// An in-memory store; hashable so that it can be part of a model state.
@@ -71,7 +130,7 @@ pub struct MemoryStore<S: Suite> {
     otps: BTreeMap<Phone, PendingOtp<S>>,
     otp_requests: BTreeMap<Phone, Vec<u64>>,
     directory: BTreeMap<Phone, DirectoryEntry<S>>,
-    queues: BTreeMap<Phone, VecDeque<Message<S>>>,
+    queues: BTreeMap<Phone, VecDeque<Queued<S>>>,
 }
 
 impl<S: Suite> Default for MemoryStore<S> {
@@ -86,6 +145,11 @@ impl<S: Suite> Default for MemoryStore<S> {
 }
 
 impl<S: Suite> MemoryStore<S> {
+    /// `to`'s offline queue, oldest first (inspection in tests and tools).
+    pub fn queue(&self, to: &Phone) -> Vec<Message<S>> {
+        self.queues.get(to).into_iter().flatten().map(|queued| queued.message.clone()).collect()
+    }
+
     /// Every directory entry.
     pub fn directory(&self) -> impl Iterator<Item = &DirectoryEntry<S>> {
         self.directory.values()
@@ -122,12 +186,45 @@ impl<S: Suite> Store<S> for MemoryStore<S> {
         }
         Ok(())
     }
-    fn enqueue(&mut self, to: &Phone, message: &Message<S>) -> Result<(), StoreError> {
-        self.queues.entry(to.clone()).or_default().push_back(message.clone());
+    fn enqueue(
+        &mut self,
+        to: &Phone,
+        from: &Phone,
+        size: usize,
+        message: &Message<S>,
+    ) -> Result<(), StoreError> {
+        let queued = Queued { from: from.clone(), size, message: message.clone() };
+        self.queues.entry(to.clone()).or_default().push_back(queued);
         Ok(())
     }
-    fn peek_queue(&self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
-        Ok(self.queues.get(to).map(|q| q.iter().cloned().collect()).unwrap_or_default())
+    fn queue_usage(&self, to: &Phone, from: &Phone) -> Result<QueueUsage, StoreError> {
+        let mut usage = QueueUsage::default();
+        for queued in self.queues.get(to).into_iter().flatten() {
+            usage.messages += 1;
+            usage.bytes += queued.size;
+            if &queued.from == from {
+                usage.sender_messages += 1;
+                usage.sender_bytes += queued.size;
+            }
+        }
+        Ok(usage)
+    }
+    fn peek_batch(
+        &self,
+        to: &Phone,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Message<S>>, StoreError> {
+        let mut batch = Vec::new();
+        let mut bytes = 0usize;
+        for queued in self.queues.get(to).into_iter().flatten().take(max_messages.max(1)) {
+            bytes = bytes.saturating_add(queued.size);
+            if !batch.is_empty() && bytes > max_bytes {
+                break;
+            }
+            batch.push(queued.message.clone());
+        }
+        Ok(batch)
     }
     fn remove_queued(&mut self, to: &Phone, count: usize) -> Result<usize, StoreError> {
         let Some(queue) = self.queues.get_mut(to) else { return Ok(0) };
@@ -139,9 +236,48 @@ impl<S: Suite> Store<S> for MemoryStore<S> {
         Ok(removed)
     }
     fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<S>>, StoreError> {
-        Ok(self.queues.remove(to).map(Vec::from).unwrap_or_default())
+        Ok(self.queues.remove(to).into_iter().flatten().map(|queued| queued.message).collect())
     }
     fn queue_len(&self, to: &Phone) -> Result<usize, StoreError> {
         Ok(self.queues.get(to).map_or(0, VecDeque::len))
+    }
+    fn otp_phones(&self) -> Result<usize, StoreError> {
+        let with_requests = self.otp_requests.keys().filter(|p| !self.otps.contains_key(*p)).count();
+        Ok(self.otps.len() + with_requests)
+    }
+    fn sweep_otps(&mut self, cutoff: OtpCutoff, max: usize) -> Result<usize, StoreError> {
+        let mut expired: Vec<(u64, Phone)> = self
+            .otps
+            .iter()
+            .filter(|(_, p)| p.issued_at < cutoff.otp_issued_before)
+            .map(|(phone, p)| (p.issued_at, phone.clone()))
+            .collect();
+        expired.sort();
+        expired.truncate(max);
+        let mut removed = expired.len();
+        for (_, phone) in expired {
+            self.otps.remove(&phone);
+        }
+        let mut times: Vec<(u64, Phone)> = self
+            .otp_requests
+            .iter()
+            .flat_map(|(phone, times)| {
+                times.iter().filter(|t| **t < cutoff.request_before).map(move |t| (*t, phone.clone()))
+            })
+            .collect();
+        times.sort();
+        times.truncate(max);
+        removed += times.len();
+        for (at, phone) in times {
+            if let Some(list) = self.otp_requests.get_mut(&phone) {
+                if let Some(i) = list.iter().position(|t| *t == at) {
+                    list.remove(i);
+                }
+                if list.is_empty() {
+                    self.otp_requests.remove(&phone);
+                }
+            }
+        }
+        Ok(removed)
     }
 }

@@ -176,6 +176,10 @@ impl Network {
         self.in_flight.pop_front()
     }
 
+    pub(crate) fn in_flight_bytes(&self) -> usize {
+        self.in_flight.iter().map(|(_, envelope)| envelope.bytes.len()).sum()
+    }
+
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight.len()
     }

@@ -47,6 +47,8 @@ pub enum Incident {
         /// Why the removal failed.
         error: ServerError,
     },
+    /// The server's sweep of expired OTP rows failed (the step still ran; SPEC.md §5.1).
+    Sweep(ServerError),
 }
 
 /// What a record says.
@@ -101,7 +103,7 @@ impl Record {
             Entry::ClientError { .. }
                 | Entry::Incident(_)
                 | Entry::Client(ClientEvent::ServerError(_))
-                | Entry::Server(ServerEvent::Rejected { .. })
+                | Entry::Server(ServerEvent::Rejected { .. } | ServerEvent::BatchFailed { .. })
         )
     }
 
@@ -130,6 +132,7 @@ impl Record {
                 Incident::Unconfirmed { envelope, error } => {
                     format!("stored envelope {envelope} delivered but not removed from the queue: {error}")
                 }
+                Incident::Sweep(error) => format!("could not sweep expired OTP rows: {error}"),
             },
         }
     }
@@ -163,6 +166,12 @@ pub fn describe_server_event(event: &ServerEvent) -> String {
         ServerEvent::Relayed { from, to, kind } => format!("relayed {kind:?} from {from} to {to}"),
         ServerEvent::Stored { from, to, kind } => format!("stored {kind:?} from {from} for offline {to}"),
         ServerEvent::Online { phone, delivered } => format!("{phone} online; delivered {delivered} stored"),
+        ServerEvent::NextBatch { phone, delivered } => {
+            format!("delivered {delivered} more stored to {phone}")
+        }
+        ServerEvent::BatchFailed { phone, error } => {
+            format!("could not read the next stored batch for {phone}: {error}")
+        }
         ServerEvent::Offline(phone) => format!("{phone} offline"),
         ServerEvent::Rejected { from, error } => format!("rejected a message from {from}: {error}"),
     }
