@@ -7,11 +7,16 @@
 //!   own_entry.json             0600  our server-signed directory entry
 //!   peers/<phone>.json         0600  a verified peer entry: phone, public key, server signature
 //!   sessions/<peer>-<id>.json  0600  a session key; <id> is the session id in hex, or `seed`
+//!   state.json                 0600  the durable state (SPEC.md §2.2) and the last step's sends
+//!   inbox/<peer>-<id>-<seq>.json 0600 an accepted message the application has not taken
 //! ```
 //!
 //! Every file is written atomically (temporary file in the same directory, fsync, rename,
 //! fsync of the directory), so a crash leaves either the old or the new file, never half of
-//! one. Key material is never printed: [`StoredSession`]'s `Debug` hides the key, hex buffers
+//! one. [`Keystore::commit`] writes one client step: keys, entries and inbox files first,
+//! then `state.json` (the step's commit point: a crash before it leaves the old state, which
+//! names none of the new files), then deletes forgotten session keys. `state.json` is one
+//! file so that the whole durable state changes with one rename. Key material is never printed: [`StoredSession`]'s `Debug` hides the key, hex buffers
 //! that held keys are zeroized, and errors name the file, never its contents.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
@@ -20,17 +25,31 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ee2e_spec::{DirectoryEntry, Persist, Phone, Role};
+use std::sync::Arc;
+
+use ee2e_spec::{ClientEvent, ClientOutput, DirectoryEntry, Persist, Phone, Role, Saved, Wire};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::codec;
 use crate::suite::{ConcreteSuite, PrivateKey};
 use crate::value::Bytes;
+
+mod state;
+
+pub use state::StoredMessage;
+use state::{InboxFile, StateFile, parse_inbox_file};
+
+/// Most accepted messages the inbox holds; a step that would add one more fails with
+/// [`KeystoreError::InboxFull`] (and is not confirmed, so the server keeps the message).
+pub const MAX_INBOX: usize = 1000;
 
 const PRIVATE_KEY: &str = "private_key.pem";
 const OWN_ENTRY: &str = "own_entry.json";
 const PEERS: &str = "peers";
 const SESSIONS: &str = "sessions";
+const INBOX: &str = "inbox";
+const STATE: &str = "state.json";
 const FILE_MODE: u32 = 0o600;
 const DIR_MODE: u32 = 0o700;
 
@@ -83,6 +102,22 @@ pub enum KeystoreError {
     /// The private key file is not a PKCS#8 PEM RSA private key.
     #[error("{}: not a PKCS#8 PEM RSA private key", .0.display())]
     BadPem(PathBuf),
+    /// The inbox holds [`MAX_INBOX`] messages the application has not taken.
+    #[error("{}: inbox full ({max} messages not taken)", path.display())]
+    InboxFull {
+        /// The inbox directory.
+        path: PathBuf,
+        /// The limit.
+        max: usize,
+    },
+    /// A message of the step could not be encoded for the outbox.
+    #[error("{}: cannot encode an outgoing message: {detail}", path.display())]
+    Encode {
+        /// `state.json`.
+        path: PathBuf,
+        /// The codec's message.
+        detail: String,
+    },
     /// An I/O operation failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -157,10 +192,32 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
+/// Where a keystore write stands, for [`Keystore::observe_writes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteStage {
+    /// The temporary file is written, not yet fsynced.
+    TempWritten,
+    /// The temporary file is fsynced, not yet renamed.
+    TempSynced,
+    /// Renamed over the target, the directory not yet fsynced.
+    Renamed,
+    /// A file was removed, the directory not yet fsynced.
+    Removed,
+}
+
+type Observer = Arc<dyn Fn(&Path, WriteStage) + Send + Sync>;
+
 /// A client keystore directory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Keystore {
     dir: PathBuf,
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for Keystore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keystore").field("dir", &self.dir).finish_non_exhaustive()
+    }
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -176,7 +233,7 @@ impl Keystore {
         if dir.join(PRIVATE_KEY).exists() || dir.join(OWN_ENTRY).exists() {
             return Err(KeystoreError::AlreadyExists(dir));
         }
-        for sub in [PEERS, SESSIONS] {
+        for sub in [PEERS, SESSIONS, INBOX] {
             let path = dir.join(sub);
             match DirBuilder::new().mode(DIR_MODE).create(&path) {
                 Ok(()) => {}
@@ -188,7 +245,7 @@ impl Keystore {
             }
         }
         sync_dir(&dir)?;
-        Ok(Keystore { dir })
+        Ok(Keystore { dir, observer: None })
     }
 
     /// Opens an existing keystore at `dir`.
@@ -200,7 +257,25 @@ impl Keystore {
                 return Err(KeystoreError::Missing(path));
             }
         }
-        Ok(Keystore { dir })
+        // Keystores from before the inbox existed get one.
+        let inbox = dir.join(INBOX);
+        if !inbox.exists() {
+            DirBuilder::new().mode(DIR_MODE).create(&inbox).map_err(io_error(&inbox))?;
+        }
+        Ok(Keystore { dir, observer: None })
+    }
+
+    /// Calls `observer` at every stage of every write and removal (fault injection: the
+    /// client crash test kills its process from here).
+    pub fn observe_writes(mut self, observer: impl Fn(&Path, WriteStage) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    fn stage(&self, path: &Path, stage: WriteStage) {
+        if let Some(observer) = &self.observer {
+            observer(path, stage);
+        }
     }
 
     /// The keystore directory.
@@ -225,16 +300,167 @@ impl Keystore {
         parse_private_key_file(&path, &bytes)
     }
 
-    /// Writes what the client core asked to persist.
+    /// Writes one client step before its outputs are released (SPEC.md §2.2): every
+    /// [`Persist`] of `outputs`, with the step's sends (encoded for `wire`) as the outbox of
+    /// `state.json`; with `inbox`, every accepted message as an inbox file too. Order: keys,
+    /// entries and inbox files; `state.json`; removal of forgotten session keys. A failure
+    /// stops at that point: what was written is unreferenced or idempotent, and the caller
+    /// must release nothing of the step.
+    pub fn commit(
+        &self,
+        wire: Wire,
+        outputs: &[ClientOutput<ConcreteSuite>],
+        inbox: bool,
+    ) -> Result<(), KeystoreError> {
+        let persists =
+            || outputs.iter().filter_map(|o| if let ClientOutput::Persist(p) = o { Some(p) } else { None });
+        for persist in persists() {
+            if !matches!(persist, Persist::State(_) | Persist::ForgetSession { .. }) {
+                self.apply(persist)?;
+            }
+        }
+        if inbox {
+            for output in outputs {
+                if let ClientOutput::Event(ClientEvent::MessageAccepted { from, plaintext, seq }) = output {
+                    self.write_inbox(outputs, from, *seq, plaintext)?;
+                }
+            }
+        }
+        if let Some(state) = persists().find_map(|p| if let Persist::State(s) = p { Some(s) } else { None }) {
+            let path = self.dir.join(STATE);
+            let mut outbox = Vec::new();
+            for output in outputs {
+                if let ClientOutput::Send(message) = output {
+                    outbox.push(
+                        codec::encode(wire, message).map_err(|e| KeystoreError::Encode {
+                            path: path.clone(),
+                            detail: e.to_string(),
+                        })?,
+                    );
+                }
+            }
+            self.write_json(&path, &StateFile::new(state, &outbox))?;
+        }
+        for persist in persists() {
+            if let Persist::ForgetSession { .. } = persist {
+                self.apply(persist)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The inbox file of an accepted message: named by sender, session and sequence number
+    /// (hardened), so that a message accepted again after a crash before its state was
+    /// written lands on the same file.
+    fn write_inbox(
+        &self,
+        outputs: &[ClientOutput<ConcreteSuite>],
+        from: &Phone,
+        seq: Option<u64>,
+        plaintext: &Bytes,
+    ) -> Result<(), KeystoreError> {
+        let dir = self.dir.join(INBOX);
+        let sid = outputs.iter().find_map(|o| match o {
+            ClientOutput::Send(ee2e_spec::Message::Ack {
+                ack: ee2e_spec::Ack::Hardened { session, .. },
+                ..
+            }) => Some(session.to_hex()),
+            _ => None,
+        });
+        let name = match (sid, seq) {
+            (Some(sid), Some(seq)) => format!("{from}-{sid}-{seq}.json"),
+            // The seed has no message identity: a per-keystore counter names the file.
+            _ => (0..)
+                .map(|n| format!("{from}-seed-{n}.json"))
+                .find(|name| !dir.join(name).exists())
+                .unwrap_or_default(),
+        };
+        let path = dir.join(&name);
+        if !path.exists() && self.json_files(INBOX)?.len() >= MAX_INBOX {
+            return Err(KeystoreError::InboxFull { path: dir, max: MAX_INBOX });
+        }
+        let file = InboxFile { from: from.to_string(), seq, plaintext: plaintext.to_hex() };
+        self.write_json(&path, &file)
+    }
+
+    /// The messages waiting in the inbox, ordered by file name.
+    pub fn inbox(&self) -> Result<Vec<StoredMessage>, KeystoreError> {
+        let mut messages = Vec::new();
+        for path in self.json_files(INBOX)? {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            messages.push(parse_inbox_file(&path, &name, &read_secret(&path)?)?);
+        }
+        Ok(messages)
+    }
+
+    /// Removes a message the application has taken from the inbox.
+    pub fn remove_from_inbox(&self, name: &str) -> Result<(), KeystoreError> {
+        if name.contains('/') || name.starts_with('.') || !name.ends_with(".json") {
+            return Err(KeystoreError::BadField {
+                path: self.dir.join(INBOX),
+                field: "name",
+                detail: format!("{name:?} is not an inbox file name"),
+            });
+        }
+        self.remove(&self.dir.join(INBOX).join(name))
+    }
+
+    /// Everything needed to rebuild the client ([`ee2e_spec::Client::restore`]) and the
+    /// outbox of its last committed step (to send again).
+    pub fn load(&self) -> Result<(Saved<ConcreteSuite>, Vec<Vec<u8>>), KeystoreError> {
+        let path = self.dir.join(STATE);
+        let (state, outbox) = if path.exists() {
+            let (state, outbox) = StateFile::parse(&path, &read_secret(&path)?)?;
+            (Some(state), outbox)
+        } else {
+            (None, Vec::new())
+        };
+        let session_keys = self
+            .sessions()?
+            .into_iter()
+            .map(|s| (s.peer.clone(), s.session.clone(), s.key.clone()))
+            .collect();
+        Ok((Saved { own_entry: self.own_entry()?, peers: self.peers()?, session_keys, state }, outbox))
+    }
+
+    fn session_path(&self, peer: &Phone, session: Option<&Bytes>) -> PathBuf {
+        let id = session.map_or_else(|| "seed".to_owned(), Bytes::to_hex);
+        self.dir.join(SESSIONS).join(format!("{peer}-{id}.json"))
+    }
+
+    fn write_json(&self, path: &Path, value: &impl Serialize) -> Result<(), KeystoreError> {
+        let json = Zeroizing::new(
+            serde_json::to_vec_pretty(value)
+                .map_err(|e| KeystoreError::Io { path: path.to_path_buf(), source: io::Error::other(e) })?,
+        );
+        self.write_atomic(path, &json)
+    }
+
+    /// Removes `path` (absent already is fine) and fsyncs its directory.
+    fn remove(&self, path: &Path) -> Result<(), KeystoreError> {
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error(path)(e)),
+        }
+        self.stage(path, WriteStage::Removed);
+        sync_dir(path.parent().unwrap_or(&self.dir))
+    }
+
+    /// Writes what the client core asked to persist (one value; [`commit`](Self::commit)
+    /// writes a whole step). `State` is written with an empty outbox.
     pub fn apply(&self, persist: &Persist<ConcreteSuite>) -> Result<(), KeystoreError> {
         match persist {
+            Persist::State(state) => self.write_json(&self.dir.join(STATE), &StateFile::new(state, &[])),
+            Persist::ForgetSession { peer, session } => {
+                self.remove(&self.session_path(peer, session.as_ref()))
+            }
             Persist::OwnEntry(entry) => self.write_entry(&self.dir.join(OWN_ENTRY), entry),
             Persist::PeerEntry(entry) => {
                 self.write_entry(&self.dir.join(PEERS).join(format!("{}.json", entry.phone)), entry)
             }
             Persist::SessionKey { peer, role, session, key } => {
-                let id = session.as_ref().map_or_else(|| "seed".to_owned(), Bytes::to_hex);
-                let path = self.dir.join(SESSIONS).join(format!("{peer}-{id}.json"));
+                let path = self.session_path(peer, session.as_ref());
                 let file = SessionFile {
                     peer: peer.to_string(),
                     role: role_name(*role).to_owned(),
@@ -314,8 +540,11 @@ impl Keystore {
                 .open(&temp)
                 .map_err(io_error(&temp))?;
             file.write_all(bytes).map_err(io_error(&temp))?;
+            self.stage(path, WriteStage::TempWritten);
             file.sync_all().map_err(io_error(&temp))?;
+            self.stage(path, WriteStage::TempSynced);
             fs::rename(&temp, path).map_err(io_error(path))?;
+            self.stage(path, WriteStage::Renamed);
             sync_dir(dir)
         })();
         if result.is_err() {
@@ -355,6 +584,18 @@ fn parse_hex(path: &Path, field: &'static str, text: &str) -> Result<Vec<u8>, Ke
     hex::decode(text).map_err(|_| KeystoreError::BadHex { path: path.to_path_buf(), field })
 }
 
+fn parse_role(path: &Path, text: &str) -> Result<Role, KeystoreError> {
+    match text {
+        "initiator" => Ok(Role::Initiator),
+        "responder" => Ok(Role::Responder),
+        other => Err(KeystoreError::BadField {
+            path: path.to_path_buf(),
+            field: "role",
+            detail: format!("expected initiator or responder, got {other:?}"),
+        }),
+    }
+}
+
 fn read_entry(path: &Path) -> Result<DirectoryEntry<ConcreteSuite>, KeystoreError> {
     parse_entry_file(path, &read_secret(path)?)
 }
@@ -386,17 +627,7 @@ pub fn parse_entry_file(path: &Path, bytes: &[u8]) -> Result<DirectoryEntry<Conc
 /// and never quote the key. Total, like [`parse_entry_file`].
 pub fn parse_session_file(path: &Path, bytes: &[u8]) -> Result<StoredSession, KeystoreError> {
     let file: SessionFile = parse_json(path, bytes)?;
-    let role = match file.role.as_str() {
-        "initiator" => Role::Initiator,
-        "responder" => Role::Responder,
-        other => {
-            return Err(KeystoreError::BadField {
-                path: path.to_path_buf(),
-                field: "role",
-                detail: format!("expected initiator or responder, got {other:?}"),
-            });
-        }
-    };
+    let role = parse_role(path, &file.role)?;
     let session = match &file.session {
         Some(hex) => Some(Bytes::public(parse_hex(path, "session", hex)?)),
         None => None,
