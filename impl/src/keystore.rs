@@ -423,6 +423,25 @@ impl Keystore {
         Ok((Saved { own_entry: self.own_entry()?, peers: self.peers()?, session_keys, state }, outbox))
     }
 
+    /// Removes the session keys `state` does not name: keys written by a step whose state
+    /// never reached the disk, and keys of forgotten sessions whose removal a crash
+    /// interrupted. Call after a restore; returns how many were removed.
+    pub fn remove_unreferenced_sessions(
+        &self,
+        state: &ee2e_spec::ClientState<ConcreteSuite>,
+    ) -> Result<usize, KeystoreError> {
+        let named: Vec<PathBuf> =
+            state.sessions.iter().map(|s| self.session_path(&s.peer, s.session.as_ref())).collect();
+        let mut removed = 0;
+        for path in self.json_files(SESSIONS)? {
+            if !named.contains(&path) {
+                self.remove(&path)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn session_path(&self, peer: &Phone, session: Option<&Bytes>) -> PathBuf {
         let id = session.map_or_else(|| "seed".to_owned(), Bytes::to_hex);
         self.dir.join(SESSIONS).join(format!("{peer}-{id}.json"))

@@ -405,6 +405,7 @@ impl Runtime {
         node.client =
             Client::restore(self.profile, self.params, phone.clone(), key, self.server.public_key(), saved)
                 .map_err(|error| RuntimeError::Restore { phone: phone.clone(), error })?;
+        keystore.remove_unreferenced_sessions(&node.client.state())?;
         if node.online {
             for bytes in outbox {
                 self.shared.network.send(Envelope {
