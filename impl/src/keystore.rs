@@ -102,7 +102,8 @@ pub enum KeystoreError {
     /// The private key file is not a PKCS#8 PEM RSA private key.
     #[error("{}: not a PKCS#8 PEM RSA private key", .0.display())]
     BadPem(PathBuf),
-    /// The inbox holds [`MAX_INBOX`] messages the application has not taken.
+    /// The inbox holds as many messages as it may ([`MAX_INBOX`] by default) that the
+    /// application has not taken.
     #[error("{}: inbox full ({max} messages not taken)", path.display())]
     InboxFull {
         /// The inbox directory.
@@ -212,6 +213,7 @@ type Observer = Arc<dyn Fn(&Path, WriteStage) + Send + Sync>;
 pub struct Keystore {
     dir: PathBuf,
     observer: Option<Observer>,
+    inbox_limit: usize,
 }
 
 impl std::fmt::Debug for Keystore {
@@ -245,7 +247,7 @@ impl Keystore {
             }
         }
         sync_dir(&dir)?;
-        Ok(Keystore { dir, observer: None })
+        Ok(Keystore { dir, observer: None, inbox_limit: MAX_INBOX })
     }
 
     /// Opens an existing keystore at `dir`.
@@ -262,13 +264,20 @@ impl Keystore {
         if !inbox.exists() {
             DirBuilder::new().mode(DIR_MODE).create(&inbox).map_err(io_error(&inbox))?;
         }
-        Ok(Keystore { dir, observer: None })
+        Ok(Keystore { dir, observer: None, inbox_limit: MAX_INBOX })
     }
 
     /// Calls `observer` at every stage of every write and removal (fault injection: the
     /// client crash test kills its process from here).
     pub fn observe_writes(mut self, observer: impl Fn(&Path, WriteStage) + Send + Sync + 'static) -> Self {
         self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Holds at most `limit` inbox messages (at most [`MAX_INBOX`]; for a deployment that
+    /// wants less, and for tests).
+    pub fn with_inbox_limit(mut self, limit: usize) -> Self {
+        self.inbox_limit = limit.min(MAX_INBOX);
         self
     }
 
@@ -376,8 +385,8 @@ impl Keystore {
                 .unwrap_or_default(),
         };
         let path = dir.join(&name);
-        if !path.exists() && self.json_files(INBOX)?.len() >= MAX_INBOX {
-            return Err(KeystoreError::InboxFull { path: dir, max: MAX_INBOX });
+        if !path.exists() && self.json_files(INBOX)?.len() >= self.inbox_limit {
+            return Err(KeystoreError::InboxFull { path: dir, max: self.inbox_limit });
         }
         let file = InboxFile { from: from.to_string(), seq, plaintext: plaintext.to_hex() };
         self.write_json(&path, &file)
@@ -908,5 +917,172 @@ mod tests {
         assert!(matches!(ks.load_private_key(), Err(KeystoreError::InsecurePermissions { mode: 0o644, .. })));
         assert!(matches!(Keystore::open(tmp.path().join("nope")), Err(KeystoreError::Missing(_))));
         assert!(matches!(Keystore::create(tmp.path()), Err(KeystoreError::AlreadyExists(_))));
+    }
+
+    fn state_with(next_id: u64) -> ee2e_spec::ClientState<ConcreteSuite> {
+        use ee2e_spec::session::Outstanding;
+        use ee2e_spec::window::ReplayWindow;
+        let mut window = ReplayWindow::default();
+        window.accept(5);
+        window.accept(3);
+        let peer = Phone::parse("+15550000003").unwrap();
+        ee2e_spec::ClientState {
+            lookups: [Phone::parse("+15550000004").unwrap()].into(),
+            sessions: vec![ee2e_spec::SessionState {
+                peer: peer.clone(),
+                role: Role::Responder,
+                session: Some(Bytes::public(vec![1; 32])),
+                next_seq: Some(7),
+                window,
+            }],
+            seen_transports: [(
+                peer.clone(),
+                [Bytes::public(vec![1; 32]), Bytes::public(vec![2; 32])].into(),
+            )]
+            .into(),
+            outstanding: vec![Outstanding {
+                id: next_id - 1,
+                peer,
+                session: Some(Bytes::public(vec![1; 32])),
+                seq: Some(6),
+                digest: Bytes::public(vec![9; 32]),
+            }],
+            next_id,
+        }
+    }
+
+    #[test]
+    fn keystore_round_trips_the_durable_state_and_its_outbox() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path()).unwrap();
+        assert!(ks.load().unwrap().0.state.is_none());
+        let state = state_with(3);
+        let data =
+            ee2e_spec::Message::<ConcreteSuite>::Connect { phone: Phone::parse("+15550000001").unwrap() };
+        let outputs =
+            vec![ClientOutput::Persist(Persist::State(state.clone())), ClientOutput::Send(data.clone())];
+        ks.commit(Wire::Hardened, &outputs, false).unwrap();
+        let (saved, outbox) = ks.load().unwrap();
+        assert_eq!(saved.state, Some(state));
+        assert_eq!(outbox, vec![codec::encode(Wire::Hardened, &data).unwrap()]);
+        assert_eq!(mode(&ks.dir().join("state.json")), 0o600);
+    }
+
+    #[test]
+    fn keystore_rejects_a_corrupt_state_naming_the_field() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path()).unwrap();
+        ks.apply(&Persist::State(state_with(3))).unwrap();
+        let path = ks.dir().join("state.json");
+        let good = fs::read_to_string(&path).unwrap();
+        let cases = [
+            (good.replace("\"window_seen\": 5", "\"window_seen\": 4"), "field `window_seen` is invalid"),
+            (good.replace("+15550000004", "15550000004"), "field `lookups` is invalid"),
+            (good.replace(&"09".repeat(32), "0g"), "field `digest` is not valid hex"),
+            (good[..good.len() / 2].to_string(), "corrupt JSON"),
+        ];
+        for (text, expected) in cases {
+            fs::write(&path, &text).unwrap();
+            let error = ks.load().unwrap_err().to_string();
+            assert!(error.starts_with(&path.display().to_string()), "{error}");
+            assert!(error.contains(expected), "{error:?} should say {expected:?}");
+        }
+    }
+
+    /// A step that forgets a session: the new key and state are written, then the old key
+    /// removed; a removal a crash interrupted is finished by `remove_unreferenced_sessions`.
+    #[test]
+    fn keystore_removes_forgotten_session_keys_after_the_state() {
+        let tmp = tempfile::tempdir().unwrap();
+        let stages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = stages.clone();
+        let ks = Keystore::create(tmp.path()).unwrap().observe_writes(move |path, stage| {
+            seen.lock().unwrap().push((path.file_name().unwrap().to_string_lossy().into_owned(), stage));
+        });
+        ks.apply(&session("+15550000003", Some(0))).unwrap();
+        ks.apply(&session("+15550000003", Some(2))).unwrap();
+        stages.lock().unwrap().clear();
+        let mut state = state_with(3);
+        state.sessions[0].session = Some(Bytes::public(vec![1; 32]));
+        let outputs = vec![
+            ClientOutput::Persist(session("+15550000003", Some(1))),
+            ClientOutput::Persist(Persist::State(state.clone())),
+            ClientOutput::Persist(Persist::ForgetSession {
+                peer: Phone::parse("+15550000003").unwrap(),
+                session: Some(Bytes::public(vec![0; 32])),
+            }),
+        ];
+        ks.commit(Wire::Hardened, &outputs, false).unwrap();
+        let renamed: Vec<_> = stages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| matches!(s, WriteStage::Renamed | WriteStage::Removed))
+            .map(|(name, s)| (name.clone(), *s))
+            .collect();
+        let old = format!("+15550000003-{}.json", "00".repeat(32));
+        let new = format!("+15550000003-{}.json", "01".repeat(32));
+        assert_eq!(
+            renamed,
+            [
+                (new.clone(), WriteStage::Renamed),
+                ("state.json".into(), WriteStage::Renamed),
+                (old, WriteStage::Removed)
+            ]
+        );
+        // The key of session 2 is named by no state (as after a crash before its removal).
+        assert_eq!(ks.sessions().unwrap().len(), 2);
+        assert_eq!(ks.remove_unreferenced_sessions(&state).unwrap(), 1);
+        let left = ks.sessions().unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].session, Some(Bytes::public(vec![1; 32])));
+    }
+
+    fn accepted(seq: u64, text: &[u8]) -> Vec<ClientOutput<ConcreteSuite>> {
+        let from = Phone::parse("+15550000003").unwrap();
+        let ack = ee2e_spec::Ack::Hardened {
+            session: Bytes::public(vec![1; 32]),
+            seq,
+            digest: Bytes::public(vec![9; 32]),
+            mac: Bytes::public(vec![8; 32]),
+        };
+        vec![
+            ClientOutput::Event(ee2e_spec::ClientEvent::MessageAccepted {
+                from: from.clone(),
+                plaintext: Bytes::secret(text.to_vec()),
+                seq: Some(seq),
+            }),
+            ClientOutput::Send(ee2e_spec::Message::Ack { to: from, ack }),
+        ]
+    }
+
+    /// The inbox names a message by sender, session and number: accepting it again (after a
+    /// crash before the state was written) gives no second copy. It holds at most its limit.
+    #[test]
+    fn keystore_inbox_is_idempotent_and_bounded() {
+        let tmp = tempfile::tempdir().unwrap();
+        const LIMIT: usize = 8;
+        let ks = Keystore::create(tmp.path()).unwrap();
+        assert_eq!(ks.inbox_limit, MAX_INBOX);
+        assert_eq!(ks.clone().with_inbox_limit(MAX_INBOX + 1).inbox_limit, MAX_INBOX);
+        let ks = ks.with_inbox_limit(LIMIT);
+        ks.commit(Wire::Hardened, &accepted(0, b"hello"), true).unwrap();
+        ks.commit(Wire::Hardened, &accepted(0, b"hello"), true).unwrap();
+        let inbox = ks.inbox().unwrap();
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(inbox[0].plaintext, Bytes::secret(b"hello".to_vec()));
+        assert_eq!(inbox[0].seq, Some(0));
+        assert!(!format!("{:?}", inbox[0]).contains("hello"));
+        for seq in 1..LIMIT as u64 {
+            ks.commit(Wire::Hardened, &accepted(seq, b"m"), true).unwrap();
+        }
+        let error = ks.commit(Wire::Hardened, &accepted(LIMIT as u64, b"m"), true).unwrap_err();
+        assert!(matches!(error, KeystoreError::InboxFull { max: LIMIT, .. }), "{error:?}");
+        // A message already there is still idempotent at the limit; taking one makes room.
+        ks.commit(Wire::Hardened, &accepted(3, b"m"), true).unwrap();
+        ks.remove_from_inbox(&inbox[0].name).unwrap();
+        ks.commit(Wire::Hardened, &accepted(LIMIT as u64, b"m"), true).unwrap();
+        assert_eq!(ks.inbox().unwrap().len(), LIMIT);
+        assert!(matches!(ks.remove_from_inbox("../state.json"), Err(KeystoreError::BadField { .. })));
     }
 }
