@@ -173,6 +173,8 @@ struct World {
     delivered: Vec<Message<ConcreteSuite>>,
     /// Replays Alice refused, by error.
     replays_refused: BTreeMap<String, usize>,
+    /// (session, seq) → the number of Bob's message sealed under it.
+    bob_sealed: BTreeMap<(Vec<u8>, u64), usize>,
 }
 
 impl World {
@@ -182,7 +184,7 @@ impl World {
 
     /// Hands a message from `from` to the server and routes what it sends: to Bob (handled
     /// at once), to Alice (replies queued; stored messages stay in the queue until drained).
-    fn to_server(&mut self, from: &Phone, message: Message<ConcreteSuite>) {
+    fn submit(&mut self, from: &Phone, message: Message<ConcreteSuite>) {
         let mut work = VecDeque::from([(from.clone(), message)]);
         while let Some((from, message)) = work.pop_front() {
             if from == self.alice()
@@ -234,7 +236,7 @@ impl World {
         let alice = self.alice();
         for bytes in sends {
             let message = codec::decode(PROFILE.wire(), &bytes).expect("Alice's messages decode");
-            self.to_server(&alice, message);
+            self.submit(&alice, message);
         }
     }
 
@@ -355,7 +357,7 @@ impl World {
         let Message::DataDelivery { sealed: Sealed::Hardened { session, seq, .. }, .. } = message else {
             return None;
         };
-        BOB_SEALED.with(|m| m.borrow().get(&(session.as_slice().to_vec(), *seq)).copied())
+        self.bob_sealed.get(&(session.as_slice().to_vec(), *seq)).copied()
     }
 
     /// Bob seals his next message for Alice (stored: she is offline).
@@ -367,10 +369,10 @@ impl World {
         for output in outputs {
             if let ClientOutput::Send(message) = output {
                 if let Message::Data { sealed: Sealed::Hardened { session, seq, .. }, .. } = &message {
-                    BOB_SEALED.with(|m| m.borrow_mut().insert((session.as_slice().to_vec(), *seq), n));
+                    self.bob_sealed.insert((session.as_slice().to_vec(), *seq), n);
                 }
                 let bob = self.bob.phone().clone();
-                self.to_server(&bob, message);
+                self.submit(&bob, message);
             }
         }
     }
@@ -381,14 +383,10 @@ impl World {
         let outputs = self.bob.start_session(&alice).expect("request");
         for output in outputs {
             if let ClientOutput::Send(m) = output {
-                self.to_server(&bob, m);
+                self.submit(&bob, m);
             }
         }
     }
-}
-
-thread_local! {
-    static BOB_SEALED: std::cell::RefCell<BTreeMap<(Vec<u8>, u64), usize>> = Default::default();
 }
 
 /// Registers Alice (into her keystore) and Bob (in memory, online) with the in-memory server.
@@ -417,6 +415,7 @@ fn setup(dir: &Path) -> World {
         wire: BTreeMap::new(),
         delivered: Vec::new(),
         replays_refused: BTreeMap::new(),
+        bob_sealed: BTreeMap::new(),
     };
     let mut alice =
         Client::new(PROFILE, params, fixtures::phone("alice"), alice_key, world.server.public_key());
@@ -450,7 +449,7 @@ fn hardened_client_killed_at_many_points_refuses_replays_reuses_no_number_loses_
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut w = setup(dir.path());
     let ks_dir = dir.path().join("alice");
-    let mut dice = Dice(0xc1a5_4);
+    let mut dice = Dice(0x000c_1a54);
     // Alice's messages the application asked for (numbered by local id).
     let mut alice_wanted: u64 = 0;
     let mut kills_mid_write = BTreeSet::new();
