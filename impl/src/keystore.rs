@@ -632,6 +632,22 @@ fn read_session(path: &Path) -> Result<StoredSession, KeystoreError> {
     parse_session_file(path, &read_secret(path)?)
 }
 
+/// Parses the contents of `state.json`: the durable state and the outbox; errors name
+/// `path` and the field. Total, like [`parse_entry_file`].
+pub fn parse_state_file(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(ee2e_spec::ClientState<ConcreteSuite>, Vec<Vec<u8>>), KeystoreError> {
+    StateFile::parse(path, bytes)
+}
+
+/// Parses the contents of an inbox file; errors name `path` and never quote the plaintext.
+/// Total, like [`parse_entry_file`].
+pub fn parse_inbox(path: &Path, bytes: &[u8]) -> Result<StoredMessage, KeystoreError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    parse_inbox_file(path, name, bytes)
+}
+
 /// Parses the contents of `private_key.pem` (PKCS#8 PEM); errors name `path`. Total, like
 /// [`parse_entry_file`].
 pub fn parse_private_key_file(path: &Path, bytes: &[u8]) -> Result<PrivateKey, KeystoreError> {
