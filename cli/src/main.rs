@@ -16,6 +16,7 @@ mod demo;
 mod explore;
 mod load;
 mod serve;
+mod serve_client;
 mod vectors;
 
 /// EE2E: a reference for the end-to-end encrypted messaging protocol.
@@ -46,6 +47,9 @@ enum Command {
     /// Serve the server state machine over a SQLite file on stdin/stdout (for crash tests).
     #[command(hide = true)]
     ServeQueue(serve::ServeArgs),
+    /// Serve one client over its keystore on stdin/stdout (for the client crash test).
+    #[command(hide = true)]
+    ServeClient(serve_client::ServeClientArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,5 +69,6 @@ fn main() -> ExitCode {
         Command::Bench(command) => bench::run(&command),
         Command::Load(args) => load::run(&args),
         Command::ServeQueue(args) => serve::run(&args),
+        Command::ServeClient(args) => serve_client::run(&args),
     }
 }

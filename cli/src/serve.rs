@@ -58,7 +58,7 @@ pub struct ServeArgs {
     pub pbkdf2_iterations: u32,
 }
 
-fn parse_profile(text: &str) -> Result<Profile, String> {
+pub(crate) fn parse_profile(text: &str) -> Result<Profile, String> {
     Profile::parse(text)
         .ok_or_else(|| format!("unknown profile {text:?}: expected seed, hardened or hardened-without-<fix>"))
 }
@@ -190,11 +190,11 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn hex_encode(bytes: &[u8]) -> String {
+pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn hex_decode(text: &str) -> Result<Vec<u8>, ()> {
+pub(crate) fn hex_decode(text: &str) -> Result<Vec<u8>, ()> {
     if !text.len().is_multiple_of(2) {
         return Err(());
     }

@@ -7,11 +7,16 @@
 //!   own_entry.json             0600  our server-signed directory entry
 //!   peers/<phone>.json         0600  a verified peer entry: phone, public key, server signature
 //!   sessions/<peer>-<id>.json  0600  a session key; <id> is the session id in hex, or `seed`
+//!   state.json                 0600  the durable state (SPEC.md §2.2) and the last step's sends
+//!   inbox/<peer>-<id>-<seq>.json 0600 an accepted message the application has not taken
 //! ```
 //!
 //! Every file is written atomically (temporary file in the same directory, fsync, rename,
 //! fsync of the directory), so a crash leaves either the old or the new file, never half of
-//! one. Key material is never printed: [`StoredSession`]'s `Debug` hides the key, hex buffers
+//! one. [`Keystore::commit`] writes one client step: keys, entries and inbox files first,
+//! then `state.json` (the step's commit point: a crash before it leaves the old state, which
+//! names none of the new files), then deletes forgotten session keys. `state.json` is one
+//! file so that the whole durable state changes with one rename. Key material is never printed: [`StoredSession`]'s `Debug` hides the key, hex buffers
 //! that held keys are zeroized, and errors name the file, never its contents.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
@@ -20,17 +25,31 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ee2e_spec::{DirectoryEntry, Persist, Phone, Role};
+use std::sync::Arc;
+
+use ee2e_spec::{ClientEvent, ClientOutput, DirectoryEntry, Persist, Phone, Role, Saved, Wire};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::codec;
 use crate::suite::{ConcreteSuite, PrivateKey};
 use crate::value::Bytes;
+
+mod state;
+
+pub use state::StoredMessage;
+use state::{InboxFile, StateFile, parse_inbox_file};
+
+/// Most accepted messages the inbox holds; a step that would add one more fails with
+/// [`KeystoreError::InboxFull`] (and is not confirmed, so the server keeps the message).
+pub const MAX_INBOX: usize = 1000;
 
 const PRIVATE_KEY: &str = "private_key.pem";
 const OWN_ENTRY: &str = "own_entry.json";
 const PEERS: &str = "peers";
 const SESSIONS: &str = "sessions";
+const INBOX: &str = "inbox";
+const STATE: &str = "state.json";
 const FILE_MODE: u32 = 0o600;
 const DIR_MODE: u32 = 0o700;
 
@@ -83,6 +102,23 @@ pub enum KeystoreError {
     /// The private key file is not a PKCS#8 PEM RSA private key.
     #[error("{}: not a PKCS#8 PEM RSA private key", .0.display())]
     BadPem(PathBuf),
+    /// The inbox holds as many messages as it may ([`MAX_INBOX`] by default) that the
+    /// application has not taken.
+    #[error("{}: inbox full ({max} messages not taken)", path.display())]
+    InboxFull {
+        /// The inbox directory.
+        path: PathBuf,
+        /// The limit.
+        max: usize,
+    },
+    /// A message of the step could not be encoded for the outbox.
+    #[error("{}: cannot encode an outgoing message: {detail}", path.display())]
+    Encode {
+        /// `state.json`.
+        path: PathBuf,
+        /// The codec's message.
+        detail: String,
+    },
     /// An I/O operation failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -157,10 +193,33 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
+/// Where a keystore write stands, for [`Keystore::observe_writes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteStage {
+    /// The temporary file is written, not yet fsynced.
+    TempWritten,
+    /// The temporary file is fsynced, not yet renamed.
+    TempSynced,
+    /// Renamed over the target, the directory not yet fsynced.
+    Renamed,
+    /// A file was removed, the directory not yet fsynced.
+    Removed,
+}
+
+type Observer = Arc<dyn Fn(&Path, WriteStage) + Send + Sync>;
+
 /// A client keystore directory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Keystore {
     dir: PathBuf,
+    observer: Option<Observer>,
+    inbox_limit: usize,
+}
+
+impl std::fmt::Debug for Keystore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keystore").field("dir", &self.dir).finish_non_exhaustive()
+    }
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -176,7 +235,7 @@ impl Keystore {
         if dir.join(PRIVATE_KEY).exists() || dir.join(OWN_ENTRY).exists() {
             return Err(KeystoreError::AlreadyExists(dir));
         }
-        for sub in [PEERS, SESSIONS] {
+        for sub in [PEERS, SESSIONS, INBOX] {
             let path = dir.join(sub);
             match DirBuilder::new().mode(DIR_MODE).create(&path) {
                 Ok(()) => {}
@@ -188,7 +247,7 @@ impl Keystore {
             }
         }
         sync_dir(&dir)?;
-        Ok(Keystore { dir })
+        Ok(Keystore { dir, observer: None, inbox_limit: MAX_INBOX })
     }
 
     /// Opens an existing keystore at `dir`.
@@ -200,7 +259,32 @@ impl Keystore {
                 return Err(KeystoreError::Missing(path));
             }
         }
-        Ok(Keystore { dir })
+        // Keystores from before the inbox existed get one.
+        let inbox = dir.join(INBOX);
+        if !inbox.exists() {
+            DirBuilder::new().mode(DIR_MODE).create(&inbox).map_err(io_error(&inbox))?;
+        }
+        Ok(Keystore { dir, observer: None, inbox_limit: MAX_INBOX })
+    }
+
+    /// Calls `observer` at every stage of every write and removal (fault injection: the
+    /// client crash test kills its process from here).
+    pub fn observe_writes(mut self, observer: impl Fn(&Path, WriteStage) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Holds at most `limit` inbox messages (at most [`MAX_INBOX`]; for a deployment that
+    /// wants less, and for tests).
+    pub fn with_inbox_limit(mut self, limit: usize) -> Self {
+        self.inbox_limit = limit.min(MAX_INBOX);
+        self
+    }
+
+    fn stage(&self, path: &Path, stage: WriteStage) {
+        if let Some(observer) = &self.observer {
+            observer(path, stage);
+        }
     }
 
     /// The keystore directory.
@@ -225,16 +309,186 @@ impl Keystore {
         parse_private_key_file(&path, &bytes)
     }
 
-    /// Writes what the client core asked to persist.
+    /// Writes one client step before its outputs are released (SPEC.md §2.2): every
+    /// [`Persist`] of `outputs`, with the step's sends (encoded for `wire`) as the outbox of
+    /// `state.json`; with `inbox`, every accepted message as an inbox file too. Order: keys,
+    /// entries and inbox files; `state.json`; removal of forgotten session keys. A failure
+    /// stops at that point: what was written is unreferenced or idempotent, and the caller
+    /// must release nothing of the step.
+    pub fn commit(
+        &self,
+        wire: Wire,
+        outputs: &[ClientOutput<ConcreteSuite>],
+        inbox: bool,
+    ) -> Result<(), KeystoreError> {
+        let persists =
+            || outputs.iter().filter_map(|o| if let ClientOutput::Persist(p) = o { Some(p) } else { None });
+        for persist in persists() {
+            if !matches!(persist, Persist::State(_) | Persist::ForgetSession { .. }) {
+                self.apply(persist)?;
+            }
+        }
+        if inbox {
+            for output in outputs {
+                if let ClientOutput::Event(ClientEvent::MessageAccepted { from, plaintext, seq }) = output {
+                    self.write_inbox(outputs, from, *seq, plaintext)?;
+                }
+            }
+        }
+        if let Some(state) = persists().find_map(|p| if let Persist::State(s) = p { Some(s) } else { None }) {
+            let path = self.dir.join(STATE);
+            let mut outbox = Vec::new();
+            for output in outputs {
+                if let ClientOutput::Send(message) = output {
+                    outbox.push(
+                        codec::encode(wire, message).map_err(|e| KeystoreError::Encode {
+                            path: path.clone(),
+                            detail: e.to_string(),
+                        })?,
+                    );
+                }
+            }
+            self.write_json(&path, &StateFile::new(state, &outbox))?;
+        }
+        for persist in persists() {
+            if let Persist::ForgetSession { .. } = persist {
+                self.apply(persist)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The inbox file of an accepted message: named by sender, session and sequence number
+    /// (hardened), so that a message accepted again after a crash before its state was
+    /// written lands on the same file.
+    fn write_inbox(
+        &self,
+        outputs: &[ClientOutput<ConcreteSuite>],
+        from: &Phone,
+        seq: Option<u64>,
+        plaintext: &Bytes,
+    ) -> Result<(), KeystoreError> {
+        let dir = self.dir.join(INBOX);
+        let sid = outputs.iter().find_map(|o| match o {
+            ClientOutput::Send(ee2e_spec::Message::Ack {
+                ack: ee2e_spec::Ack::Hardened { session, .. },
+                ..
+            }) => Some(session.to_hex()),
+            _ => None,
+        });
+        let name = match (sid, seq) {
+            (Some(sid), Some(seq)) => format!("{from}-{sid}-{seq}.json"),
+            // The seed has no message identity: a per-keystore counter names the file.
+            _ => (0..)
+                .map(|n| format!("{from}-seed-{n}.json"))
+                .find(|name| !dir.join(name).exists())
+                .unwrap_or_default(),
+        };
+        let path = dir.join(&name);
+        if !path.exists() && self.json_files(INBOX)?.len() >= self.inbox_limit {
+            return Err(KeystoreError::InboxFull { path: dir, max: self.inbox_limit });
+        }
+        let file = InboxFile { from: from.to_string(), seq, plaintext: plaintext.to_hex() };
+        self.write_json(&path, &file)
+    }
+
+    /// The messages waiting in the inbox, ordered by file name.
+    pub fn inbox(&self) -> Result<Vec<StoredMessage>, KeystoreError> {
+        let mut messages = Vec::new();
+        for path in self.json_files(INBOX)? {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            messages.push(parse_inbox_file(&path, &name, &read_secret(&path)?)?);
+        }
+        Ok(messages)
+    }
+
+    /// Removes a message the application has taken from the inbox.
+    pub fn remove_from_inbox(&self, name: &str) -> Result<(), KeystoreError> {
+        if name.contains('/') || name.starts_with('.') || !name.ends_with(".json") {
+            return Err(KeystoreError::BadField {
+                path: self.dir.join(INBOX),
+                field: "name",
+                detail: format!("{name:?} is not an inbox file name"),
+            });
+        }
+        self.remove(&self.dir.join(INBOX).join(name))
+    }
+
+    /// Everything needed to rebuild the client ([`ee2e_spec::Client::restore`]) and the
+    /// outbox of its last committed step (to send again).
+    pub fn load(&self) -> Result<(Saved<ConcreteSuite>, Vec<Vec<u8>>), KeystoreError> {
+        let path = self.dir.join(STATE);
+        let (state, outbox) = if path.exists() {
+            let (state, outbox) = StateFile::parse(&path, &read_secret(&path)?)?;
+            (Some(state), outbox)
+        } else {
+            (None, Vec::new())
+        };
+        let session_keys = self
+            .sessions()?
+            .into_iter()
+            .map(|s| (s.peer.clone(), s.session.clone(), s.key.clone()))
+            .collect();
+        Ok((Saved { own_entry: self.own_entry()?, peers: self.peers()?, session_keys, state }, outbox))
+    }
+
+    /// Removes the session keys `state` does not name: keys written by a step whose state
+    /// never reached the disk, and keys of forgotten sessions whose removal a crash
+    /// interrupted. Call after a restore; returns how many were removed.
+    pub fn remove_unreferenced_sessions(
+        &self,
+        state: &ee2e_spec::ClientState<ConcreteSuite>,
+    ) -> Result<usize, KeystoreError> {
+        let named: Vec<PathBuf> =
+            state.sessions.iter().map(|s| self.session_path(&s.peer, s.session.as_ref())).collect();
+        let mut removed = 0;
+        for path in self.json_files(SESSIONS)? {
+            if !named.contains(&path) {
+                self.remove(&path)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn session_path(&self, peer: &Phone, session: Option<&Bytes>) -> PathBuf {
+        let id = session.map_or_else(|| "seed".to_owned(), Bytes::to_hex);
+        self.dir.join(SESSIONS).join(format!("{peer}-{id}.json"))
+    }
+
+    fn write_json(&self, path: &Path, value: &impl Serialize) -> Result<(), KeystoreError> {
+        let json = Zeroizing::new(
+            serde_json::to_vec_pretty(value)
+                .map_err(|e| KeystoreError::Io { path: path.to_path_buf(), source: io::Error::other(e) })?,
+        );
+        self.write_atomic(path, &json)
+    }
+
+    /// Removes `path` (absent already is fine) and fsyncs its directory.
+    fn remove(&self, path: &Path) -> Result<(), KeystoreError> {
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error(path)(e)),
+        }
+        self.stage(path, WriteStage::Removed);
+        sync_dir(path.parent().unwrap_or(&self.dir))
+    }
+
+    /// Writes what the client core asked to persist (one value; [`commit`](Self::commit)
+    /// writes a whole step). `State` is written with an empty outbox.
     pub fn apply(&self, persist: &Persist<ConcreteSuite>) -> Result<(), KeystoreError> {
         match persist {
+            Persist::State(state) => self.write_json(&self.dir.join(STATE), &StateFile::new(state, &[])),
+            Persist::ForgetSession { peer, session } => {
+                self.remove(&self.session_path(peer, session.as_ref()))
+            }
             Persist::OwnEntry(entry) => self.write_entry(&self.dir.join(OWN_ENTRY), entry),
             Persist::PeerEntry(entry) => {
                 self.write_entry(&self.dir.join(PEERS).join(format!("{}.json", entry.phone)), entry)
             }
             Persist::SessionKey { peer, role, session, key } => {
-                let id = session.as_ref().map_or_else(|| "seed".to_owned(), Bytes::to_hex);
-                let path = self.dir.join(SESSIONS).join(format!("{peer}-{id}.json"));
+                let path = self.session_path(peer, session.as_ref());
                 let file = SessionFile {
                     peer: peer.to_string(),
                     role: role_name(*role).to_owned(),
@@ -314,8 +568,11 @@ impl Keystore {
                 .open(&temp)
                 .map_err(io_error(&temp))?;
             file.write_all(bytes).map_err(io_error(&temp))?;
+            self.stage(path, WriteStage::TempWritten);
             file.sync_all().map_err(io_error(&temp))?;
+            self.stage(path, WriteStage::TempSynced);
             fs::rename(&temp, path).map_err(io_error(path))?;
+            self.stage(path, WriteStage::Renamed);
             sync_dir(dir)
         })();
         if result.is_err() {
@@ -355,12 +612,40 @@ fn parse_hex(path: &Path, field: &'static str, text: &str) -> Result<Vec<u8>, Ke
     hex::decode(text).map_err(|_| KeystoreError::BadHex { path: path.to_path_buf(), field })
 }
 
+fn parse_role(path: &Path, text: &str) -> Result<Role, KeystoreError> {
+    match text {
+        "initiator" => Ok(Role::Initiator),
+        "responder" => Ok(Role::Responder),
+        other => Err(KeystoreError::BadField {
+            path: path.to_path_buf(),
+            field: "role",
+            detail: format!("expected initiator or responder, got {other:?}"),
+        }),
+    }
+}
+
 fn read_entry(path: &Path) -> Result<DirectoryEntry<ConcreteSuite>, KeystoreError> {
     parse_entry_file(path, &read_secret(path)?)
 }
 
 fn read_session(path: &Path) -> Result<StoredSession, KeystoreError> {
     parse_session_file(path, &read_secret(path)?)
+}
+
+/// Parses the contents of `state.json`: the durable state and the outbox; errors name
+/// `path` and the field. Total, like [`parse_entry_file`].
+pub fn parse_state_file(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(ee2e_spec::ClientState<ConcreteSuite>, Vec<Vec<u8>>), KeystoreError> {
+    StateFile::parse(path, bytes)
+}
+
+/// Parses the contents of an inbox file; errors name `path` and never quote the plaintext.
+/// Total, like [`parse_entry_file`].
+pub fn parse_inbox(path: &Path, bytes: &[u8]) -> Result<StoredMessage, KeystoreError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    parse_inbox_file(path, name, bytes)
 }
 
 /// Parses the contents of `private_key.pem` (PKCS#8 PEM); errors name `path`. Total, like
@@ -386,17 +671,7 @@ pub fn parse_entry_file(path: &Path, bytes: &[u8]) -> Result<DirectoryEntry<Conc
 /// and never quote the key. Total, like [`parse_entry_file`].
 pub fn parse_session_file(path: &Path, bytes: &[u8]) -> Result<StoredSession, KeystoreError> {
     let file: SessionFile = parse_json(path, bytes)?;
-    let role = match file.role.as_str() {
-        "initiator" => Role::Initiator,
-        "responder" => Role::Responder,
-        other => {
-            return Err(KeystoreError::BadField {
-                path: path.to_path_buf(),
-                field: "role",
-                detail: format!("expected initiator or responder, got {other:?}"),
-            });
-        }
-    };
+    let role = parse_role(path, &file.role)?;
     let session = match &file.session {
         Some(hex) => Some(Bytes::public(parse_hex(path, "session", hex)?)),
         None => None,
@@ -658,5 +933,172 @@ mod tests {
         assert!(matches!(ks.load_private_key(), Err(KeystoreError::InsecurePermissions { mode: 0o644, .. })));
         assert!(matches!(Keystore::open(tmp.path().join("nope")), Err(KeystoreError::Missing(_))));
         assert!(matches!(Keystore::create(tmp.path()), Err(KeystoreError::AlreadyExists(_))));
+    }
+
+    fn state_with(next_id: u64) -> ee2e_spec::ClientState<ConcreteSuite> {
+        use ee2e_spec::session::Outstanding;
+        use ee2e_spec::window::ReplayWindow;
+        let mut window = ReplayWindow::default();
+        window.accept(5);
+        window.accept(3);
+        let peer = Phone::parse("+15550000003").unwrap();
+        ee2e_spec::ClientState {
+            lookups: [Phone::parse("+15550000004").unwrap()].into(),
+            sessions: vec![ee2e_spec::SessionState {
+                peer: peer.clone(),
+                role: Role::Responder,
+                session: Some(Bytes::public(vec![1; 32])),
+                next_seq: Some(7),
+                window,
+            }],
+            seen_transports: [(
+                peer.clone(),
+                [Bytes::public(vec![1; 32]), Bytes::public(vec![2; 32])].into(),
+            )]
+            .into(),
+            outstanding: vec![Outstanding {
+                id: next_id - 1,
+                peer,
+                session: Some(Bytes::public(vec![1; 32])),
+                seq: Some(6),
+                digest: Bytes::public(vec![9; 32]),
+            }],
+            next_id,
+        }
+    }
+
+    #[test]
+    fn keystore_round_trips_the_durable_state_and_its_outbox() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path()).unwrap();
+        assert!(ks.load().unwrap().0.state.is_none());
+        let state = state_with(3);
+        let data =
+            ee2e_spec::Message::<ConcreteSuite>::Connect { phone: Phone::parse("+15550000001").unwrap() };
+        let outputs =
+            vec![ClientOutput::Persist(Persist::State(state.clone())), ClientOutput::Send(data.clone())];
+        ks.commit(Wire::Hardened, &outputs, false).unwrap();
+        let (saved, outbox) = ks.load().unwrap();
+        assert_eq!(saved.state, Some(state));
+        assert_eq!(outbox, vec![codec::encode(Wire::Hardened, &data).unwrap()]);
+        assert_eq!(mode(&ks.dir().join("state.json")), 0o600);
+    }
+
+    #[test]
+    fn keystore_rejects_a_corrupt_state_naming_the_field() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ks = Keystore::create(tmp.path()).unwrap();
+        ks.apply(&Persist::State(state_with(3))).unwrap();
+        let path = ks.dir().join("state.json");
+        let good = fs::read_to_string(&path).unwrap();
+        let cases = [
+            (good.replace("\"window_seen\": 5", "\"window_seen\": 4"), "field `window_seen` is invalid"),
+            (good.replace("+15550000004", "15550000004"), "field `lookups` is invalid"),
+            (good.replace(&"09".repeat(32), "0g"), "field `digest` is not valid hex"),
+            (good[..good.len() / 2].to_string(), "corrupt JSON"),
+        ];
+        for (text, expected) in cases {
+            fs::write(&path, &text).unwrap();
+            let error = ks.load().unwrap_err().to_string();
+            assert!(error.starts_with(&path.display().to_string()), "{error}");
+            assert!(error.contains(expected), "{error:?} should say {expected:?}");
+        }
+    }
+
+    /// A step that forgets a session: the new key and state are written, then the old key
+    /// removed; a removal a crash interrupted is finished by `remove_unreferenced_sessions`.
+    #[test]
+    fn keystore_removes_forgotten_session_keys_after_the_state() {
+        let tmp = tempfile::tempdir().unwrap();
+        let stages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = stages.clone();
+        let ks = Keystore::create(tmp.path()).unwrap().observe_writes(move |path, stage| {
+            seen.lock().unwrap().push((path.file_name().unwrap().to_string_lossy().into_owned(), stage));
+        });
+        ks.apply(&session("+15550000003", Some(0))).unwrap();
+        ks.apply(&session("+15550000003", Some(2))).unwrap();
+        stages.lock().unwrap().clear();
+        let mut state = state_with(3);
+        state.sessions[0].session = Some(Bytes::public(vec![1; 32]));
+        let outputs = vec![
+            ClientOutput::Persist(session("+15550000003", Some(1))),
+            ClientOutput::Persist(Persist::State(state.clone())),
+            ClientOutput::Persist(Persist::ForgetSession {
+                peer: Phone::parse("+15550000003").unwrap(),
+                session: Some(Bytes::public(vec![0; 32])),
+            }),
+        ];
+        ks.commit(Wire::Hardened, &outputs, false).unwrap();
+        let renamed: Vec<_> = stages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| matches!(s, WriteStage::Renamed | WriteStage::Removed))
+            .map(|(name, s)| (name.clone(), *s))
+            .collect();
+        let old = format!("+15550000003-{}.json", "00".repeat(32));
+        let new = format!("+15550000003-{}.json", "01".repeat(32));
+        assert_eq!(
+            renamed,
+            [
+                (new.clone(), WriteStage::Renamed),
+                ("state.json".into(), WriteStage::Renamed),
+                (old, WriteStage::Removed)
+            ]
+        );
+        // The key of session 2 is named by no state (as after a crash before its removal).
+        assert_eq!(ks.sessions().unwrap().len(), 2);
+        assert_eq!(ks.remove_unreferenced_sessions(&state).unwrap(), 1);
+        let left = ks.sessions().unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].session, Some(Bytes::public(vec![1; 32])));
+    }
+
+    fn accepted(seq: u64, text: &[u8]) -> Vec<ClientOutput<ConcreteSuite>> {
+        let from = Phone::parse("+15550000003").unwrap();
+        let ack = ee2e_spec::Ack::Hardened {
+            session: Bytes::public(vec![1; 32]),
+            seq,
+            digest: Bytes::public(vec![9; 32]),
+            mac: Bytes::public(vec![8; 32]),
+        };
+        vec![
+            ClientOutput::Event(ee2e_spec::ClientEvent::MessageAccepted {
+                from: from.clone(),
+                plaintext: Bytes::secret(text.to_vec()),
+                seq: Some(seq),
+            }),
+            ClientOutput::Send(ee2e_spec::Message::Ack { to: from, ack }),
+        ]
+    }
+
+    /// The inbox names a message by sender, session and number: accepting it again (after a
+    /// crash before the state was written) gives no second copy. It holds at most its limit.
+    #[test]
+    fn keystore_inbox_is_idempotent_and_bounded() {
+        let tmp = tempfile::tempdir().unwrap();
+        const LIMIT: usize = 8;
+        let ks = Keystore::create(tmp.path()).unwrap();
+        assert_eq!(ks.inbox_limit, MAX_INBOX);
+        assert_eq!(ks.clone().with_inbox_limit(MAX_INBOX + 1).inbox_limit, MAX_INBOX);
+        let ks = ks.with_inbox_limit(LIMIT);
+        ks.commit(Wire::Hardened, &accepted(0, b"hello"), true).unwrap();
+        ks.commit(Wire::Hardened, &accepted(0, b"hello"), true).unwrap();
+        let inbox = ks.inbox().unwrap();
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(inbox[0].plaintext, Bytes::secret(b"hello".to_vec()));
+        assert_eq!(inbox[0].seq, Some(0));
+        assert!(!format!("{:?}", inbox[0]).contains("hello"));
+        for seq in 1..LIMIT as u64 {
+            ks.commit(Wire::Hardened, &accepted(seq, b"m"), true).unwrap();
+        }
+        let error = ks.commit(Wire::Hardened, &accepted(LIMIT as u64, b"m"), true).unwrap_err();
+        assert!(matches!(error, KeystoreError::InboxFull { max: LIMIT, .. }), "{error:?}");
+        // A message already there is still idempotent at the limit; taking one makes room.
+        ks.commit(Wire::Hardened, &accepted(3, b"m"), true).unwrap();
+        ks.remove_from_inbox(&inbox[0].name).unwrap();
+        ks.commit(Wire::Hardened, &accepted(LIMIT as u64, b"m"), true).unwrap();
+        assert_eq!(ks.inbox().unwrap().len(), LIMIT);
+        assert!(matches!(ks.remove_from_inbox("../state.json"), Err(KeystoreError::BadField { .. })));
     }
 }

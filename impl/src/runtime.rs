@@ -50,7 +50,7 @@ use std::time::Duration;
 
 use ee2e_spec::{
     Client, ClientError, ClientEvent, ClientOutput, Delivery, ErrorCode, Message, MessageType, Params, Phone,
-    Profile, Server, ServerEvent, ServerOutput, StoreError, Wire,
+    Profile, RestoreError, Server, ServerEvent, ServerOutput, StoreError, Wire,
 };
 
 pub use clock::Clock;
@@ -136,6 +136,17 @@ pub enum RuntimeError {
     /// A keystore operation failed.
     #[error(transparent)]
     Keystore(#[from] KeystoreError),
+    /// The client has no keystore to restart from.
+    #[error("client {0} has no keystore")]
+    NoKeystore(Phone),
+    /// The keystore's contents do not rebuild a client.
+    #[error("{phone}: cannot restore from the keystore: {error}")]
+    Restore {
+        /// The client.
+        phone: Phone,
+        /// Why.
+        error: RestoreError,
+    },
     /// The network did not become idle within [`MAX_DELIVERIES`] deliveries.
     #[error("network not idle after {0} deliveries")]
     Livelock(usize),
@@ -388,6 +399,30 @@ impl Runtime {
         Ok(())
     }
 
+    /// Simulates a crash and restart of a client with a keystore: its in-memory state is
+    /// dropped and rebuilt from the keystore ([`Client::restore`]), and the outbox of its
+    /// last committed step is sent again (receivers refuse second copies).
+    pub fn restart_client(&mut self, phone: &Phone) -> Result<(), RuntimeError> {
+        let node = self.clients.get_mut(phone).ok_or_else(|| RuntimeError::UnknownClient(phone.clone()))?;
+        let keystore = node.keystore.as_ref().ok_or_else(|| RuntimeError::NoKeystore(phone.clone()))?;
+        let key = keystore.load_private_key()?;
+        let (saved, outbox) = keystore.load()?;
+        node.client =
+            Client::restore(self.profile, self.params, phone.clone(), key, self.server.public_key(), saved)
+                .map_err(|error| RuntimeError::Restore { phone: phone.clone(), error })?;
+        keystore.remove_unreferenced_sessions(&node.client.state())?;
+        if node.online {
+            for bytes in outbox {
+                self.shared.network.send(Envelope {
+                    from: Address::Client(phone.clone()),
+                    to: Address::Server,
+                    bytes,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The client with this phone number.
     pub fn client(&self, phone: &Phone) -> Option<&Client<ConcreteSuite>> {
         self.clients.get(phone).map(|node| &node.client)
@@ -418,16 +453,28 @@ impl Runtime {
         if !node.online {
             return Err(RuntimeError::Offline(phone.clone()));
         }
+        let before = node.keystore.as_ref().map(|_| node.client.clone());
         let outputs = operation(&mut node.client, &mut self.shared.rng)
             .map_err(|error| RuntimeError::Client { phone: phone.clone(), error })?;
         // Encode everything first, so that an unencodable output fails the call cleanly.
         for output in &outputs {
-            if let ClientOutput::Send(message) = output {
-                codec::encode(self.shared.wire, message)
-                    .map_err(|error| RuntimeError::Encode { kind: message.kind(), error })?;
+            if let ClientOutput::Send(message) = output
+                && let Err(error) = codec::encode(self.shared.wire, message)
+            {
+                if let Some(before) = before {
+                    node.client = before;
+                }
+                return Err(RuntimeError::Encode { kind: message.kind(), error });
             }
         }
-        process_client_outputs(&mut self.shared, phone, node, outputs);
+        if let Err(error) = commit(self.shared.wire, node, &outputs) {
+            // The step did not happen: the client is as before and nothing leaves.
+            if let Some(before) = before {
+                node.client = before;
+            }
+            return Err(RuntimeError::Keystore(error));
+        }
+        process_client_outputs(&mut self.shared, phone, outputs);
         Ok(())
     }
 
@@ -683,18 +730,36 @@ fn client_receive(
     };
     let kind = message.kind();
     shared.record(here.clone(), Entry::Received { envelope: index, from: envelope.from.clone(), kind });
+    let before = node.keystore.as_ref().map(|_| node.client.clone());
     match node.client.handle(message, &mut shared.rng) {
-        Ok(outputs) => process_client_outputs(shared, phone, node, outputs),
+        Ok(outputs) => match commit(shared.wire, node, &outputs) {
+            Ok(()) => process_client_outputs(shared, phone, outputs),
+            Err(error) => {
+                // The step did not happen: the client is as before and nothing leaves.
+                if let Some(before) = before {
+                    node.client = before;
+                }
+                shared.record(here, Entry::Incident(Incident::Keystore(error)));
+            }
+        },
         Err(error) => shared.record(here, Entry::ClientError { kind, error }),
     }
 }
 
-fn process_client_outputs(
-    shared: &mut Shared,
-    phone: &Phone,
-    node: &mut ClientNode,
-    outputs: Vec<ClientOutput<ConcreteSuite>>,
-) {
+/// Writes a step to the client's keystore, if it has one, before anything is released.
+fn commit(
+    wire: Wire,
+    node: &ClientNode,
+    outputs: &[ClientOutput<ConcreteSuite>],
+) -> Result<(), KeystoreError> {
+    match &node.keystore {
+        Some(keystore) => keystore.commit(wire, outputs, false),
+        None => Ok(()),
+    }
+}
+
+/// Sends and records a step's outputs; its `Persist` values were written by [`commit`].
+fn process_client_outputs(shared: &mut Shared, phone: &Phone, outputs: Vec<ClientOutput<ConcreteSuite>>) {
     let here = Address::Client(phone.clone());
     for output in outputs {
         match output {
@@ -702,13 +767,7 @@ fn process_client_outputs(
                 shared.emit_or_record(here.clone(), Address::Server, &message);
             }
             ClientOutput::Event(event) => shared.record(here.clone(), Entry::Client(event)),
-            ClientOutput::Persist(persist) => {
-                if let Some(keystore) = &node.keystore
-                    && let Err(error) = keystore.apply(&persist)
-                {
-                    shared.record(here.clone(), Entry::Incident(Incident::Keystore(error)));
-                }
-            }
+            ClientOutput::Persist(_) => {}
         }
     }
 }

@@ -1259,6 +1259,13 @@ const CLIENT_ERROR_TESTS: &[(&str, &[&str])] = &[
     ),
     ("SequenceExhausted", &["hardened_session_refuses_to_seal_after_the_last_sequence_number"]),
     (
+        "TooManyTransports",
+        &[
+            "hardened_client_refuses_a_key_transport_beyond_the_per_peer_limit",
+            "hardened_client_starts_no_key_transport_beyond_the_per_peer_limit",
+        ],
+    ),
+    (
         "DecryptFailed",
         &[
             "seed::client_rejects_ciphertext_that_does_not_decrypt",
@@ -1294,4 +1301,140 @@ fn every_client_error_variant_has_a_test() {
         CLIENT_ERROR_TESTS,
         include_str!("checks_client.rs"),
     );
+}
+
+// ---- bounded key transports and the durable state (SPEC.md §2.2, §6.2, §6.4) ----
+
+/// `client` rebuilt from its own state with `extra` made-up session ids recorded as key
+/// transports with `peer` (as if that many transports had been exchanged before).
+fn with_recorded_transports(
+    profile: Profile,
+    client: &TestClient,
+    name: &str,
+    peer: &Phone,
+    extra: usize,
+) -> TestClient {
+    let mut state = client.state();
+    let seen = state.seen_transports.entry(peer.clone()).or_default();
+    for n in 0..extra {
+        seen.insert(Bytes::public(format!("made-up session id {n:08}").into_bytes()));
+    }
+    let own = match client.registration() {
+        ee2e_spec::Registration::Registered(entry) => Some(entry.clone()),
+        _ => None,
+    };
+    let saved = ee2e_spec::Saved {
+        own_entry: own,
+        peers: client.peers().values().cloned().collect(),
+        session_keys: client
+            .sessions()
+            .iter()
+            .map(|s| (s.peer.clone(), s.id().cloned(), s.key.clone()))
+            .collect(),
+        state: Some(state),
+    };
+    Client::restore(profile, params(), phone(name), key(name), server_public(), saved).expect("restores")
+}
+
+/// §6.4 #3: a responder that recorded `MAX_TRANSPORTS_PER_PEER` transports with the sender
+/// refuses the next one, before any RSA operation, and changes nothing.
+#[test]
+fn hardened_client_refuses_a_key_transport_beyond_the_per_peer_limit() {
+    let max = ee2e_spec::profile::MAX_TRANSPORTS_PER_PEER;
+    let mut w = World::registered(Profile::HARDENED);
+    let alice = w.alice.phone().clone();
+    w.bob = with_recorded_transports(Profile::HARDENED, &w.bob, "bob", &alice, max);
+    let delivery = w.key_delivery();
+    refuse(&mut w.bob, delivery.clone(), ClientError::TooManyTransports { peer: alice.clone(), max });
+    // One below the limit the same delivery is accepted.
+    let mut w2 = World::registered(Profile::HARDENED);
+    w2.bob = with_recorded_transports(Profile::HARDENED, &w2.bob, "bob", &alice, max - 1);
+    let delivery = w2.key_delivery();
+    w2.bob_handles(delivery).expect("accepted below the limit");
+    assert_eq!(w2.bob.state().seen_transports[&alice].len(), max);
+}
+
+/// §6.2 #4: an initiator at the limit sends no key transport for the peer key it asked for.
+#[test]
+fn hardened_client_starts_no_key_transport_beyond_the_per_peer_limit() {
+    let max = ee2e_spec::profile::MAX_TRANSPORTS_PER_PEER;
+    let mut w = World::registered(Profile::HARDENED);
+    let bob = w.bob.phone().clone();
+    w.alice = with_recorded_transports(Profile::HARDENED, &w.alice, "alice", &bob, max);
+    let alice = w.alice.phone().clone();
+    let request = only_sent(&w.alice.start_session(&bob).expect("the request is sent"));
+    let peer_key = w.relay(&alice, request);
+    refuse(&mut w.alice, peer_key, ClientError::TooManyTransports { peer: bob, max });
+}
+
+/// A restore refuses a state with more recorded transports than the limit.
+#[test]
+fn client_restore_refuses_more_recorded_transports_than_the_limit() {
+    let max = ee2e_spec::profile::MAX_TRANSPORTS_PER_PEER;
+    let w = World::registered(Profile::HARDENED);
+    let alice = w.alice.phone().clone();
+    let bob = with_recorded_transports(Profile::HARDENED, &w.bob, "bob", &alice, max);
+    let mut state = bob.state();
+    state.seen_transports.get_mut(&alice).unwrap().insert(Bytes::public(b"one too many".to_vec()));
+    let saved = ee2e_spec::Saved {
+        own_entry: Some(w.entry("bob")),
+        peers: Vec::new(),
+        session_keys: Vec::new(),
+        state: Some(state),
+    };
+    let error =
+        Client::restore(Profile::HARDENED, params(), phone("bob"), key("bob"), server_public(), saved)
+            .unwrap_err();
+    assert_eq!(error, ee2e_spec::RestoreError::TooManyTransports { peer: alice, count: max + 1, max });
+}
+
+/// §2.2: the fifth session with a peer drops the oldest; the step says to forget its key
+/// after the state, which no longer names it, and the session's id stays recorded.
+#[test]
+fn hardened_client_forgets_the_key_of_a_session_beyond_the_per_peer_cap() {
+    let mut w = World::registered(Profile::HARDENED);
+    let alice = w.alice.phone().clone();
+    let mut ids = Vec::new();
+    let mut last = Vec::new();
+    for _ in 0..5 {
+        let delivery = w.key_delivery();
+        last = w.bob_handles(delivery).expect("accepted");
+        ids.push(w.bob.sessions().last().unwrap().id().cloned().unwrap());
+    }
+    let persists: Vec<_> = last
+        .iter()
+        .filter_map(|o| if let ClientOutput::Persist(p) = o { Some(p.clone()) } else { None })
+        .collect();
+    let state_at = persists.iter().position(|p| matches!(p, ee2e_spec::Persist::State(_))).expect("a state");
+    let forget_at = persists
+        .iter()
+        .position(|p| matches!(p, ee2e_spec::Persist::ForgetSession { session: Some(s), peer } if *s == ids[0] && *peer == alice))
+        .expect("the oldest session is forgotten");
+    assert!(state_at < forget_at, "the key is deleted only after the state that drops it");
+    let state = w.bob.state();
+    assert_eq!(state.sessions.len(), 4);
+    assert!(state.sessions.iter().all(|s| s.session.as_ref() != Some(&ids[0])));
+    assert_eq!(state.seen_transports[&alice].len(), 5, "the forgotten session's transport is still refused");
+    // A replay of the first transport is still refused.
+    assert!(w.bob.state().seen_transports[&alice].contains(&ids[0]));
+}
+
+/// §2.2: a client rebuilt from its state refuses what it refused before the restart: a
+/// replayed message and a replayed key transport; its send counter continues.
+#[test]
+fn hardened_client_restored_from_its_state_refuses_replays_and_continues_its_counter() {
+    let mut w = World::registered(Profile::HARDENED);
+    let key_delivery = w.key_delivery();
+    w.bob_handles(key_delivery.clone()).expect("the key delivery");
+    let data = w.data(b"once");
+    w.bob_handles(data.clone()).expect("the message");
+    let _ = w.data_from_alice(b"unsent");
+    let bob_before = w.bob.clone();
+    let mut bob = with_recorded_transports(Profile::HARDENED, &w.bob, "bob", w.alice.phone(), 0);
+    assert_eq!(bob, bob_before, "the restored client equals the one that was saved");
+    refuse(&mut bob, data, ClientError::ReplayedMessage(0));
+    refuse(&mut bob, key_delivery, ClientError::ReplayedKeyTransport);
+    let alice = with_recorded_transports(Profile::HARDENED, &w.alice, "alice", w.bob.phone(), 0);
+    assert_eq!(alice.sessions()[0].next_seq(), Some(2));
+    assert_eq!(alice.outstanding().len(), 2);
 }

@@ -3,6 +3,12 @@
 //! Sans-IO: every method takes what it needs (messages, randomness) and returns outputs —
 //! messages to send to the server, events for the application, and values to persist in the
 //! keystore. A method that fails leaves the client exactly as it was.
+//!
+//! Every step that changes what the client must remember across a restart (SPEC.md §2.2)
+//! returns a [`Persist::State`] with the whole durable state; the caller writes every
+//! `Persist` of a step before it releases any of the step's sends or events.
+
+mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,10 +16,12 @@ use crate::derive::verify_entry;
 use crate::error::ClientError;
 use crate::message::{Ack, DirectoryEntry, ErrorCode, Message, RegistrationProof, Sealed, Transport};
 use crate::phone::Phone;
-use crate::profile::{Fix, MAX_SESSIONS_PER_PEER, Params, Profile, Wire};
+use crate::profile::{Fix, MAX_SESSIONS_PER_PEER, MAX_TRANSPORTS_PER_PEER, Params, Profile, Wire};
 use crate::session::{Opened, Outstanding, Role, Session};
+
 use crate::suite::{CryptoError, Fresh, Suite};
 use crate::transport::KeyTransport;
+pub use state::{ClientState, Saved};
 
 /// Where the client's registration stands.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -95,6 +103,17 @@ pub enum Persist<S: Suite> {
         /// `K`.
         key: S::Value,
     },
+    /// The client's durable state after the step (SPEC.md §2.2); written last, after the
+    /// entries and keys above, so that it only ever names keys already on disk.
+    State(ClientState<S>),
+    /// A session the client no longer keeps (beyond `MAX_SESSIONS_PER_PEER`): its key may be
+    /// deleted once the `State` of the same step is written.
+    ForgetSession {
+        /// The peer.
+        peer: Phone,
+        /// Session id (hardened wire).
+        session: Option<S::Value>,
+    },
 }
 
 /// One output of a client step.
@@ -122,7 +141,9 @@ pub struct Client<S: Suite> {
     lookups: BTreeSet<Phone>,
     peers: BTreeMap<Phone, DirectoryEntry<S>>,
     sessions: Vec<Session<S>>,
-    seen_transports: BTreeSet<S::Value>,
+    /// Session ids of the key transports sent to or accepted from each peer (E3), at most
+    /// `MAX_TRANSPORTS_PER_PEER` per peer.
+    seen_transports: BTreeMap<Phone, BTreeSet<S::Value>>,
     outstanding: Vec<Outstanding<S>>,
     next_id: u64,
 }
@@ -152,7 +173,7 @@ impl<S: Suite> Client<S> {
             lookups: BTreeSet::new(),
             peers: BTreeMap::new(),
             sessions: Vec::new(),
-            seen_transports: BTreeSet::new(),
+            seen_transports: BTreeMap::new(),
             outstanding: Vec::new(),
             next_id: 0,
         }
@@ -237,7 +258,7 @@ impl<S: Suite> Client<S> {
     pub fn start_session(&mut self, peer: &Phone) -> Outputs<S> {
         self.require_registered()?;
         self.lookups.insert(peer.clone());
-        Ok(vec![ClientOutput::Send(Message::KeyRequest { peer: peer.clone() })])
+        Ok(vec![self.persist_state(), ClientOutput::Send(Message::KeyRequest { peer: peer.clone() })])
     }
 
     /// Seed 3.1–3.2: seals `plaintext` for `peer` in the newest session with it.
@@ -261,7 +282,9 @@ impl<S: Suite> Client<S> {
         self.sessions[index] = session;
         self.outstanding.push(outstanding);
         self.next_id += 1;
+        // Persisted before the message leaves: its sequence number is never used again.
         Ok(vec![
+            self.persist_state(),
             ClientOutput::Send(Message::Data { to: peer.clone(), sealed }),
             ClientOutput::Event(ClientEvent::MessageSent {
                 peer: peer.clone(),
@@ -338,6 +361,7 @@ impl<S: Suite> Client<S> {
         }
         self.check_entry(&entry)?;
         let peer = entry.phone.clone();
+        self.check_transport_count(&peer)?;
         let key = S::random(rng, Fresh::SessionKey);
         let transport = self
             .transport
@@ -358,13 +382,14 @@ impl<S: Suite> Client<S> {
         self.require_registered()?;
         self.check_entry(&entry)?;
         let peer = entry.phone.clone();
+        self.check_transport_count(&peer)?;
         let key = self.transport.open::<S>(
             &self.key,
             &peer,
             &self.phone,
             &entry.public_key,
             &transport,
-            |sid| self.seen_transports.contains(sid),
+            |sid| self.seen_transports.values().any(|seen| seen.contains(sid)),
         )?;
         let session =
             Session::new(self.transport.session_mode(&transport.ciphertext), peer, Role::Responder, key)?;
@@ -384,9 +409,9 @@ impl<S: Suite> Client<S> {
         let (role, id, key) = (session.role, session.id().cloned(), session.key.clone());
         self.peers.insert(peer.clone(), entry.clone());
         if let Some(sid) = &id {
-            self.seen_transports.insert(sid.clone());
+            self.seen_transports.entry(peer.clone()).or_default().insert(sid.clone());
         }
-        self.add_session(session);
+        let forgotten = self.add_session(session);
         let mut out = vec![
             ClientOutput::Event(ClientEvent::PeerKeyVerified(peer.clone())),
             ClientOutput::Persist(Persist::PeerEntry(entry)),
@@ -396,25 +421,54 @@ impl<S: Suite> Client<S> {
                 session: id.clone(),
                 key: key.clone(),
             }),
+            self.persist_state(),
         ];
+        out.extend(forgotten.into_iter().map(|s| {
+            ClientOutput::Persist(Persist::ForgetSession { peer: s.peer.clone(), session: s.id().cloned() })
+        }));
         out.extend(send.map(ClientOutput::Send));
         out.push(ClientOutput::Event(ClientEvent::SessionEstablished { peer, role, session: id, key }));
         out
     }
 
     /// The seed keeps one key per peer (the newest); the hardened profile keeps the newest
-    /// few so that messages queued under an older session still open.
-    fn add_session(&mut self, session: Session<S>) {
+    /// few so that messages queued under an older session still open. Returns the sessions
+    /// dropped, oldest first.
+    fn add_session(&mut self, session: Session<S>) -> Vec<Session<S>> {
         let keep = if self.profile.wire() == Wire::Seed { 0 } else { MAX_SESSIONS_PER_PEER - 1 };
         let mut same_peer = self.sessions.iter().filter(|s| s.peer == session.peer).count();
-        self.sessions.retain(|s| {
-            let drop = s.peer == session.peer && same_peer > keep;
-            if drop {
+        let mut dropped = Vec::new();
+        let mut kept = Vec::with_capacity(self.sessions.len() + 1);
+        for s in self.sessions.drain(..) {
+            if s.peer == session.peer && same_peer > keep {
                 same_peer -= 1;
+                dropped.push(s);
+            } else {
+                kept.push(s);
             }
-            !drop
-        });
-        self.sessions.push(session);
+        }
+        kept.push(session);
+        self.sessions = kept;
+        dropped
+    }
+
+    /// SPEC.md §6.2 #4 / §6.4 #3: at most `MAX_TRANSPORTS_PER_PEER` key transports per peer
+    /// are ever recorded, so the seen set is bounded and still never forgets one.
+    fn check_transport_count(&self, peer: &Phone) -> Result<(), ClientError> {
+        if self.profile.wire() == Wire::Seed {
+            return Ok(());
+        }
+        match self.seen_transports.get(peer) {
+            Some(seen) if seen.len() >= MAX_TRANSPORTS_PER_PEER => {
+                Err(ClientError::TooManyTransports { peer: peer.clone(), max: MAX_TRANSPORTS_PER_PEER })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The step's [`Persist::State`].
+    fn persist_state(&self) -> ClientOutput<S> {
+        ClientOutput::Persist(Persist::State(self.state()))
     }
 
     /// Finds the session a relayed message or ACK belongs to: by peer on the seed wire, by
@@ -468,6 +522,8 @@ impl<S: Suite> Client<S> {
         session.commit(&opened);
         let ack = session.ack(&opened);
         Ok(vec![
+            // The window is on disk before the ACK leaves or the delivery is confirmed.
+            self.persist_state(),
             ClientOutput::Event(ClientEvent::MessageAccepted {
                 from: from.clone(),
                 plaintext: opened.plaintext,
@@ -504,6 +560,9 @@ impl<S: Suite> Client<S> {
         }
         .ok_or(ClientError::UnexpectedAck)?;
         let done = self.outstanding.remove(position);
-        Ok(vec![ClientOutput::Event(ClientEvent::AckAccepted { peer: from, id: done.id })])
+        Ok(vec![
+            self.persist_state(),
+            ClientOutput::Event(ClientEvent::AckAccepted { peer: from, id: done.id }),
+        ])
     }
 }

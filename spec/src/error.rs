@@ -203,7 +203,70 @@ pub enum ClientError {
     /// (SPEC.md §7.2); a new key exchange starts a new session.
     #[error("the session has used every sequence number")]
     SequenceExhausted,
+    /// The client has recorded `MAX_TRANSPORTS_PER_PEER` key transports with this peer and
+    /// starts or accepts no more (SPEC.md §6.2, §6.4, §14).
+    #[error("{max} key transports with {peer} recorded; no new session with it")]
+    TooManyTransports {
+        /// The peer.
+        peer: Phone,
+        /// The limit.
+        max: usize,
+    },
     /// The client's own private-key or encryption operation failed.
     #[error("local crypto operation failed: {0}")]
     Crypto(CryptoError),
+}
+
+/// Why a client could not be rebuilt from what its keystore holds (SPEC.md §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// The stored own entry names another phone or public key than the client's.
+    #[error("the stored own entry is for another phone or key")]
+    OwnEntryMismatch,
+    /// A stored directory entry (own or peer) does not verify under the server key.
+    #[error("a stored directory entry does not verify: {0}")]
+    Entry(ClientError),
+    /// Durable state is stored but no own entry: state exists only once registered.
+    #[error("durable state without a registration")]
+    NotRegistered,
+    /// The state names a session whose key is not stored.
+    #[error("no stored key for a session with {0}")]
+    MissingSessionKey(Phone),
+    /// A stored session does not fit the profile or its key is invalid.
+    #[error("stored session with {peer}: {error}")]
+    Session {
+        /// The peer.
+        peer: Phone,
+        /// Why.
+        error: ClientError,
+    },
+    /// More sessions with one peer than `MAX_SESSIONS_PER_PEER`.
+    #[error("{count} stored sessions with {peer}, more than {max}")]
+    TooManySessions {
+        /// The peer.
+        peer: Phone,
+        /// How many.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// More recorded key transports with one peer than `MAX_TRANSPORTS_PER_PEER`.
+    #[error("{count} recorded key transports with {peer}, more than {max}")]
+    TooManyTransports {
+        /// The peer.
+        peer: Phone,
+        /// How many.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// An outstanding message has a local id the counter has not reached.
+    #[error("outstanding message {id} at or above the next id {next_id}")]
+    OutstandingId {
+        /// The message's id.
+        id: u64,
+        /// The stored next id.
+        next_id: u64,
+    },
 }

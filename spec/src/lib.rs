@@ -21,15 +21,15 @@ pub mod suite;
 pub mod transport;
 pub mod window;
 
-pub use client::{Client, ClientEvent, ClientOutput, Persist, Registration};
-pub use error::{ClientError, QueueBound, ServerError, StoreError};
+pub use client::{Client, ClientEvent, ClientOutput, ClientState, Persist, Registration, Saved};
+pub use error::{ClientError, QueueBound, RestoreError, ServerError, StoreError};
 pub use message::{
     Ack, DirectoryEntry, ErrorCode, Message, MessageType, RegistrationProof, Sealed, Transport,
 };
 pub use phone::{InvalidPhone, Phone};
 pub use profile::{Fix, Params, Profile, Wire};
 pub use server::{Confirmation, Delivery, Server, ServerEvent, ServerOutput};
-pub use session::{Direction, Mode, Role, Session};
+pub use session::{Direction, Mode, Role, Session, SessionState};
 pub use store::{MemoryStore, OtpCutoff, PendingOtp, QueueUsage, Store};
 pub use suite::{CryptoError, Fresh, Input, SigScheme, Suite};
 pub use transport::KeyTransport;

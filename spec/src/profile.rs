@@ -229,6 +229,9 @@ pub const OTP_SWEEP_BATCH: usize = 64;
 pub const REPLAY_WINDOW: u64 = 64;
 /// Hardened sessions kept per peer; older ones are forgotten.
 pub const MAX_SESSIONS_PER_PEER: usize = 4;
+/// Key transports a hardened client records per peer (sent and accepted, E3) before it
+/// refuses new ones with that peer: the seen set is bounded without forgetting any.
+pub const MAX_TRANSPORTS_PER_PEER: usize = 1024;
 
 impl Default for Params {
     fn default() -> Self {

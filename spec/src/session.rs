@@ -128,6 +128,23 @@ impl<S: Suite> Mode<S> {
     }
 }
 
+/// The part of a session that changes after it is established — the send counter and the
+/// replay window — with what identifies it; persisted by the client after every step that
+/// changes it (SPEC.md §2.2). The key `K` is persisted on its own, once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionState<S: Suite> {
+    /// The peer.
+    pub peer: Phone,
+    /// Our role.
+    pub role: Role,
+    /// The session id (hardened wire).
+    pub session: Option<S::Value>,
+    /// The next send sequence number; `None` once exhausted (SPEC.md §7.2).
+    pub next_seq: Option<u64>,
+    /// The receive replay window.
+    pub window: ReplayWindow,
+}
+
 /// A session with one peer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Session<S: Suite> {
@@ -216,6 +233,31 @@ impl<S: Suite> Session<S> {
     /// The receive-side replay window (hardened, E5).
     pub fn window(&self) -> &ReplayWindow {
         &self.window
+    }
+
+    /// What of the session changes after it is established, for the keystore (SPEC.md §2.2).
+    pub fn state(&self) -> SessionState<S> {
+        SessionState {
+            peer: self.peer.clone(),
+            role: self.role,
+            session: self.id().cloned(),
+            next_seq: self.next_seq,
+            window: self.window.clone(),
+        }
+    }
+
+    /// Rebuilds a session from its persisted [`SessionState`] and key `K` (read back from the
+    /// keystore after a restart): the keys are derived again, counter and window restored.
+    pub fn restore(profile: Profile, state: &SessionState<S>, key: S::Value) -> Result<Self, ClientError> {
+        let mode = match (profile.wire(), &state.session) {
+            (Wire::Seed, None) => Mode::Seed,
+            (Wire::Hardened, Some(id)) => Mode::hardened(profile, id.clone()),
+            _ => return Err(ClientError::WrongProfile),
+        };
+        let mut session = Session::new(mode, state.peer.clone(), state.role, key)?;
+        session.next_seq = state.next_seq;
+        session.window = state.window.clone();
+        Ok(session)
     }
 
     /// The MAC input of a hardened message: version, session id, sender, recipient, sequence

@@ -29,6 +29,23 @@ impl ReplayWindow {
         self.highest
     }
 
+    /// The bitmap of accepted numbers below [`highest`](Self::highest): bit `i` set means
+    /// `highest - i` was accepted (persisted with the session, SPEC.md §2.2).
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// A window restored from [`highest`](Self::highest) and [`seen`](Self::seen), as a
+    /// keystore persisted them. A bitmap without a highest number is meaningless and is
+    /// refused (`None`), as is one whose bit 0 (the highest itself) is clear.
+    pub fn from_parts(highest: Option<u64>, seen: u64) -> Option<Self> {
+        match highest {
+            None if seen == 0 => Some(ReplayWindow::default()),
+            Some(_) if seen & 1 == 1 => Some(ReplayWindow { highest, seen }),
+            _ => None,
+        }
+    }
+
     /// Whether `seq` may be accepted. Does not change the window.
     pub fn check(&self, seq: u64) -> Result<(), WindowError> {
         let Some(highest) = self.highest else { return Ok(()) };
@@ -156,6 +173,21 @@ mod tests {
         assert_eq!(w.highest(), Some(MAX - 3));
         w.accept(MAX);
         assert_eq!(w.highest(), Some(MAX));
+    }
+
+    #[test]
+    fn window_round_trips_through_its_parts_and_refuses_inconsistent_ones() {
+        let mut w = ReplayWindow::default();
+        assert_eq!(ReplayWindow::from_parts(w.highest(), w.seen()), Some(w.clone()));
+        for seq in [9, 3, 7] {
+            w.accept(seq);
+        }
+        let restored = ReplayWindow::from_parts(w.highest(), w.seen()).expect("consistent parts");
+        assert_eq!(restored, w);
+        assert_eq!(restored.check(7), Err(WindowError::Replayed));
+        assert_eq!(restored.check(8), Ok(()));
+        assert_eq!(ReplayWindow::from_parts(None, 1), None);
+        assert_eq!(ReplayWindow::from_parts(Some(9), 0b10), None);
     }
 
     #[test]
