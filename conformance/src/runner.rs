@@ -178,6 +178,13 @@ pub(crate) fn rng_for(seed: Option<&Hex>) -> Result<ee2e::Rng, Problem> {
     Ok(seeded_rng(seed))
 }
 
+/// The OTP a server step seeded with `seed` issues (SPEC.md §5.1; the vectors' draw order).
+pub(crate) fn server_otp(seed: Option<&Hex>) -> Result<String, Problem> {
+    let mut rng = rng_for(seed)?;
+    let otp = <S as ee2e_spec::Suite>::random(&mut rng, ee2e_spec::Fresh::Otp);
+    Ok(String::from_utf8_lossy(otp.as_slice()).into_owned())
+}
+
 /// Bytes `start..end` of the keystream the seeded source produces (SPEC of the vectors:
 /// ChaCha20 with the seed as key, zero nonce and counter).
 pub(crate) fn keystream(seed: Option<&Hex>, start: usize, end: usize) -> Result<Vec<u8>, Problem> {

@@ -225,6 +225,15 @@ pub enum ClientInput {
     Connect {},
     /// Go offline (§9.1).
     Disconnect {},
+    /// Setup only: the newest session with `peer` seals `next` as its next sequence number,
+    /// as a client resuming a persisted counter does (used to reach 2⁶⁴ − 1, §7.2 check 4).
+    #[serde(rename_all = "camelCase")]
+    ResumeSequence {
+        /// The peer's phone number.
+        peer: String,
+        /// The next sequence number.
+        next: u64,
+    },
     /// A message from the server, as bytes on the wire.
     #[serde(rename_all = "camelCase")]
     Receive {
@@ -256,6 +265,10 @@ pub struct ClientTest {
     pub comment: String,
     /// Flags, explained in the file's `notes`.
     pub flags: Vec<String>,
+    /// The SPEC.md check ids and limits this test pins (SPEC.md "How to read"; listed in
+    /// `conformance/COVERAGE.md`). The verifier rejects an id SPEC.md does not give.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
     /// The client's state before `input`, in words.
     pub state: String,
     /// The registration state the client starts in (before `setup`).
@@ -388,6 +401,46 @@ pub struct PendingOtp {
     pub attempts: u32,
 }
 
+/// The recorded OTP requests of one phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OtpRequests {
+    /// The phone.
+    pub phone: String,
+    /// The times of its requests, milliseconds, oldest first.
+    pub times: Vec<u64>,
+}
+
+/// `count` copies of one message in a recipient's offline queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Queued {
+    /// The recipient (a party name).
+    pub to: String,
+    /// The stored message, encoded (a `KeyDelivery`, `DataDelivery` or `AckDelivery`).
+    pub message: Hex,
+    /// How many copies, one after the other.
+    pub count: usize,
+}
+
+/// The server's delivery mode (SPEC.md §9.2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DeliveryMode {
+    /// `Connect` takes the queue out of the store as it sends it.
+    #[default]
+    OnConnect,
+    /// `Connect` sends the queue and leaves it stored until each message is confirmed.
+    Confirmed,
+}
+
+impl DeliveryMode {
+    /// Whether this is the default, [`DeliveryMode::OnConnect`].
+    pub fn is_on_connect(&self) -> bool {
+        *self == DeliveryMode::OnConnect
+    }
+}
+
 /// A message arriving at the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -423,6 +476,10 @@ pub struct ServerTest {
     pub comment: String,
     /// Flags, explained in the file's `notes`.
     pub flags: Vec<String>,
+    /// The SPEC.md check ids and limits this test pins (SPEC.md "How to read"; listed in
+    /// `conformance/COVERAGE.md`). The verifier rejects an id SPEC.md does not give.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
     /// The server's state before `input`, in words.
     pub state: String,
     /// Registered parties (their entries are in the group's `parties`).
@@ -430,6 +487,15 @@ pub struct ServerTest {
     /// Pending OTPs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<PendingOtp>,
+    /// Past OTP requests per phone (E8's request limit, SPEC.md §5.1): their times, ms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub otp_requests: Vec<OtpRequests>,
+    /// Messages already in offline queues, oldest first (SPEC.md §9.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queued: Vec<Queued>,
+    /// When the server removes stored messages (SPEC.md §9.2); `onConnect` if absent.
+    #[serde(default, skip_serializing_if = "DeliveryMode::is_on_connect")]
+    pub delivery: DeliveryMode,
     /// Parties online (connected) before `setup`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub online: Vec<String>,
@@ -610,6 +676,10 @@ pub struct DecodeTest {
     pub comment: String,
     /// Flags, explained in the file's `notes`.
     pub flags: Vec<String>,
+    /// The SPEC.md check ids and limits this test pins (SPEC.md "How to read"; listed in
+    /// `conformance/COVERAGE.md`). The verifier rejects an id SPEC.md does not give.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
     /// The bytes.
     pub message: Hex,
     /// The message type a valid test decodes to (§4.4 name).

@@ -13,8 +13,10 @@ mod craft;
 mod extra;
 mod key_exchange;
 mod messages;
+mod pins;
 mod presence;
 mod registration;
+mod rules;
 mod samples;
 mod wire;
 pub(crate) mod world;
@@ -26,9 +28,9 @@ use ee2e_spec::Profile;
 use crate::error::VectorError;
 use crate::runner::{self, Observed, Problem};
 use crate::schema::{
-    ClientGroup, ClientInput, ClientStep, ClientTest, DecodeGroup, DecodeTest, ErrorType, Hex,
-    MessageKeysGroup, MessageKeysTest, PendingOtp, RegistrationState, SCHEMA, ServerGroup, ServerInput,
-    ServerStep, ServerTest, TestGroup, TypedFile, TypedGroup, Verdict,
+    ClientGroup, ClientInput, ClientStep, ClientTest, DecodeGroup, DecodeTest, DeliveryMode, ErrorType, Hex,
+    MessageKeysGroup, MessageKeysTest, OtpRequests, PendingOtp, Queued, RegistrationState, SCHEMA,
+    ServerGroup, ServerInput, ServerStep, ServerTest, TestGroup, TypedFile, TypedGroup, Verdict,
 };
 use world::World;
 
@@ -109,14 +111,23 @@ pub(crate) fn build_all() -> Result<Vec<FileSpec>, VectorError> {
         files.push(presence::build(profile)?);
         files.push(wire::build(profile)?);
         files.push(extra::build(profile)?);
+        files.push(rules::build(profile)?);
     }
     Ok(files)
 }
 
 /// The file names the generator writes.
 pub fn file_names() -> Vec<String> {
-    let stems =
-        ["registration", "key_exchange", "messages", "acks", "presence", "wire", "extra_reduced_pbkdf2"];
+    let stems = [
+        "registration",
+        "key_exchange",
+        "messages",
+        "acks",
+        "presence",
+        "wire",
+        "extra_reduced_pbkdf2",
+        "rules",
+    ];
     ["seed", "hardened"].iter().flat_map(|p| stems.iter().map(move |s| format!("{s}_{p}.json"))).collect()
 }
 
@@ -226,6 +237,7 @@ pub(crate) struct Case {
     input: ClientInput,
     seed: Option<Hex>,
     intent: Intent,
+    pins: Vec<&'static str>,
 }
 
 impl Case {
@@ -240,10 +252,16 @@ impl Case {
             input,
             seed: None,
             intent: Intent::Valid,
+            pins: Vec::new(),
         }
     }
     pub fn flags(mut self, flags: &[&'static str]) -> Self {
         self.flags.extend_from_slice(flags);
+        self
+    }
+    /// Check ids and limits the case pins beyond those its error names (see `pins`).
+    pub fn pins(mut self, ids: &[&'static str]) -> Self {
+        self.pins.extend_from_slice(ids);
         self
     }
     pub fn state(mut self, state: impl Into<String>) -> Self {
@@ -309,6 +327,7 @@ impl<'w> ClientGroupBuilder<'w> {
             tc_id: 0,
             comment: case.comment.clone(),
             flags: case.flags.iter().map(|f| f.to_string()).collect(),
+            checks: Vec::new(),
             state: case.state,
             registration: case.registration,
             setup: case.setup,
@@ -324,6 +343,7 @@ impl<'w> ClientGroupBuilder<'w> {
         let observed = runner::run_client(self.world.profile, &self.group, &test)
             .map_err(|p| problem(self.world, &case.comment, p))?;
         check_intent(self.world, &case.comment, case.intent, &observed)?;
+        test.checks = pins::client(self.world, &test, observed.error.as_deref(), &case.pins)?;
         test.result = observed.verdict.unwrap_or(Verdict::Invalid);
         test.error = observed.error;
         test.error_type = observed.error_type;
@@ -347,11 +367,15 @@ pub(crate) struct ServerCase {
     state: String,
     directory: Vec<String>,
     pending: Vec<PendingOtp>,
+    otp_requests: Vec<OtpRequests>,
+    queued: Vec<Queued>,
+    delivery: DeliveryMode,
     online: Vec<String>,
     setup: Vec<ServerStep>,
     input: ServerInput,
     seed: Option<Hex>,
     intent: Intent,
+    pins: Vec<&'static str>,
 }
 
 impl ServerCase {
@@ -363,12 +387,35 @@ impl ServerCase {
             state: "alice and bob registered, nobody online".into(),
             directory: vec!["alice".into(), "bob".into()],
             pending: Vec::new(),
+            otp_requests: Vec::new(),
+            queued: Vec::new(),
+            delivery: DeliveryMode::OnConnect,
             online: Vec::new(),
             setup: Vec::new(),
             input: ServerInput { from, message, now },
             seed: None,
             intent: Intent::Valid,
+            pins: Vec::new(),
         }
+    }
+    /// Check ids and limits the case pins beyond those its error names (see `pins`).
+    pub fn pins(mut self, ids: &[&'static str]) -> Self {
+        self.pins.extend_from_slice(ids);
+        self
+    }
+    /// Past OTP requests of `phone` at `times`.
+    pub fn otp_requests(mut self, phone: String, times: &[u64]) -> Self {
+        self.otp_requests.push(OtpRequests { phone, times: times.to_vec() });
+        self
+    }
+    /// `count` copies of `message` already queued for the party `to`.
+    pub fn queued(mut self, to: &str, message: Hex, count: usize) -> Self {
+        self.queued.push(Queued { to: to.into(), message, count });
+        self
+    }
+    pub fn delivery(mut self, delivery: DeliveryMode) -> Self {
+        self.delivery = delivery;
+        self
     }
     pub fn flags(mut self, flags: &[&'static str]) -> Self {
         self.flags.extend_from_slice(flags);
@@ -437,9 +484,13 @@ impl<'w> ServerGroupBuilder<'w> {
             tc_id: 0,
             comment: case.comment.clone(),
             flags: case.flags.iter().map(|f| f.to_string()).collect(),
+            checks: Vec::new(),
             state: case.state,
             directory: case.directory,
             pending: case.pending,
+            otp_requests: case.otp_requests,
+            queued: case.queued,
+            delivery: case.delivery,
             online: case.online,
             setup: case.setup,
             input: case.input,
@@ -455,6 +506,7 @@ impl<'w> ServerGroupBuilder<'w> {
         let observed = runner::run_server(self.world.profile, &self.group, &test)
             .map_err(|p| problem(self.world, &case.comment, p))?;
         check_intent(self.world, &case.comment, case.intent, &observed)?;
+        test.checks = pins::server(self.world, &test, observed.error.as_deref(), &case.pins)?;
         test.result = observed.verdict.unwrap_or(Verdict::Invalid);
         test.error = observed.error;
         test.error_type = observed.error_type;
@@ -506,6 +558,7 @@ impl<'w> DecodeGroupBuilder<'w> {
             tc_id: 0,
             comment,
             flags: flags.iter().map(|f| f.to_string()).collect(),
+            checks: Vec::new(),
             message,
             message_type: kind,
             result: observed.verdict.unwrap_or(Verdict::Invalid),
