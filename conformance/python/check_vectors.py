@@ -409,6 +409,32 @@ def encode(v, kind, fields):
     return out
 
 
+LAYOUT_BODIES = ("RegisterSubmit", "Data", "DataDelivery", "Ack", "AckDelivery")
+
+
+def checked_encode(v, kind, body_version, named):
+    """§4.6: encodes a message given by its wire field names for wire version v, or raises the
+    encoder's error. `body_version` is the layout of the version-dependent body, if any."""
+    if kind in LAYOUT_BODIES and body_version != v:
+        raise DecodeError("WrongLayout")
+    fields = {}
+    for key, name, spec in layout(kind, v):
+        text = named[name]
+        value = text.encode() if spec[0] != "fixed" and spec[4:5] == (True,) else bytes.fromhex(text)
+        if spec[0] == "fixed":
+            if len(value) != spec[1]:
+                raise DecodeError("WrongLength", name)
+            if key == "seq":
+                value = int.from_bytes(value, "big")
+        else:
+            if len(value) > spec[2]:
+                raise DecodeError("FieldTooLong", name)
+            if len(value) < spec[3]:
+                raise DecodeError("EmptyField", name)
+        fields[key] = value
+    return encode(v, kind, fields)
+
+
 def entry_fields(entry):
     phone, pk, sig = entry
     return {"phone": phone, "public_key": pk, "signature": sig}
@@ -1097,6 +1123,23 @@ def run_decode_test(hardened, test):
     return problems
 
 
+def run_encode_test(hardened, test):
+    v = 2 if hardened else 1
+    try:
+        data = checked_encode(v, test["messageType"], test.get("layout"), test["fields"])
+    except DecodeError as e:  # the encoder's errors, raised the same way
+        if test["result"] == "valid":
+            return ["expected valid, got %s %s" % (e.name, e.field)]
+        problems = []
+        compare("error", (test.get("error"), test.get("errorField")), (e.name, e.field), problems)
+        return problems
+    if test["result"] != "valid":
+        return ["expected %s, the message encodes" % test.get("error")]
+    problems = []
+    compare("encoded", test.get("encoded"), data.hex(), problems)
+    return problems
+
+
 def run_keys_test(test):
     k, sid = bytes.fromhex(test["sessionKey"]), bytes.fromhex(test["sessionId"])
     enc_info, mac_info, enc, mac = message_keys(k, sid, test["direction"])
@@ -1184,6 +1227,8 @@ def check_file(path, ids=None):
                     problems = run_server_test(hardened, group, test)
                 elif group["type"] == "Decode":
                     problems = run_decode_test(hardened, test)
+                elif group["type"] == "Encode":
+                    problems = run_encode_test(hardened, test)
                 elif group["type"] == "MessageKeys":
                     problems = run_keys_test(test)
                 else:

@@ -224,7 +224,7 @@ fn verify_file(
 type Bad = Vec<(u32, String)>;
 
 /// Types a raw group's tests one by one; a test that does not parse is reported by `tcId`.
-fn type_group(file: &str, group: TestGroup<Value, Value, Value, Value>) -> (TypedGroup, Bad) {
+fn type_group(file: &str, group: TestGroup<Value, Value, Value, Value, Value>) -> (TypedGroup, Bad) {
     fn typed<T: serde::de::DeserializeOwned>(file: &str, tests: Vec<Value>, bad: &mut Bad) -> Vec<T> {
         let mut out = Vec::new();
         for value in tests {
@@ -271,6 +271,10 @@ fn type_group(file: &str, group: TestGroup<Value, Value, Value, Value>) -> (Type
             let tests = typed(file, g.tests, &mut bad);
             TestGroup::MessageKeys(schema::MessageKeysGroup { description: g.description, tests })
         }
+        TestGroup::Encode(g) => {
+            let tests = typed(file, g.tests, &mut bad);
+            TestGroup::Encode(schema::EncodeGroup { description: g.description, tests })
+        }
     };
     (group, bad)
 }
@@ -306,6 +310,9 @@ fn run_group(profile: Profile, known: &[checks::Check], group: &TypedGroup) -> V
                 (t.tc_id, t.result, t.flags.clone(), ids(&t.checks, t.result, &t.error).and(outcome))
             })
             .collect(),
+        TestGroup::Encode(g) => {
+            g.tests.iter().map(|t| (t.tc_id, t.result, t.flags.clone(), check_encode(profile, t))).collect()
+        }
         TestGroup::MessageKeys(g) => g
             .tests
             .iter()
@@ -447,6 +454,18 @@ fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
 fn short(value: &Value) -> String {
     let text = value.to_string();
     if text.len() > 80 { format!("{}…", &text[..80]) } else { text }
+}
+
+fn check_encode(profile: Profile, t: &schema::EncodeTest) -> Result<(), String> {
+    let got = match runner::run_encode(profile, t) {
+        Ok(got) => got,
+        Err(Problem::Malformed(m) | Problem::Setup(m)) => return Err(format!("malformed test: {m}")),
+    };
+    let want = match t.result {
+        Verdict::Valid => Ok(t.encoded.clone().unwrap_or_default()),
+        Verdict::Invalid => Err((t.error.clone().unwrap_or_default(), t.error_field.clone())),
+    };
+    if got == want { Ok(()) } else { Err(format!("file {want:?}, implementation {got:?}")) }
 }
 
 fn check_decode(profile: Profile, t: &DecodeTest) -> Result<(), String> {

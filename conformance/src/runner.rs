@@ -6,6 +6,7 @@
 //! `ee2e_spec::Server`) through the public API, then given the test's input.
 
 mod client;
+mod encode;
 mod intermediate;
 mod server;
 
@@ -22,6 +23,7 @@ use crate::schema::{
 };
 
 pub(crate) use client::run_client;
+pub(crate) use encode::run_encode;
 pub(crate) use intermediate::{input_bytes, tuple};
 pub(crate) use server::run_server;
 

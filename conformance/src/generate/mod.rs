@@ -147,6 +147,7 @@ pub(crate) fn assemble(spec: FileSpec) -> Result<TypedFile, VectorError> {
             TestGroup::ServerSteps(g) => g.tests.iter_mut().for_each(|t| number(&mut t.tc_id, &t.flags)),
             TestGroup::Decode(g) => g.tests.iter_mut().for_each(|t| number(&mut t.tc_id, &t.flags)),
             TestGroup::MessageKeys(g) => g.tests.iter_mut().for_each(|t| number(&mut t.tc_id, &t.flags)),
+            TestGroup::Encode(g) => g.tests.iter_mut().for_each(|t| number(&mut t.tc_id, &t.flags)),
         }
     }
     let known: BTreeMap<&str, &str> = FLAGS.iter().copied().collect();
@@ -571,6 +572,84 @@ impl<'w> DecodeGroupBuilder<'w> {
     pub fn finish(self) -> TypedGroup {
         TestGroup::Decode(self.group)
     }
+}
+
+/// Builds an encoding group: each case runs through the encoder and must give its intent.
+pub(crate) struct EncodeGroupBuilder<'w> {
+    world: &'w World,
+    group: crate::schema::EncodeGroup<crate::schema::EncodeTest>,
+}
+
+impl<'w> EncodeGroupBuilder<'w> {
+    pub fn new(world: &'w World, description: &str) -> Self {
+        EncodeGroupBuilder {
+            world,
+            group: crate::schema::EncodeGroup { description: description.into(), tests: Vec::new() },
+        }
+    }
+
+    /// `fields` by their §4.4 names: phones as text, the rest as bytes (hex in the file).
+    pub fn add(
+        &mut self,
+        comment: &str,
+        flags: &[&'static str],
+        message_type: &str,
+        layout: Option<u8>,
+        fields: &[(&str, FieldValue)],
+        intent: Intent,
+    ) -> Result<(), VectorError> {
+        let mut test = crate::schema::EncodeTest {
+            tc_id: 0,
+            comment: comment.into(),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+            message_type: message_type.into(),
+            layout,
+            fields: fields
+                .iter()
+                .map(|(name, value)| {
+                    let text = match value {
+                        FieldValue::Text(t) => t.clone(),
+                        FieldValue::Bytes(b) => hex::encode(b),
+                    };
+                    (name.to_string(), text)
+                })
+                .collect(),
+            result: Verdict::Valid,
+            encoded: None,
+            error: None,
+            error_field: None,
+        };
+        let got =
+            runner::run_encode(self.world.profile, &test).map_err(|p| problem(self.world, comment, p))?;
+        match (intent, got) {
+            (Intent::Valid, Ok(bytes)) => test.encoded = Some(bytes),
+            (Intent::Invalid(name), Err((error, field))) if error == name => {
+                test.result = Verdict::Invalid;
+                test.error = Some(error);
+                test.error_field = field;
+            }
+            (intent, got) => {
+                return Err(self
+                    .world
+                    .fail(format!("{comment:?}: intended {intent:?}, the encoder gave {got:?}")));
+            }
+        }
+        self.group.tests.push(test);
+        Ok(())
+    }
+
+    pub fn finish(self) -> TypedGroup {
+        TestGroup::Encode(self.group)
+    }
+}
+
+/// A field of an encoding case.
+#[derive(Debug, Clone)]
+pub(crate) enum FieldValue {
+    /// A phone number.
+    Text(String),
+    /// Any other field.
+    Bytes(Vec<u8>),
 }
 
 /// A message-key case: comment, flags, `K`, `sid`.

@@ -16,8 +16,8 @@ use rsa::signature::{RandomizedSigner, SignatureEncoding};
 
 use super::world::{S, World};
 use super::{
-    Case, ClientGroupBuilder, DecodeGroupBuilder, FileSpec, Intent, ServerCase, ServerGroupBuilder, ok,
-    ok_seeded, receive, server_step,
+    Case, ClientGroupBuilder, DecodeGroupBuilder, EncodeGroupBuilder, FieldValue, FileSpec, Intent,
+    ServerCase, ServerGroupBuilder, ok, ok_seeded, receive, server_step,
 };
 use crate::error::VectorError;
 use crate::schema::{ClientInput, ClientStep, DeliveryMode, Hex, RegistrationState, TypedGroup};
@@ -34,6 +34,7 @@ pub(crate) fn build(profile: Profile) -> Result<FileSpec, VectorError> {
             sessions_group(&w)?,
             keys_group(&w)?,
             decode_group(&w)?,
+            encode_group(&w)?,
         ],
         stem,
         algorithm: "EE2E rules",
@@ -772,5 +773,230 @@ fn decode_group(w: &World) -> Result<TypedGroup, VectorError> {
         vec![v, 0x7f, 0x0c],
         Intent::Invalid("UnknownErrorCode"),
     )?;
+    Ok(g.finish())
+}
+
+/// The encoder's refusals (§4.6): each case is an honest message with one field changed.
+fn encode_group(w: &World) -> Result<TypedGroup, VectorError> {
+    use FieldValue::{Bytes as B, Text};
+    let mut g = EncodeGroupBuilder::new(
+        w,
+        "the encoder (§4.6): a message with a body of the other layout, a field over its kind's maximum, an empty \
+         signature, RSA ciphertext or sealed tag, a fixed field of the wrong size; nothing is sent",
+    );
+    let v = w.profile.wire() as u8;
+    let other = 3 - v;
+    let bob = || Text(w.phone_text("bob"));
+    let data = |layout: u8, change: Option<(&'static str, Vec<u8>)>| {
+        let mut fields = vec![("Data.to", bob())];
+        if layout == 2 {
+            fields.push(("Sealed.session", B(vec![0xaa; 32])));
+            fields.push(("Sealed.seq", B(vec![0, 0, 0, 0, 0, 0, 0x12, 0x34])));
+        }
+        fields.extend([
+            ("Sealed.iv", B(vec![0x11; 16])),
+            ("Sealed.ciphertext", B(vec![0xce; 16])),
+            ("Sealed.mac", B(vec![0x4d; 32])),
+        ]);
+        if let Some((name, value)) = change {
+            fields.iter_mut().filter(|(n, _)| *n == name).for_each(|(_, f)| *f = B(value.clone()));
+        }
+        fields
+    };
+    g.add("an honest Data", &["Honest"], "Data", Some(v), &data(v, None), Intent::Valid)?;
+    g.add(
+        "Data with the other profile's Sealed layout",
+        &["OtherProfile"],
+        "Data",
+        Some(other),
+        &data(other, None),
+        Intent::Invalid("WrongLayout"),
+    )?;
+    g.add(
+        "an IV of 15 bytes",
+        &["Truncated"],
+        "Data",
+        Some(v),
+        &data(v, Some(("Sealed.iv", vec![0x11; 15]))),
+        Intent::Invalid("WrongLength"),
+    )?;
+    g.add(
+        "a MAC of 33 bytes",
+        &["Extended"],
+        "Data",
+        Some(v),
+        &data(v, Some(("Sealed.mac", vec![0x4d; 33]))),
+        Intent::Invalid("WrongLength"),
+    )?;
+    let entry = |pk: usize, sig: usize| {
+        vec![
+            ("DirectoryEntry.phone", bob()),
+            ("DirectoryEntry.public_key", B(vec![0x30; pk])),
+            ("DirectoryEntry.signature", B(vec![0x5a; sig])),
+        ]
+    };
+    g.add(
+        "a public key of 1024 bytes, the maximum",
+        &["Boundary"],
+        "PeerKey",
+        None,
+        &entry(1024, 256),
+        Intent::Valid,
+    )?;
+    g.add(
+        "a public key of 1025 bytes",
+        &["Boundary", "Extended"],
+        "PeerKey",
+        None,
+        &entry(1025, 256),
+        Intent::Invalid("FieldTooLong"),
+    )?;
+    g.add(
+        "a signature of 1025 bytes",
+        &["Boundary", "Extended"],
+        "PeerKey",
+        None,
+        &entry(294, 1025),
+        Intent::Invalid("FieldTooLong"),
+    )?;
+    g.add(
+        "an empty signature",
+        &["Truncated"],
+        "PeerKey",
+        None,
+        &entry(294, 0),
+        Intent::Invalid("EmptyField"),
+    )?;
+    let transport = |c: usize| {
+        vec![
+            ("KeyTransport.to", bob()),
+            ("Transport.ciphertext", B(vec![0xc0; c])),
+            ("Transport.signature", B(vec![0x5a; 256])),
+        ]
+    };
+    g.add(
+        "an empty RSA ciphertext",
+        &["Truncated"],
+        "KeyTransport",
+        None,
+        &transport(0),
+        Intent::Invalid("EmptyField"),
+    )?;
+    g.add(
+        "an RSA ciphertext of 1025 bytes",
+        &["Boundary", "Extended"],
+        "KeyTransport",
+        None,
+        &transport(1025),
+        Intent::Invalid("FieldTooLong"),
+    )?;
+    let ack = |layout: u8, change: Option<(&'static str, Vec<u8>)>| {
+        let mut fields = vec![("Ack.to", bob())];
+        if layout == 2 {
+            fields.extend([
+                ("Ack.session", B(vec![0xaa; 32])),
+                ("Ack.seq", B(vec![0; 8])),
+                ("Ack.digest", B(vec![0xdd; 32])),
+            ]);
+        } else {
+            fields.push(("Ack.text", B(b"ACK".to_vec())));
+        }
+        fields.push(("Ack.mac", B(vec![0x33; 32])));
+        if let Some((name, value)) = change {
+            fields.iter_mut().filter(|(n, _)| *n == name).for_each(|(_, f)| *f = B(value.clone()));
+        }
+        fields
+    };
+    g.add(
+        "an Ack with the other profile's layout",
+        &["OtherProfile"],
+        "Ack",
+        Some(other),
+        &ack(other, None),
+        Intent::Invalid("WrongLayout"),
+    )?;
+    let submit = |layout: u8, change: Option<(&'static str, Vec<u8>)>| {
+        let mut fields =
+            vec![("RegisterSubmit.phone", bob()), ("RegisterSubmit.public_key", B(vec![0x30; 294]))];
+        if layout == 2 {
+            fields.extend([
+                ("RegistrationProof.sealed_tag", B(vec![0x7a; 256])),
+                ("RegistrationProof.possession", B(vec![0x5a; 256])),
+            ]);
+        } else {
+            fields.push(("RegistrationProof.tag", B(vec![0x7a; 32])));
+        }
+        if let Some((name, value)) = change {
+            fields.iter_mut().filter(|(n, _)| *n == name).for_each(|(_, f)| *f = B(value.clone()));
+        }
+        fields
+    };
+    g.add(
+        "a RegisterSubmit with the other profile's proof",
+        &["OtherProfile"],
+        "RegisterSubmit",
+        Some(other),
+        &submit(other, None),
+        Intent::Invalid("WrongLayout"),
+    )?;
+    if v == 2 {
+        g.add(
+            "a session id of 31 bytes",
+            &["Truncated"],
+            "Data",
+            Some(v),
+            &data(v, Some(("Sealed.session", vec![0xaa; 31]))),
+            Intent::Invalid("WrongLength"),
+        )?;
+        g.add(
+            "an ACK digest of 33 bytes",
+            &["Extended"],
+            "Ack",
+            Some(v),
+            &ack(v, Some(("Ack.digest", vec![0xdd; 33]))),
+            Intent::Invalid("WrongLength"),
+        )?;
+        g.add(
+            "an empty sealed tag",
+            &["Truncated"],
+            "RegisterSubmit",
+            Some(v),
+            &submit(v, Some(("RegistrationProof.sealed_tag", Vec::new()))),
+            Intent::Invalid("EmptyField"),
+        )?;
+        g.add(
+            "an empty proof of possession is allowed (hardened-without-possession-proof)",
+            &["Boundary"],
+            "RegisterSubmit",
+            Some(v),
+            &submit(v, Some(("RegistrationProof.possession", Vec::new()))),
+            Intent::Valid,
+        )?;
+    } else {
+        g.add(
+            "a seed tag of 31 bytes",
+            &["Truncated"],
+            "RegisterSubmit",
+            Some(v),
+            &submit(v, Some(("RegistrationProof.tag", vec![0x7a; 31]))),
+            Intent::Invalid("WrongLength"),
+        )?;
+        g.add(
+            "an ACK text of 16 bytes, the maximum",
+            &["Boundary"],
+            "Ack",
+            Some(v),
+            &ack(v, Some(("Ack.text", vec![0x41; 16]))),
+            Intent::Valid,
+        )?;
+        g.add(
+            "an ACK text of 17 bytes",
+            &["Boundary", "Extended"],
+            "Ack",
+            Some(v),
+            &ack(v, Some(("Ack.text", vec![0x41; 17]))),
+            Intent::Invalid("FieldTooLong"),
+        )?;
+    }
     Ok(g.finish())
 }
