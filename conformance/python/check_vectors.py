@@ -159,12 +159,9 @@ def aes_decrypt(key, iv, ciphertext):
 # RSA (SPEC.md §1, §2.1)
 
 def public_key(der):
-    """A valid public key by §2.1 (2048 or 3072 bits, e = 65537), or None.
-
-    §2.1 does not say whether a non-canonical encoding of a valid key is valid; the vectors
-    (and the reference) treat public keys as identities and require the canonical
-    SubjectPublicKeyInfo DER with the rsaEncryption identifier, so this does too.
-    """
+    """A valid public key by §2.1, or None: 2048 or 3072 bits, e = 65537, an odd modulus, and
+    the canonical SubjectPublicKeyInfo DER with the rsaEncryption identifier (re-encoding the
+    parsed key gives the same bytes, so BER that OpenSSL accepts is refused here)."""
     try:
         key = serialization.load_der_public_key(der)
     except Exception:
