@@ -47,9 +47,9 @@ pub struct CheckArgs {
     /// Key exchanges B may start (each with A or E).
     #[arg(long, default_value_t = Bounds::default().b_sessions)]
     pub b_sessions: u8,
-    /// Messages per direction.
-    #[arg(long, default_value_t = Bounds::default().messages)]
-    pub messages: u8,
+    /// Messages per direction [default: 2; 1 in `lifecycle`].
+    #[arg(long)]
+    pub messages: Option<u8>,
     /// Messages the attacker may build, alter or replay [default: 2; 1 in `lifecycle`].
     #[arg(long)]
     pub injections: Option<u8>,
@@ -154,7 +154,7 @@ pub fn configs(args: &CheckArgs) -> Result<Vec<Config>, String> {
             let bounds = Bounds {
                 sessions: args.sessions,
                 b_sessions: args.b_sessions,
-                messages: args.messages,
+                messages: args.messages.unwrap_or(Bounds::for_scenario(scenario).messages),
                 injections: args.injections.unwrap_or(Bounds::for_scenario(scenario).injections),
                 ticks: args.ticks,
             };

@@ -195,8 +195,9 @@ fn message_no_replay_reflected_message() {
 
     // Hardened (E4): A's message to B, reflected to A as B's, fails B→A's MAC, twice.
     let hard = hardened_holds("message_no_replay");
-    assert_eq!(first_failure(&hard), 6);
-    for n in [6, 7] {
+    // (The attacker hands A the relabelled delivery itself: no detour through the server.)
+    assert_eq!(first_failure(&hard), 5);
+    for n in [5, 6] {
         rejected_by_client(&hard, n, "A", MessageType::DataDelivery, ClientError::BadMac, Some("E4"));
     }
 }

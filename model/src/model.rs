@@ -116,7 +116,9 @@ const MAX_CHAIN: usize = 64;
 
 /// Injections an online dictionary attack costs: it is many submissions, not one, so it is
 /// charged more than a single forged message (and an attacker with an offline verifier
-/// prefers that).
+/// prefers that). At one, E8's attack would be found at the default bounds, but the attack
+/// replay (`ee2e check --replay`) cannot yet replay an online guess, which seed's shortest
+/// `registration_binding` trace then becomes.
 pub const ONLINE_GUESS_COST: u8 = 2;
 
 /// The protocol parameters the model runs with. Counters are scaled down so that every limit

@@ -67,7 +67,7 @@ fn hardened_messaging_holds_every_property() {
     let r = check(Profile::HARDENED, Scenario::Messaging);
     assert_eq!(with_status(&r, Status::Violated), Vec::<&str>::new());
     assert_eq!(with_status(&r, Status::NotWitnessed), Vec::<&str>::new());
-    assert_eq!(r.unique_states, 5_453);
+    assert_eq!(r.unique_states, 109_828);
 }
 
 #[test]

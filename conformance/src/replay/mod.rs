@@ -433,7 +433,7 @@ pub fn replay(attack: &Attack, profile: Profile) -> Result<Replay, ReplayError> 
 }
 
 impl Run<'_> {
-    /// What the attacker knows before the first step: E's own registration (messaging).
+    /// What the attacker knows before the first step: every registered entry (messaging).
     fn setup(&mut self) -> Result<(), String> {
         if !self.attack.config.scenario.messages() {
             return Ok(());
@@ -450,10 +450,9 @@ impl Run<'_> {
                 ee2e_spec::Message::RegisterResult { entry: sym },
             );
             self.corr.pair(&m_source, &m);
-            if p == E {
-                // E's own registration result: the model's attacker starts with it.
-                self.att.observe_message(&m, &ee2e_spec::Message::RegisterResult { entry: conc })?;
-            }
+            // The directory is public (a registered client can look any phone up): the
+            // model's attacker starts with every entry, so the concrete one does too.
+            self.att.observe_message(&m, &ee2e_spec::Message::RegisterResult { entry: conc })?;
         }
         self.check_knowledge()
     }
