@@ -21,6 +21,15 @@ fn passive_attacker_breaks_nothing_in_either_profile() {
         for scenario in Scenario::ALL {
             let r = run(config(profile, Threat::Passive, scenario), 2);
             for p in r.properties.iter().filter(|p| p.kind != "covers") {
+                // At two messages per direction the seed's ACK, which names no message, lies
+                // without any attacker: the network delivers A's messages out of order, B's ACK
+                // of the second is taken for the first (the oldest outstanding), which B has not
+                // accepted yet. A finding of the default bounds, not of the attacker.
+                if profile == Profile::SEED && scenario == Scenario::Messaging && p.name == "ack_authenticity"
+                {
+                    assert_eq!(p.status, Status::Violated, "{scenario}: the seed's ACK reordering");
+                    continue;
+                }
                 assert!(
                     matches!(p.status, Status::Holds | Status::Witnessed),
                     "{profile} {scenario}: {} {:?}",
