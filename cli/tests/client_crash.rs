@@ -17,11 +17,13 @@
 //! delivery): Alice is offline for the server except while she drains her queue, so Bob's
 //! messages and ACKs wait in the queue until she has handled (and committed) them.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use ee2e::keystore::Keystore;
@@ -91,15 +93,7 @@ impl Child_ {
             .expect("starts");
         let stdin = child.stdin.take().expect("stdin");
         let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = common::lines_of(stdout);
         let child = Child_ { child, stdin, lines };
         let ready = child.lines.recv_timeout(Duration::from_secs(30)).expect("ready line");
         assert!(ready.starts_with("ready "), "{ready}");

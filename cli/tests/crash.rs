@@ -20,11 +20,13 @@
 //! Every cycle ends with exactly one kill; the test prints how many kill points of each kind
 //! it tried.
 
+mod common;
+
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use ee2e::codec;
@@ -105,15 +107,7 @@ impl Server {
             .expect("ee2e serve-queue starts");
         let stdin = child.stdin.take().expect("stdin");
         let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = common::lines_of(stdout);
         let server = Server { child, stdin, lines };
         assert_eq!(server.lines.recv_timeout(Duration::from_secs(30)).as_deref(), Ok("ready"));
         server
