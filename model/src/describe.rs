@@ -51,6 +51,77 @@ pub fn message(m: &Message<Sym>) -> String {
     }
 }
 
+/// A message's fields, by name, each as a term (what a structured trace shows).
+pub fn fields(m: &Message<Sym>) -> Vec<(&'static str, String)> {
+    let entry = |e: &ee2e_spec::DirectoryEntry<Sym>| {
+        vec![
+            ("phone", who(&e.phone)),
+            ("public_key", e.public_key.to_string()),
+            ("signature", e.signature.to_string()),
+        ]
+    };
+    match m {
+        Message::RegisterRequest { phone } | Message::Connect { phone } | Message::Disconnect { phone } => {
+            vec![("phone", who(phone))]
+        }
+        Message::RegisterSubmit { phone, public_key, proof } => {
+            let mut out = vec![("phone", who(phone)), ("public_key", public_key.to_string())];
+            match proof {
+                RegistrationProof::Seed { tag } => out.push(("tag", tag.to_string())),
+                RegistrationProof::Hardened { sealed_tag, possession } => {
+                    out.push(("sealed_tag", sealed_tag.to_string()));
+                    out.push(("possession", possession.to_string()));
+                }
+            }
+            out
+        }
+        Message::RegisterResult { entry: e } | Message::PeerKey { entry: e } => entry(e),
+        Message::KeyRequest { peer } => vec![("peer", who(peer))],
+        Message::KeyTransport { to, transport } => vec![
+            ("to", who(to)),
+            ("ciphertext", transport.ciphertext.to_string()),
+            ("signature", transport.signature.to_string()),
+        ],
+        Message::KeyDelivery { from, transport } => {
+            let mut out: Vec<_> = entry(from).into_iter().map(|(k, v)| (prefixed(k), v)).collect();
+            out.push(("ciphertext", transport.ciphertext.to_string()));
+            out.push(("signature", transport.signature.to_string()));
+            out
+        }
+        Message::Data { to, sealed } => [vec![("to", who(to))], sealed_fields(sealed)].concat(),
+        Message::DataDelivery { from, sealed } => [vec![("from", who(from))], sealed_fields(sealed)].concat(),
+        Message::Ack { to, ack } => [vec![("to", who(to))], ack_fields(ack)].concat(),
+        Message::AckDelivery { from, ack } => [vec![("from", who(from))], ack_fields(ack)].concat(),
+        Message::Error { code } => vec![("code", format!("{code:?}"))],
+    }
+}
+
+fn prefixed(field: &'static str) -> &'static str {
+    match field {
+        "phone" => "from",
+        "public_key" => "from_public_key",
+        _ => "from_signature",
+    }
+}
+
+fn sealed_fields(s: &Sealed<Sym>) -> Vec<(&'static str, String)> {
+    match s {
+        Sealed::Seed { ciphertext, mac, .. } => {
+            vec![("ciphertext", ciphertext.to_string()), ("mac", mac.to_string())]
+        }
+        Sealed::Hardened { seq, ciphertext, .. } => {
+            vec![("seq", seq.to_string()), ("ciphertext", ciphertext.to_string())]
+        }
+    }
+}
+
+fn ack_fields(a: &Ack<Sym>) -> Vec<(&'static str, String)> {
+    match a {
+        Ack::Seed { mac, .. } => vec![("mac", mac.to_string())],
+        Ack::Hardened { seq, .. } => vec![("seq", seq.to_string())],
+    }
+}
+
 fn sealed(s: &Sealed<Sym>) -> String {
     match s {
         Sealed::Seed { ciphertext, mac, .. } => format!("{ciphertext}, mac={mac}"),

@@ -5,6 +5,26 @@ use std::collections::BTreeSet;
 
 use crate::term::{Node, Term};
 
+/// How the attacker holds a term: the analysis rule that gave it, if any (for readable traces).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// A component of a tuple it holds.
+    Split {
+        /// The tuple.
+        tuple: Term,
+    },
+    /// The plaintext of a ciphertext it holds, opened with a key it holds or can build.
+    Decrypt {
+        /// The ciphertext.
+        ciphertext: Term,
+        /// The key that opens it.
+        key: Term,
+    },
+    /// No analysis rule gives it: it was observed as it is (a field in clear, an SMS, a leak,
+    /// a guess).
+    Observed,
+}
+
 /// Everything the attacker has observed or derived by analysis. Synthesis is checked on
 /// demand by [`Knowledge::derivable`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -96,15 +116,48 @@ impl Knowledge {
         }
     }
 
+    /// How the attacker holds `term` (`None` if it does not hold it): a decryption is
+    /// preferred to a split, since it is the step an attack turns on.
+    pub fn rule(&self, term: &Term) -> Option<Rule> {
+        if !self.terms.contains(term) {
+            return None;
+        }
+        let mut split = None;
+        for t in &self.terms {
+            match t.node() {
+                Node::AEnc { pk, msg, .. } if msg == term => {
+                    if let Node::Pk(owner) = pk.node()
+                        && self.terms.contains(&Term::sk(*owner))
+                    {
+                        return Some(Rule::Decrypt { ciphertext: t.clone(), key: Term::sk(*owner) });
+                    }
+                }
+                Node::SEnc { key, msg, .. } if msg == term && self.derivable(key) => {
+                    return Some(Rule::Decrypt { ciphertext: t.clone(), key: key.clone() });
+                }
+                Node::Tuple(parts) if split.is_none() && parts.contains(term) => {
+                    split = Some(Rule::Split { tuple: t.clone() });
+                }
+                _ => {}
+            }
+        }
+        Some(split.unwrap_or(Rule::Observed))
+    }
+
+    /// The observed term that lets the attacker test guesses of `secret` offline, if any
+    /// (see [`has_verifier`](Self::has_verifier)).
+    pub fn verifier(&self, secret: &Term) -> Option<&Term> {
+        if self.terms.contains(secret) {
+            return None;
+        }
+        self.terms.iter().find(|t| *t != secret && t.contains(secret) && self.constructible(t, Some(secret)))
+    }
+
     /// Offline guessing (weak secrets, as in ProVerif): whether the attacker holds an observed
     /// term that contains `secret` and that it could rebuild from a guess of it — a verifier —
     /// so that trying every value offline reveals the secret.
     pub fn has_verifier(&self, secret: &Term) -> bool {
-        !self.terms.contains(secret)
-            && self
-                .terms
-                .iter()
-                .any(|t| t != secret && t.contains(secret) && self.constructible(t, Some(secret)))
+        self.verifier(secret).is_some()
     }
 }
 
@@ -146,10 +199,30 @@ mod tests {
         let m = Term::fresh(1, Purpose::Plaintext, 1);
         let c = Term::new(Node::SEnc { key: k.clone(), iv: Term::fresh(1, Purpose::Iv, 2), msg: m.clone() });
         let mut know = Knowledge::default();
-        know.learn(c);
+        know.learn(c.clone());
         assert!(!know.derivable(&m));
-        know.learn(k);
+        know.learn(k.clone());
         assert!(know.derivable(&m));
+        assert_eq!(know.rule(&m), Some(Rule::Decrypt { ciphertext: c, key: k.clone() }));
+        assert_eq!(know.rule(&k), Some(Rule::Observed));
+        assert_eq!(know.rule(&Term::sk(2)), None);
+    }
+
+    #[test]
+    fn rules_name_the_ciphertext_and_key_or_the_tuple() {
+        let k = Term::fresh(1, Purpose::SessionKey, 0);
+        let to_e = Term::new(Node::AEnc {
+            pk: Term::pk(3),
+            msg: k.clone(),
+            label: Term::constant(b""),
+            nonce: Term::fresh(1, Purpose::Nonce, 1),
+        });
+        let m = Term::fresh(1, Purpose::Plaintext, 1);
+        let pair = Term::new(Node::Tuple(vec![m.clone(), Term::constant(b"x")]));
+        let mut know = Knowledge::default();
+        know.learn_all([to_e.clone(), pair.clone(), Term::sk(3)]);
+        assert_eq!(know.rule(&k), Some(Rule::Decrypt { ciphertext: to_e, key: Term::sk(3) }));
+        assert_eq!(know.rule(&m), Some(Rule::Split { tuple: pair }));
     }
 
     #[test]
@@ -162,6 +235,7 @@ mod tests {
         know.learn(tag.clone());
         assert!(!know.derivable(&otp));
         assert!(know.has_verifier(&otp));
+        assert_eq!(know.verifier(&otp), Some(&tag));
     }
 
     #[test]

@@ -1013,7 +1013,8 @@ impl Model for Ee2eModel {
         let actions = path.into_actions();
         let c = self.config;
         let title = format!("EE2E {} / {} / {}", c.profile, c.threat, c.scenario);
-        Some(crate::svg::sequence_diagram(&title, &actions, |a| self.format_action(a)))
+        let story = crate::story::tell(&self.clone().without_reduction(), &actions, None).ok()?;
+        Some(crate::svg::render(&title, &story))
     }
 
     fn within_boundary(&self, _: &State) -> bool {
