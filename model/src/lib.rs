@@ -9,6 +9,7 @@
 pub mod config;
 pub mod describe;
 pub mod knowledge;
+pub mod mermaid;
 pub mod model;
 pub mod properties;
 pub mod run;

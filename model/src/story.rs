@@ -76,6 +76,8 @@ pub enum Fate {
     Replayed,
     /// Never delivered: only the attacker saw it.
     Intercepted,
+    /// Addressed to the attacker's own client E, which received it.
+    ToAttacker,
 }
 
 /// A packet an honest party put on the network at a step.
@@ -324,6 +326,9 @@ fn derivations(n: usize, action: &Action, before: &Knowledge, after: &Knowledge)
                     let text = format!("E takes {t} out of {tuple}");
                     (DerivationRule::Split, Some(tuple.to_string()), None, text)
                 }
+                _ if matches!(t.node(), Node::Fresh(n) if n.purpose == Purpose::Otp) => {
+                    (DerivationRule::Observed, None, None, format!("E reads {t} from an SMS it receives"))
+                }
                 _ => (DerivationRule::Observed, None, None, format!("E sees {t} in clear")),
             },
         };
@@ -420,6 +425,7 @@ pub fn tell(model: &Ee2eModel, actions: &[Action], property: Option<&str>) -> Re
             .map(|(i, _)| i + 1)
             .collect();
         let fate = match (delivered_at, replayed_at.is_empty()) {
+            _ if p.hop == (Hop::ToClient { to: E }) => Fate::ToAttacker,
             (Some(_), _) => Fate::Delivered,
             (None, false) => Fate::Replayed,
             (None, true) => Fate::Intercepted,

@@ -144,6 +144,7 @@ fn step(c: &mut Canvas, s: &ActionStep) {
                 let at = sent.delivered_at.map_or_else(String::new, |n| format!(" (delivered at step {n})"));
                 c.text(x(&p.from).min(x(&p.to)) + 6, &format!("sends {what}{at}"), r##" fill="#555""##);
             }
+            Fate::ToAttacker => c.arrow(&p.from, "E", &format!("{what} (received by E)"), "black", false),
             Fate::Replayed => {
                 c.text(
                     x(&p.from).min(x(&p.to)) + 6,

@@ -1,0 +1,125 @@
+//! The counterexamples of a `check`, as stories: one per distinct trace with the runs it
+//! belongs to, each with the erratum that stops it — from the implementation's replay under
+//! `hardened` for a seed trace, or the erratum a `hardened-without-…` run removes.
+
+use std::collections::HashMap;
+
+use ee2e_conformance::replay::{Attack, Outcome, replay};
+use ee2e_model::run::{RunReport, Status};
+use ee2e_model::spec_refs::erratum_ref;
+use ee2e_model::story::{FixRef, ReplayOutcome, Story, tell};
+use ee2e_model::{Config, Ee2eModel};
+use ee2e_spec::{Fix, Profile};
+
+/// One distinct counterexample.
+#[derive(Debug, Clone)]
+pub struct Counterexample {
+    /// The violated property.
+    pub property: &'static str,
+    /// The story, told in the first run that has it.
+    pub story: Story,
+    /// Every run (`profile / threat / scenario`) with this same trace.
+    pub runs: Vec<String>,
+}
+
+/// The name of a run.
+pub fn run_name(config: &Config) -> String {
+    format!("{} / {} / {}", config.profile, config.threat, config.scenario)
+}
+
+/// The fix of a `hardened-without-…` run: the erratum it removes.
+fn removed_fix(profile: Profile) -> Option<FixRef> {
+    let removed: Vec<Fix> = Fix::ALL.into_iter().filter(|f| !profile.has(*f)).collect();
+    match removed.as_slice() {
+        [fix] => Some(FixRef {
+            erratum: fix.erratum(),
+            name: fix.name(),
+            summary: fix.summary(),
+            spec: erratum_ref(*fix),
+            source: "profile",
+            step: None,
+            party: None,
+            error: None,
+        }),
+        _ => None,
+    }
+}
+
+/// Replays a seed trace on the implementation under `hardened`: the erratum whose check
+/// rejects it first, and the outcome in one line.
+fn replayed_fix(config: Config, property: &'static str, story: &mut Story, actions: Vec<ee2e_model::Action>) {
+    let attack = Attack { property, config, actions };
+    // The implementation logs each rejection; here they are the expected outcome, reported below.
+    let replayed = tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+        replay(&attack, Profile::HARDENED)
+    });
+    match replayed {
+        Ok(r) => {
+            let succeeded = r.success().is_some();
+            let rejection = r.first_rejection();
+            let first = r.first_failure();
+            let outcome = match (&r.success(), first) {
+                (Some(v), _) => format!("NOT STOPPED: {}", v.detail),
+                (None, Some(s)) => match &s.outcome {
+                    Outcome::Rejected(rej) => format!("rejected at step {} by {rej}", s.n),
+                    Outcome::NotBuilt(why) => format!("step {} impossible for E: {why}", s.n),
+                    Outcome::NotPossible(why) => format!("step {} not possible: {why}", s.n),
+                    Outcome::Done => "done".into(),
+                },
+                (None, None) => "every step ran, yet the property holds".into(),
+            };
+            story.replay.push(ReplayOutcome { profile: Profile::HARDENED.name(), succeeded, outcome });
+            if let Some((n, rej)) = rejection
+                && let Some(fix) = rej.erratum().and_then(Fix::parse)
+                && !succeeded
+            {
+                story.fix = Some(FixRef {
+                    erratum: fix.erratum(),
+                    name: fix.name(),
+                    summary: fix.summary(),
+                    spec: erratum_ref(fix),
+                    source: "replay",
+                    step: Some(n),
+                    party: Some(rej.party().to_string()),
+                    error: Some(rej.error_text()),
+                });
+            }
+        }
+        Err(e) => story.replay.push(ReplayOutcome {
+            profile: Profile::HARDENED.name(),
+            succeeded: false,
+            outcome: format!("REPLAY ERROR at {e}"),
+        }),
+    }
+}
+
+/// The counterexamples of `runs`, each distinct trace once, in report order. A trace the
+/// model cannot tell (a bug) is an error naming the run and property.
+pub fn counterexamples(runs: &[(Config, RunReport)]) -> Result<Vec<Counterexample>, String> {
+    let mut out: Vec<Counterexample> = Vec::new();
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    for (config, report) in runs {
+        let model = Ee2eModel::new(*config).without_reduction();
+        for p in report.properties.iter().filter(|p| p.status == Status::Violated) {
+            let Some(path) = &p.path else { continue };
+            let actions = path.clone().into_actions();
+            let mut story = tell(&model, &actions, Some(p.name))
+                .map_err(|e| format!("{} / {}: {e}", run_name(config), p.name))?;
+            let key = serde_json::to_string(&story.entries).map_err(|e| e.to_string())?;
+            let expected = ee2e_model::spec_refs::expectation(config, p.name).is_some();
+            let key = (format!("{} {} {} {expected}", p.name, config.profile, config.scenario), key);
+            if let Some(i) = index.get(&key) {
+                out[*i].runs.push(run_name(config));
+                continue;
+            }
+            if config.profile == Profile::SEED {
+                replayed_fix(*config, p.name, &mut story, actions);
+            } else {
+                story.fix = removed_fix(config.profile);
+            }
+            index.insert(key, out.len());
+            out.push(Counterexample { property: p.name, story, runs: vec![run_name(config)] });
+        }
+    }
+    Ok(out)
+}
