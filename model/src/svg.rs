@@ -182,9 +182,10 @@ pub fn render(title: &str, story: &Story) -> String {
     for entry in &story.entries {
         match entry {
             Entry::Step(s) => {
+                let top = c.y;
                 step(&mut c, s);
                 if story.breach.as_ref().is_some_and(|b| b.after_step == s.n) {
-                    failing_y = Some((c.y, x(s.packet.as_ref().map_or(&s.actor, |p| &p.to))));
+                    failing_y = Some(top);
                 }
             }
             Entry::Derivation(d) => c.note(x("B") + 20, &format!("↳ {}", d.text), "#fff8dc", "#c9b458"),
@@ -266,12 +267,14 @@ pub fn render(title: &str, story: &Story) -> String {
         );
     }
     s.push_str(&c.body);
-    if let Some((y, cx)) = failing_y {
+    // In the gutter left of A's lifeline, level with the failing step's first line.
+    if let Some(y) = failing_y {
+        let cx = x("A") - 30;
         let _ = writeln!(
             s,
             r#"<circle cx="{cx}" cy="{}" r="9" fill="crimson"/><text x="{cx}" y="{}" text-anchor="middle" fill="white" font-weight="bold">✗</text>"#,
-            y - 6,
-            y - 2
+            y + 9,
+            y + 13
         );
     }
     let _ = writeln!(s, "</svg>");
