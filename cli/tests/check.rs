@@ -63,7 +63,11 @@ fn check_text_report_shows_verdicts_counterexamples_and_statistics() {
         "{text}"
     );
     assert!(text.contains("fix: E7 sealed-tag"), "{text}");
-    assert!(text.contains("S rejects step 5 with BadRegistrationTag"), "{text}");
+    // Under hardened E has no verifier to guess against: the tag is sealed (E7).
+    assert!(
+        text.contains("under hardened, E cannot carry out step 4: no offline verifier for otp_S0"),
+        "{text}"
+    );
     assert!(text.contains("(SPEC.md#e7--sealed-registration-tag)"), "{text}");
     assert!(text.contains("⇒ after step"), "{text}");
     assert!(text.contains("unique/s"), "{text}");
@@ -125,8 +129,9 @@ fn check_json_follows_the_documented_schema() {
     assert_eq!(rb["expected"]["spec"]["anchor"], "14-limits");
     let story = &json["counterexamples"][rb["counterexample"].as_u64().expect("an index") as usize]["story"];
     assert_eq!(story["fix"]["erratum"], "E7");
-    assert_eq!(story["fix"]["step"], 5);
-    assert_eq!(story["fix"]["error"], "BadRegistrationTag (wire code RegistrationRejected)");
+    assert_eq!(story["fix"]["step"], 4);
+    assert_eq!(story["fix"]["party"], "E");
+    assert_eq!(story["fix"]["error"], "no offline verifier for otp_S0");
     assert_eq!(story["fix"]["spec"]["anchor"], "e7--sealed-registration-tag");
     assert_eq!(story["replay"][0]["succeeded"], false);
     let guess =
@@ -150,7 +155,7 @@ fn check_tells_the_session_key_attack_from_what_e_knew_to_the_fix() {
         "↳ E decrypts aenc(pk(E), K_A0, 0x) with sk(E) → learns K_A0",
         "⇒ after step 2, session_key_secrecy fails",
         "fix: E1 directory-binding",
-        "A rejects step 2 with BadDirectorySignature(B) (SPEC.md#e1--directory-binding)",
+        "under hardened, A rejects step 2 with BadDirectorySignature(B) (SPEC.md#e1--directory-binding)",
     ] {
         assert!(story.contains(line), "missing {line:?} in\n{story}");
     }

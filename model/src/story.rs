@@ -214,6 +214,19 @@ pub struct FixRef {
     pub error: Option<String>,
 }
 
+impl FixRef {
+    /// Where the erratum stops the trace, in words (empty for a removed erratum).
+    pub fn how(&self) -> String {
+        match (&self.step, &self.party, &self.error) {
+            (Some(n), Some(p), Some(e)) if p == "E" => {
+                format!("under hardened, E cannot carry out step {n}: {e}")
+            }
+            (Some(n), Some(p), Some(e)) => format!("under hardened, {p} rejects step {n} with {e}"),
+            _ => String::new(),
+        }
+    }
+}
+
 /// A trace as a story. See the [module documentation](self).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Story {

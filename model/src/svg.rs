@@ -204,9 +204,9 @@ pub fn render(title: &str, story: &Story) -> String {
         );
     }
     if let Some(f) = &story.fix {
-        let at = match (&f.step, &f.party, &f.error) {
-            (Some(n), Some(p), Some(e)) => format!(": under hardened, {p} rejects step {n} with {e}"),
-            _ => String::new(),
+        let at = match f.how() {
+            how if how.is_empty() => String::new(),
+            how => format!(": {how}"),
         };
         c.note(
             MARGIN,

@@ -69,8 +69,20 @@ fn replayed_fix(config: Config, property: &'static str, story: &mut Story, actio
                 (None, None) => "every step ran, yet the property holds".into(),
             };
             story.replay.push(ReplayOutcome { profile: Profile::HARDENED.name(), succeeded, outcome });
-            if let Some((n, rej)) = rejection
-                && let Some(fix) = rej.erratum().and_then(Fix::parse)
+            // What stops the attack first: a step E cannot build because of an erratum (the
+            // harness names it, "(E7: …)"), or else the first rejection.
+            let unbuildable = first.and_then(|s| match &s.outcome {
+                Outcome::NotBuilt(why) => {
+                    let erratum = why.rfind("(E").and_then(|i| why.get(i + 1..i + 3)).and_then(Fix::parse)?;
+                    let head = why.split(':').next().unwrap_or(why).trim();
+                    Some((s.n, erratum, "E".to_string(), head.to_string()))
+                }
+                _ => None,
+            });
+            let rejected = rejection.and_then(|(n, rej)| {
+                rej.erratum().and_then(Fix::parse).map(|f| (n, f, rej.party().to_string(), rej.error_text()))
+            });
+            if let Some((n, fix, party, error)) = unbuildable.or(rejected)
                 && !succeeded
             {
                 story.fix = Some(FixRef {
@@ -80,8 +92,8 @@ fn replayed_fix(config: Config, property: &'static str, story: &mut Story, actio
                     spec: erratum_ref(fix),
                     source: "replay",
                     step: Some(n),
-                    party: Some(rej.party().to_string()),
-                    error: Some(rej.error_text()),
+                    party: Some(party),
+                    error: Some(error),
                 });
             }
         }

@@ -57,11 +57,9 @@ pub fn story(out: &mut String, s: &Story) {
     }
     match &s.fix {
         Some(f) => {
-            let at = match (&f.step, &f.party, &f.error) {
-                (Some(n), Some(p), Some(e)) => {
-                    format!(": the implementation under hardened — {p} rejects step {n} with {e}")
-                }
-                _ => " (the erratum this run removes)".to_string(),
+            let at = match f.how() {
+                how if how.is_empty() => " (the erratum this run removes)".to_string(),
+                how => format!(": replayed on the implementation {how}"),
             };
             let _ = writeln!(
                 out,
