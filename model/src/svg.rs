@@ -125,7 +125,12 @@ fn step(c: &mut Canvas, s: &ActionStep) {
         (Some(p), StepKind::Replay) => c.arrow("E", &p.to, &label, "crimson", true),
         (Some(p), _) => c.arrow("E", &p.to, &label, "crimson", false),
         (None, _) => {
-            let left = x(&s.actor).saturating_sub(8).min(WIDTH - MARGIN - 30 * CHAR);
+            // E's own steps go where its derivations go: on its lifeline, with room to read.
+            let left = if s.actor == "E" {
+                x("B") + 20
+            } else {
+                x(&s.actor).saturating_sub(8).min(WIDTH - MARGIN - 30 * CHAR)
+            };
             c.note(left, &label, "#eef3ff", "#7d95c9");
         }
     }

@@ -22,7 +22,8 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample], 
     out.push_str("## Verdicts\n\n");
     // The verdict tables of the text report are Markdown already.
     let text = super::text::report(runs, &[]);
-    for block in text.split("\n\n").filter(|b| b.starts_with("Verdicts") || b.starts_with('|')) {
+    let kept = ["Verdicts", "Threat sweep", "|", "\"VIOLATED (expected)\"", "Runs:"];
+    for block in text.split("\n\n").filter(|b| kept.iter().any(|k| b.starts_with(k))) {
         let _ = writeln!(out, "{block}\n");
     }
     out.push_str("## Notation\n\n");
