@@ -142,6 +142,19 @@ fn check_svg(name: &str, svg: &str) {
     assert!(pixmap.pixels().iter().all(|p| p.alpha() == 255), "{name}: transparent pixels");
 }
 
+/// A path that breaks nothing (the Explorer's) renders without a breach marker.
+#[test]
+fn an_honest_path_renders_without_a_breach() {
+    let config = seed(Scenario::Messaging);
+    let model = Ee2eModel::new(config).without_reduction();
+    let story = tell(&model, &[ee2e_model::Action::StartSession { from: 1, peer: 2 }], None).expect("runs");
+    assert_eq!((story.breach.clone(), story.expected.clone()), (None, None));
+    let svg = ee2e_model::svg::render("EE2E seed / network / messaging", &story);
+    check_svg("honest path", &svg);
+    assert!(!svg.contains("<circle") && !svg.contains(" fails: "), "{svg}");
+    assert!(svg.contains("1. A starts a session with B"), "{svg}");
+}
+
 #[test]
 fn every_seed_counterexample_renders_inside_its_canvas() {
     let mut svgs: Vec<(String, String)> = Vec::new();
