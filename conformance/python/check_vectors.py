@@ -21,6 +21,7 @@ import glob
 import hmac as stdhmac
 import json
 import os
+import re
 import sys
 
 from cryptography.exceptions import InvalidSignature
@@ -35,6 +36,10 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 OTP_TTL = 300_000
 MAX_OTP_ATTEMPTS = 3
+MAX_OTP_REQUESTS = 3
+OTP_REQUEST_WINDOW = 900_000
+MAX_PLAINTEXT = 1_048_576
+MAX_QUEUED_MESSAGES = 1000
 REPLAY_WINDOW = 64
 U64_MAX = 2**64 - 1
 OTP_LIMIT = 4_294_000_000  # the largest multiple of 10^6 not above 2^32
@@ -51,6 +56,7 @@ SEED_ACK = b"ACK"
 ERROR_CODES = {
     1: "BadRequest", 2: "InvalidPublicKey", 3: "NoPendingRegistration", 4: "OtpExpired",
     5: "TooManyAttempts", 6: "RegistrationRejected", 7: "NotRegistered", 8: "UnknownPeer", 9: "Internal",
+    10: "RateLimited", 11: "QueueFull",
 }
 CODE_BYTES = {name: byte for byte, name in ERROR_CODES.items()}
 
@@ -61,6 +67,7 @@ SERVER_ERROR_CODES = {
     "TooManyAttempts": "TooManyAttempts", "BadPossessionProof": "RegistrationRejected",
     "BadSealedTag": "RegistrationRejected", "BadRegistrationTag": "RegistrationRejected",
     "SenderMismatch": "BadRequest", "NotRegistered": "NotRegistered", "UnknownPeer": "UnknownPeer",
+    "RateLimited": "RateLimited", "QueueFull": "QueueFull",
 }
 
 
@@ -152,12 +159,9 @@ def aes_decrypt(key, iv, ciphertext):
 # RSA (SPEC.md §1, §2.1)
 
 def public_key(der):
-    """A valid public key by §2.1 (2048 or 3072 bits, e = 65537), or None.
-
-    §2.1 does not say whether a non-canonical encoding of a valid key is valid; the vectors
-    (and the reference) treat public keys as identities and require the canonical
-    SubjectPublicKeyInfo DER with the rsaEncryption identifier, so this does too.
-    """
+    """A valid public key by §2.1, or None: 2048 or 3072 bits, e = 65537, an odd modulus, and
+    the canonical SubjectPublicKeyInfo DER with the rsaEncryption identifier (re-encoding the
+    parsed key gives the same bytes, so BER that OpenSSL accepts is refused here)."""
     try:
         key = serialization.load_der_public_key(der)
     except Exception:
@@ -165,7 +169,8 @@ def public_key(der):
     if not isinstance(key, rsa.RSAPublicKey):
         return None
     numbers = key.public_numbers()
-    if numbers.n.bit_length() not in (2048, 3072) or numbers.e != 65537:
+    # §2.1: an even modulus is no RSA modulus.
+    if numbers.n.bit_length() not in (2048, 3072) or numbers.e != 65537 or numbers.n % 2 == 0:
         return None
     canonical = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return key if canonical == der else None
@@ -401,6 +406,32 @@ def encode(v, kind, fields):
     return out
 
 
+LAYOUT_BODIES = ("RegisterSubmit", "Data", "DataDelivery", "Ack", "AckDelivery")
+
+
+def checked_encode(v, kind, body_version, named):
+    """§4.6: encodes a message given by its wire field names for wire version v, or raises the
+    encoder's error. `body_version` is the layout of the version-dependent body, if any."""
+    if kind in LAYOUT_BODIES and body_version != v:
+        raise DecodeError("WrongLayout")
+    fields = {}
+    for key, name, spec in layout(kind, v):
+        text = named[name]
+        value = text.encode() if spec[0] != "fixed" and spec[4:5] == (True,) else bytes.fromhex(text)
+        if spec[0] == "fixed":
+            if len(value) != spec[1]:
+                raise DecodeError("WrongLength", name)
+            if key == "seq":
+                value = int.from_bytes(value, "big")
+        else:
+            if len(value) > spec[2]:
+                raise DecodeError("FieldTooLong", name)
+            if len(value) < spec[3]:
+                raise DecodeError("EmptyField", name)
+        fields[key] = value
+    return encode(v, kind, fields)
+
+
 def entry_fields(entry):
     phone, pk, sig = entry
     return {"phone": phone, "public_key": pk, "signature": sig}
@@ -540,6 +571,12 @@ class Client:
             return [("KeyRequest", {"peer": peer})], [], None
         if kind == "send":
             return self.send(action["peer"].encode(), bytes.fromhex(action["plaintext"]), draws)
+        if kind == "resumeSequence":
+            session = self.newest(action["peer"].encode())
+            if session is None:
+                raise ClientError("NoSession")
+            session["next_seq"] = action["next"]
+            return [], [], None
         if kind in ("connect", "disconnect"):
             self.require_registered()
             return [("Connect" if kind == "connect" else "Disconnect", {"phone": self.phone})], [], None
@@ -577,6 +614,9 @@ class Client:
     def on_error(self, fields, _draws):
         if self.s["registration"] == "AwaitingResult":
             self.s["registration"] = "AwaitingOtp" if fields["code"] == "RegistrationRejected" else "Unregistered"
+        elif self.s["registration"] == "AwaitingOtp" and fields["code"] in ("RateLimited", "Internal"):
+            # §5.5: the request was refused, no SMS will come.
+            self.s["registration"] = "Unregistered"
         return [], [{"event": "ServerError", "code": fields["code"]}], None
 
     def on_result(self, fields, _draws):
@@ -669,6 +709,8 @@ class Client:
 
     def send(self, peer, plaintext, draws):
         self.require_registered()
+        if len(plaintext) > MAX_PLAINTEXT:
+            raise ClientError("MessageTooLarge")
         session = self.newest(peer)
         if session is None:
             raise ClientError("NoSession")
@@ -796,7 +838,8 @@ class Server:
         self.v = 2 if hardened else 1
         self.sk = private_key(sk_pem)
         self.iterations = iterations
-        self.s = {"directory": {}, "pending": {}, "queues": {}, "online": set()}
+        self.s = {"directory": {}, "pending": {}, "requests": {}, "queues": {}, "online": set()}
+        self.confirmed = False  # §9.2's delivery mode: False = at Connect
 
     def step(self, sender, data, now, draws):
         saved = copy.deepcopy(self.s)
@@ -827,7 +870,10 @@ class Server:
         if to in self.s["online"]:
             out["send"].append({"to": to.decode(), "message": data.hex()})
         else:
-            self.s["queues"].setdefault(to, []).append(data)
+            queue = self.s["queues"].setdefault(to, [])
+            if len(queue) >= MAX_QUEUED_MESSAGES:
+                raise ServerError("QueueFull")
+            queue.append(data)
             out["stored"].append({"to": to.decode(), "message": data.hex()})
 
     def run(self, sender, data, now, draws):
@@ -835,6 +881,12 @@ class Server:
         out = {"send": [], "stored": [], "sms": []}
         im = None
         if kind == "RegisterRequest":
+            if self.hardened:
+                # §5.1 check 1 [E8]: a sliding window; a refused request is not recorded.
+                recent = [t for t in self.s["requests"].get(f["phone"], []) if now - t < OTP_REQUEST_WINDOW]
+                if len(recent) >= MAX_OTP_REQUESTS:
+                    raise ServerError("RateLimited")
+                self.s["requests"][f["phone"]] = recent + [now]
             otp = draws.otp()
             self.s["pending"][f["phone"]] = [otp, now, 0]
             out["sms"].append({"phone": f["phone"].decode(), "otp": otp.decode()})
@@ -863,7 +915,8 @@ class Server:
                 raise ServerError("SenderMismatch")
             if kind == "Connect":
                 self.registered(f["phone"])
-                for queued in self.s["queues"].pop(f["phone"], []):
+                queue = self.s["queues"].get(f["phone"], []) if self.confirmed else self.s["queues"].pop(f["phone"], [])
+                for queued in queue:
                     out["send"].append({"to": f["phone"].decode(), "message": queued.hex()})
                 self.s["online"].add(f["phone"])
             else:
@@ -1010,8 +1063,19 @@ def run_server_test(hardened, group, test):
         server.s["directory"][phone] = (phone, bytes.fromhex(p["publicKey"]), bytes.fromhex(p["entrySignature"]))
     for pending in test.get("pending", []):
         server.s["pending"][pending["phone"].encode()] = [pending["otp"].encode(), pending["issuedAt"], pending["attempts"]]
+    for requests in test.get("otpRequests", []):
+        server.s["requests"][requests["phone"].encode()] = list(requests["times"])
+    for queued in test.get("queued", []):
+        data = bytes.fromhex(queued["message"])
+        decode(server.v, data)
+        server.s["queues"].setdefault(parties[queued["to"]]["phone"].encode(), []).extend([data] * queued["count"])
+    if test.get("delivery", "onConnect") not in ("onConnect", "confirmed"):
+        raise Malformed("delivery %r" % test.get("delivery"))
+    server.confirmed = test.get("delivery") == "confirmed"
     for name in test.get("online", []):
-        server.s["online"].add(parties[name]["phone"].encode())
+        phone = parties[name]["phone"].encode()
+        # Bringing a party online is a Connect at time 0 (it receives what is queued).
+        server.step(phone, encode(server.v, "Connect", {"phone": phone}), 0, Draws(None))
     for i, step in enumerate(test.get("setup", [])):
         inp = step["input"]
         try:
@@ -1056,6 +1120,23 @@ def run_decode_test(hardened, test):
     return problems
 
 
+def run_encode_test(hardened, test):
+    v = 2 if hardened else 1
+    try:
+        data = checked_encode(v, test["messageType"], test.get("layout"), test["fields"])
+    except DecodeError as e:  # the encoder's errors, raised the same way
+        if test["result"] == "valid":
+            return ["expected valid, got %s %s" % (e.name, e.field)]
+        problems = []
+        compare("error", (test.get("error"), test.get("errorField")), (e.name, e.field), problems)
+        return problems
+    if test["result"] != "valid":
+        return ["expected %s, the message encodes" % test.get("error")]
+    problems = []
+    compare("encoded", test.get("encoded"), data.hex(), problems)
+    return problems
+
+
 def run_keys_test(test):
     k, sid = bytes.fromhex(test["sessionKey"]), bytes.fromhex(test["sessionId"])
     enc_info, mac_info, enc, mac = message_keys(k, sid, test["direction"])
@@ -1065,7 +1146,66 @@ def run_keys_test(test):
     return problems
 
 
-def check_file(path):
+def spec_ids(path):
+    """The check ids of SPEC.md ("How to read this document"): row n of a check table in §x.y
+    (§5–§9; a table whose header starts `| # |`) is Sx.y.n, §7.4's seed and hardened tables
+    Sx.y s/h; each §3 constant is its own id. Returns {id: (profiles, error names)}."""
+    ids, major, section, prefix, profiles = {}, 0, None, None, None
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    for line in lines:
+        if line.startswith("## "):
+            number = re.match(r"## (\d+)\.", line)
+            major, section, prefix = (int(number.group(1)) if number else -1), None, None
+            continue
+        if line.startswith("### "):
+            section, prefix = line.split()[1], None
+            continue
+        if not line.startswith("|"):
+            prefix = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if major == 3:
+            name = re.fullmatch(r"`([A-Z][A-Z0-9_]*)`", cells[0])
+            if name:
+                ids[name.group(1)] = ({"hardened"} if "[E" in cells[-1] else {"seed", "hardened"}, set())
+            continue
+        if not (5 <= major <= 9) or section is None:
+            continue
+        if cells[0] == "#":
+            suffix = "s" if "(seed)" in cells[1] else "h" if "(hardened)" in cells[1] else ""
+            profiles = {"s": {"seed"}, "h": {"hardened"}, "": {"seed", "hardened"}}[suffix]
+            prefix = "S" + section + suffix
+            continue
+        if prefix is None or (cells[0] and set(cells[0]) <= set("-:")):
+            continue
+        errors = {re.split(r"[( {]", t)[0] for t in cells[-1].split("`")[1::2]}
+        if cells[0] == "":
+            ids[last][1].update(errors)
+            continue
+        last = "%s.%s" % (prefix, cells[0])
+        row = {"hardened"} if cells[1].startswith("[E") else {"seed"} if cells[1].startswith("(seed") else profiles
+        ids[last] = (row, errors)
+    return ids
+
+
+def check_ids(ids, profile, test):
+    """A test's `checks` name ids SPEC.md gives for this profile, and a rejected test fails
+    with an error that one of its named checks gives."""
+    named = []
+    for check in test.get("checks", []):
+        if check not in ids:
+            return ["checks: SPEC.md gives no id %r" % check]
+        if profile not in ids[check][0]:
+            return ["checks: %s is not a check of the %s profile" % (check, profile)]
+        if check.startswith("S"):
+            named.append(check)
+    if test["result"] == "invalid" and named and not any(test.get("error") in ids[c][1] for c in named):
+        return ["checks: the error %s is not one that %s names" % (test.get("error"), ", ".join(named))]
+    return []
+
+
+def check_file(path, ids=None):
     name = os.path.basename(path)
     with open(path) as handle:
         data = json.load(handle)
@@ -1084,12 +1224,16 @@ def check_file(path):
                     problems = run_server_test(hardened, group, test)
                 elif group["type"] == "Decode":
                     problems = run_decode_test(hardened, test)
+                elif group["type"] == "Encode":
+                    problems = run_encode_test(hardened, test)
                 elif group["type"] == "MessageKeys":
                     problems = run_keys_test(test)
                 else:
                     raise Malformed("unknown group type " + group["type"])
             except (Malformed, KeyError, ValueError, TypeError) as e:
                 problems = ["cannot run: %r" % (e,)]
+            if ids is not None:
+                problems = check_ids(ids, data["profile"], test) + problems
             results.append((test.get("tcId"), test["result"], problems))
     if len(results) != data["numberOfTests"]:
         raise Malformed("%s: numberOfTests %d, found %d" % (name, data["numberOfTests"], len(results)))
@@ -1100,6 +1244,10 @@ def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     directory = argv[1] if len(argv) > 1 else os.path.join(here, "..", "vectors")
     paths = sorted(glob.glob(os.path.join(directory, "*.json")))
+    spec = os.path.join(here, "..", "..", "spec", "SPEC.md")
+    ids = spec_ids(spec) if os.path.exists(spec) else None
+    if ids is None:
+        print("no SPEC.md at %s: the tests' check ids are not checked" % spec)
     if not paths:
         print("no vector files in %s" % directory)
         return 1
@@ -1107,7 +1255,7 @@ def main(argv):
     for path in paths:
         name = os.path.basename(path)
         try:
-            profile, results = check_file(path)
+            profile, results = check_file(path, ids)
         except (Malformed, OSError, ValueError, KeyError) as e:
             print("%s: cannot read: %s" % (name, e))
             failed += 1

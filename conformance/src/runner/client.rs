@@ -126,6 +126,9 @@ fn perform(
         }
         ClientInput::Connect {} => client.connect(),
         ClientInput::Disconnect {} => client.disconnect(),
+        ClientInput::ResumeSequence { peer, next } => {
+            client.resume_sequence(&parse_phone(peer)?, *next).map(|()| Vec::new())
+        }
         ClientInput::Receive { message } => match decode(profile, message) {
             Ok(message) => client.handle(message, &mut rng),
             Err(e) => return Ok(Err(e)),

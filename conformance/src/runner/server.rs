@@ -5,7 +5,8 @@ use ee2e_spec::derive::{
     RegistrationValues, registration_label, with_directory_input, with_possession_input,
 };
 use ee2e_spec::{
-    Fix, MemoryStore, Message, Params, PendingOtp, Profile, Server, ServerEvent, ServerOutput, Store, Wire,
+    Delivery, Fix, MemoryStore, Message, Params, PendingOtp, Profile, Server, ServerEvent, ServerOutput,
+    Store, Wire,
 };
 
 use super::intermediate::input_bytes;
@@ -13,7 +14,9 @@ use super::{
     Observed, Problem, S, StepError, check_expect, decode, encode, keystream, parse_key, parse_phone, party,
     rng_for,
 };
-use crate::schema::{Addressed, Hex, Intermediate, ServerGroup, ServerInput, ServerOutputs, ServerTest, Sms};
+use crate::schema::{
+    Addressed, DeliveryMode, Hex, Intermediate, ServerGroup, ServerInput, ServerOutputs, ServerTest, Sms,
+};
 
 type TestServer = Server<S, MemoryStore<S>>;
 
@@ -46,8 +49,33 @@ pub(crate) fn run_server(
         };
         store.put_pending_otp(&parse_phone(&pending.phone)?, &otp).map_err(store_error)?;
     }
+    for requests in &test.otp_requests {
+        store.put_otp_requests(&parse_phone(&requests.phone)?, &requests.times).map_err(store_error)?;
+    }
+    for queued in &test.queued {
+        let to = party(&parties, &queued.to)?.phone.clone();
+        let message = decode(profile, &queued.message)
+            .map_err(|e| Problem::Malformed(format!("a queued message does not decode: {e:?}")))?;
+        // A stored message is a delivery: it names the sender its per-sender bounds count.
+        let from = match &message {
+            Message::DataDelivery { from, .. } | Message::AckDelivery { from, .. } => from.clone(),
+            _ => {
+                return Err(Problem::Malformed(
+                    "a queued message is not a DataDelivery or AckDelivery".into(),
+                ));
+            }
+        };
+        let size = message.stored_size();
+        for _ in 0..queued.count {
+            store.enqueue(&to, &from, size, &message).map_err(store_error)?;
+        }
+    }
+    let delivery = match test.delivery {
+        DeliveryMode::OnConnect => Delivery::OnConnect,
+        DeliveryMode::Confirmed => Delivery::Confirmed,
+    };
     let params = Params { pbkdf2_iterations: group.pbkdf2_iterations, ..Params::default() };
-    let mut server = TestServer::new(profile, params, key, store);
+    let mut server = TestServer::new(profile, params, key, store).with_delivery(delivery);
     let mut rng = rng_for(None)?;
     for name in &test.online {
         let phone = party(&parties, name)?.phone.clone();
