@@ -140,15 +140,25 @@ pub fn parse(spec: &str) -> Result<Vec<Check>, String> {
             check.constants.extend(mentioned(text));
             continue;
         }
-        let n: u32 =
-            cells[0].parse().map_err(|_| at(format!("check number {:?} is not a number", cells[0])))?;
-        if n != *last + 1 {
-            return Err(at(format!("check {n} of {prefix} follows check {last}")));
+        // A check inserted after check n without renumbering the rest is "na" (`2a`).
+        let number = cells[0];
+        let (digits, suffix) =
+            number.split_at(number.find(|c: char| !c.is_ascii_digit()).unwrap_or(number.len()));
+        let n: u32 = digits.parse().map_err(|_| at(format!("check number {number:?} is not a number")))?;
+        let inserted = !suffix.is_empty();
+        if inserted && !(suffix.len() == 1 && suffix.chars().all(|c| c.is_ascii_lowercase())) {
+            return Err(at(format!("check number {number:?} is not a number with one letter after it")));
+        }
+        let expected = if inserted { *last } else { *last + 1 };
+        if n != expected {
+            return Err(at(format!("check {number} of {prefix} follows check {last}")));
         }
         *last = n;
         // A row tagged at its start belongs to one profile; a tag later in the row (say,
         // "On failure, [E8] attempts += 1") qualifies a consequence, not the check.
         let row_applies = if text.starts_with("[E") {
+            Applies::Hardened
+        } else if text.starts_with("(hardened") {
             Applies::Hardened
         } else if text.starts_with("(seed") {
             Applies::Seed
@@ -156,7 +166,7 @@ pub fn parse(spec: &str) -> Result<Vec<Check>, String> {
             *applies
         };
         checks.push(Check {
-            id: format!("{prefix}.{n}"),
+            id: format!("{prefix}.{number}"),
             text: text.to_string(),
             errors: error_names(error),
             constants: mentioned(text),
