@@ -59,7 +59,11 @@ pub(crate) fn run_server(
         // A stored message is a delivery: it names the sender its per-sender bounds count.
         let from = match &message {
             Message::DataDelivery { from, .. } | Message::AckDelivery { from, .. } => from.clone(),
-            _ => return Err(Problem::Malformed("a queued message is not a DataDelivery or AckDelivery".into())),
+            _ => {
+                return Err(Problem::Malformed(
+                    "a queued message is not a DataDelivery or AckDelivery".into(),
+                ));
+            }
         };
         let size = message.stored_size();
         for _ in 0..queued.count {
