@@ -219,30 +219,51 @@ fn server_group(w: &World) -> Result<TypedGroup, VectorError> {
     let data = w.encode(&Message::Data { to: w.phone("bob"), sealed: sample_sealed(w) })?;
     let stored = w.encode(&Message::DataDelivery { from: w.phone("alice"), sealed: sample_sealed(w) })?;
     let full = params.max_queued;
+    // `count` messages for bob from senders other than alice, at most `max_queued_per_sender`
+    // from each, so that only the count bound (§9.2 check 1) is reached.
+    let per_sender = params.max_queued_per_sender;
+    let fill = |mut case: ServerCase, count: usize| -> Result<ServerCase, VectorError> {
+        let mut left = count;
+        for sender in ["carol", "dora", "weak", "eve"] {
+            if left == 0 {
+                break;
+            }
+            let n = left.min(per_sender);
+            let message =
+                w.encode(&Message::DataDelivery { from: w.phone(sender), sealed: sample_sealed(w) })?;
+            case = case.queued("bob", message, n);
+            left -= n;
+        }
+        assert_eq!(left, 0, "too few senders to fill the queue");
+        Ok(case)
+    };
     g.add(
-        ServerCase::new("a message for bob, offline with a full queue", alice.clone(), data.clone(), NOW)
-            .queued("bob", stored.clone(), full)
-            .state("alice and bob registered, bob offline with 1000 messages waiting")
-            .flags(&["Stateful", "Boundary", "Relay"])
-            .invalid("QueueFull"),
+        fill(
+            ServerCase::new("a message for bob, offline with a full queue", alice.clone(), data.clone(), NOW),
+            full,
+        )?
+        .state("alice and bob registered, bob offline with 1000 messages waiting from 4 other senders")
+        .flags(&["Stateful", "Boundary", "Relay"])
+        .invalid("QueueFull"),
     )?;
     let ack = w.encode(&Message::Ack { to: w.phone("bob"), ack: sample_ack(w) })?;
     g.add(
-        ServerCase::new("an ACK for bob, offline with a full queue", alice.clone(), ack, NOW)
-            .queued("bob", stored.clone(), full)
-            .state("alice and bob registered, bob offline with 1000 messages waiting")
+        fill(ServerCase::new("an ACK for bob, offline with a full queue", alice.clone(), ack, NOW), full)?
+            .state("alice and bob registered, bob offline with 1000 messages waiting from 4 other senders")
             .flags(&["Stateful", "Boundary", "Relay"])
             .invalid("QueueFull"),
     )?;
     g.add(
-        ServerCase::new(
-            "a message for bob, offline with 999 messages waiting",
-            alice.clone(),
-            data.clone(),
-            NOW,
-        )
-        .queued("bob", stored.clone(), full - 1)
-        .state("alice and bob registered, bob offline with 999 messages waiting")
+        fill(
+            ServerCase::new(
+                "a message for bob, offline with 999 messages waiting",
+                alice.clone(),
+                data.clone(),
+                NOW,
+            ),
+            full - 1,
+        )?
+        .state("alice and bob registered, bob offline with 999 messages waiting from 4 other senders")
         .flags(&["Stateful", "Boundary", "Relay"])
         .pins(&["S9.2.1", "MAX_QUEUED_MESSAGES"]),
     )?;
