@@ -40,6 +40,14 @@ MAX_OTP_REQUESTS = 3
 OTP_REQUEST_WINDOW = 900_000
 MAX_PLAINTEXT = 1_048_576
 MAX_QUEUED_MESSAGES = 1000
+MAX_QUEUED_PER_SENDER = 250
+MAX_QUEUED_BYTES = 64 << 20
+MAX_QUEUED_BYTES_PER_SENDER = 16 << 20
+DELIVERY_BATCH_MESSAGES = 32
+DELIVERY_BATCH_BYTES = 4 << 20
+MAX_OTP_PHONES = 10_000
+OTP_SWEEP_BATCH = 64
+MAX_TRANSPORTS_PER_PEER = 1024
 REPLAY_WINDOW = 64
 U64_MAX = 2**64 - 1
 OTP_LIMIT = 4_294_000_000  # the largest multiple of 10^6 not above 2^32
@@ -67,7 +75,7 @@ SERVER_ERROR_CODES = {
     "TooManyAttempts": "TooManyAttempts", "BadPossessionProof": "RegistrationRejected",
     "BadSealedTag": "RegistrationRejected", "BadRegistrationTag": "RegistrationRejected",
     "SenderMismatch": "BadRequest", "NotRegistered": "NotRegistered", "UnknownPeer": "UnknownPeer",
-    "RateLimited": "RateLimited", "QueueFull": "QueueFull",
+    "RateLimited": "RateLimited", "OtpTableFull": "RateLimited", "QueueFull": "QueueFull",
 }
 
 
@@ -81,6 +89,28 @@ class ClientError(Exception):
     def __init__(self, name):
         super().__init__(name)
         self.name = name
+
+
+def queued_sender(v, data):
+    _, f = decode(v, data)
+    return f.get("from", f.get("phone"))
+
+
+def stored_size(v, data):
+    """§9.2: the lengths of a message's variable fields (8 for a sequence number)."""
+    kind, f = decode(v, data)
+    return sum(8 if key == "seq" else len(f[key]) for key, _, _ in layout(kind, v))
+
+
+def filler_message(v, filler):
+    """The DataDelivery a queue filler stands for: every byte field zero (vectors README)."""
+    n = filler["ciphertextLength"]
+    if n <= 0 or n % 16 or n > MAX_PLAINTEXT + 16:
+        raise Malformed("filler ciphertextLength %r" % n)
+    fields = {"from": filler["from"].encode(), "iv": bytes(16), "ct": bytes(n), "mac": bytes(32)}
+    if v == 2:
+        fields.update(session=bytes(32), seq=0)
+    return encode(v, "DataDelivery", fields)
 
 
 class ServerError(Exception):
@@ -490,7 +520,7 @@ class Client:
         self.iterations = iterations
         # Everything that changes; copied before each step so that a failed step changes nothing.
         self.s = {"registration": "Unregistered", "entry": None, "lookups": set(), "peers": {}, "sessions": [],
-                  "seen": set(), "outstanding": [], "next_id": 0}
+                  "seen": set(), "seen_by": {}, "outstanding": [], "next_id": 0}
 
     # -- helpers
 
@@ -637,6 +667,8 @@ class Client:
         if peer not in self.s["lookups"]:
             raise ClientError("UnexpectedPeerKey")
         self.check_entry(entry)
+        if self.hardened:
+            self.transports_below_bound(peer)  # §6.2 check 4
         k = draws.take(32)
         label = transport_label(self.hardened, self.phone, peer)
         seed = draws.take(32)
@@ -662,17 +694,27 @@ class Client:
         self.s["lookups"].discard(peer)
         self.s["peers"][peer] = entry
         if sid is not None:
-            self.s["seen"].add(sid)
+            self.record_transport(peer, sid)
         self.add_session(session)
         events = [{"event": "PeerKeyVerified", "peer": peer.decode()},
                   established(peer, INITIATOR, sid, k)]
         return [("KeyTransport", {"to": peer, "c": c, "sig": sig})], events, im
+
+    def transports_below_bound(self, peer):
+        if len(self.s["seen_by"].get(peer, ())) >= MAX_TRANSPORTS_PER_PEER:
+            raise ClientError("TooManyTransports")
+
+    def record_transport(self, peer, sid):
+        self.s["seen"].add(sid)
+        self.s["seen_by"].setdefault(peer, set()).add(sid)
 
     def on_key_delivery(self, fields, _draws):
         self.require_registered()
         entry = (fields["phone"], fields["public_key"], fields["signature"])
         a, pk_a = entry[0], entry[1]
         self.check_entry(entry)
+        if self.hardened:
+            self.transports_below_bound(a)  # §6.4 check 2a, before any RSA operation
         key_a = public_key(pk_a)
         c, sig = fields["c"], fields["sig"]
         signed = None
@@ -703,7 +745,7 @@ class Client:
         self.keys_intermediate(im, session)
         self.s["peers"][a] = entry
         if sid is not None:
-            self.s["seen"].add(sid)
+            self.record_transport(a, sid)
         self.add_session(session)
         return [], [{"event": "PeerKeyVerified", "peer": a.decode()}, established(a, RESPONDER, sid, k)], im
 
@@ -840,6 +882,39 @@ class Server:
         self.iterations = iterations
         self.s = {"directory": {}, "pending": {}, "requests": {}, "queues": {}, "online": set()}
         self.confirmed = False  # §9.2's delivery mode: False = at Connect
+        self.fillers = {}  # filler message bytes -> its description (vectors README)
+        self.facts = {}  # message bytes -> (sender, stored size), decoded once
+
+    def fact(self, data):
+        if data not in self.facts:
+            self.facts[data] = (queued_sender(self.v, data), stored_size(self.v, data))
+        return self.facts[data]
+
+    def sender_of(self, data):
+        return self.fact(data)[0]
+
+    def size_of(self, data):
+        return self.fact(data)[1]
+
+    def addressed(self, to, data):
+        if data in self.fillers:
+            return {"to": to.decode(), "filler": self.fillers[data]}
+        return {"to": to.decode(), "message": data.hex()}
+
+    def otp_phones(self):
+        return set(self.s["pending"]) | {p for p, times in self.s["requests"].items() if times}
+
+    def sweep(self, now):
+        """§5.1: delete at most OTP_SWEEP_BATCH expired rows of each table, oldest first."""
+        expired = sorted((row[1], phone) for phone, row in self.s["pending"].items() if now - row[1] > OTP_TTL)
+        for _, phone in expired[:OTP_SWEEP_BATCH]:
+            del self.s["pending"][phone]
+        times = sorted((t, phone) for phone, ts in self.s["requests"].items() for t in ts
+                       if now - t >= OTP_REQUEST_WINDOW)
+        for t, phone in times[:OTP_SWEEP_BATCH]:
+            self.s["requests"][phone].remove(t)
+            if not self.s["requests"][phone]:
+                del self.s["requests"][phone]
 
     def step(self, sender, data, now, draws):
         saved = copy.deepcopy(self.s)
@@ -871,7 +946,16 @@ class Server:
             out["send"].append({"to": to.decode(), "message": data.hex()})
         else:
             queue = self.s["queues"].setdefault(to, [])
-            if len(queue) >= MAX_QUEUED_MESSAGES:
+            sender = fields.get("from", fields.get("phone"))
+            size = stored_size(self.v, data)
+            mine = [m for m in queue if self.sender_of(m) == sender]
+            if len(queue) >= MAX_QUEUED_MESSAGES:  # §9.2 check 1
+                raise ServerError("QueueFull")
+            if sum(self.size_of(m) for m in queue) + size > MAX_QUEUED_BYTES:  # check 2
+                raise ServerError("QueueFull")
+            if len(mine) >= MAX_QUEUED_PER_SENDER:  # check 3
+                raise ServerError("QueueFull")
+            if sum(self.size_of(m) for m in mine) + size > MAX_QUEUED_BYTES_PER_SENDER:  # check 4
                 raise ServerError("QueueFull")
             queue.append(data)
             out["stored"].append({"to": to.decode(), "message": data.hex()})
@@ -881,11 +965,19 @@ class Server:
         out = {"send": [], "stored": [], "sms": []}
         im = None
         if kind == "RegisterRequest":
+            recent = None
             if self.hardened:
                 # §5.1 check 1 [E8]: a sliding window; a refused request is not recorded.
                 recent = [t for t in self.s["requests"].get(f["phone"], []) if now - t < OTP_REQUEST_WINDOW]
                 if len(recent) >= MAX_OTP_REQUESTS:
                     raise ServerError("RateLimited")
+            # §5.1 check 2 (both profiles): a phone with no rows yet needs room in the tables,
+            # counted again after a sweep when they are full.
+            if f["phone"] not in self.otp_phones() and len(self.otp_phones()) >= MAX_OTP_PHONES:
+                self.sweep(now)
+                if len(self.otp_phones()) >= MAX_OTP_PHONES:
+                    raise ServerError("OtpTableFull")
+            if recent is not None:
                 self.s["requests"][f["phone"]] = recent + [now]
             otp = draws.otp()
             self.s["pending"][f["phone"]] = [otp, now, 0]
@@ -915,9 +1007,20 @@ class Server:
                 raise ServerError("SenderMismatch")
             if kind == "Connect":
                 self.registered(f["phone"])
-                queue = self.s["queues"].get(f["phone"], []) if self.confirmed else self.s["queues"].pop(f["phone"], [])
+                if self.confirmed:
+                    # §9.2: the first batch, the oldest messages within both batch bounds (at
+                    # least one); the rest waits for confirmations.
+                    queue, total = [], 0
+                    for queued in self.s["queues"].get(f["phone"], []):
+                        if queue and (len(queue) == DELIVERY_BATCH_MESSAGES
+                                      or total + self.size_of(queued) > DELIVERY_BATCH_BYTES):
+                            break
+                        queue.append(queued)
+                        total += self.size_of(queued)
+                else:
+                    queue = self.s["queues"].pop(f["phone"], [])
                 for queued in queue:
-                    out["send"].append({"to": f["phone"].decode(), "message": queued.hex()})
+                    out["send"].append(self.addressed(f["phone"], queued))
                 self.s["online"].add(f["phone"])
             else:
                 self.s["online"].discard(f["phone"])
@@ -1025,6 +1128,12 @@ def run_client_test(hardened, group, test):
     client.s["registration"] = state
     if state == "Registered":
         client.s["entry"] = (me["phone"].encode(), bytes.fromhex(me["publicKey"]), bytes.fromhex(me["entrySignature"]))
+    for seen in test.get("seenTransports", []):
+        if state != "Registered" or not 0 <= seen["count"] <= MAX_TRANSPORTS_PER_PEER:
+            raise Malformed("seenTransports %r" % seen)
+        peer = parties[seen["peer"]]["phone"].encode()
+        for i in range(seen["count"]):
+            client.record_transport(peer, b"\xf1" * 28 + i.to_bytes(4, "big"))
     problems = []
     for i, step in enumerate(test.get("setup", [])):
         try:
@@ -1065,8 +1174,20 @@ def run_server_test(hardened, group, test):
         server.s["pending"][pending["phone"].encode()] = [pending["otp"].encode(), pending["issuedAt"], pending["attempts"]]
     for requests in test.get("otpRequests", []):
         server.s["requests"][requests["phone"].encode()] = list(requests["times"])
+    filler = test.get("otpPhones")
+    if filler is not None:
+        if not 0 <= filler["count"] <= 10_000_000:
+            raise Malformed("otpPhones %r" % filler)
+        for i in range(filler["count"]):
+            server.s["pending"][b"+1999%07d" % i] = [b"000000", filler["issuedAt"], 0]
     for queued in test.get("queued", []):
-        data = bytes.fromhex(queued["message"])
+        if ("message" in queued) == ("filler" in queued):
+            raise Malformed("a queued entry needs exactly one of message and filler")
+        if "filler" in queued:
+            data = filler_message(server.v, queued["filler"])
+            server.fillers[data] = queued["filler"]
+        else:
+            data = bytes.fromhex(queued["message"])
         decode(server.v, data)
         server.s["queues"].setdefault(parties[queued["to"]]["phone"].encode(), []).extend([data] * queued["count"])
     if test.get("delivery", "onConnect") not in ("onConnect", "confirmed"):

@@ -22,6 +22,9 @@ pub enum Applies {
     Seed,
     /// The hardened profile only (tagged with an erratum).
     Hardened,
+    /// Neither: a limit on the server's own work that no exchange of messages can show (§3
+    /// says "not observable"). It is listed, and no vector is required.
+    Unobservable,
 }
 
 impl Applies {
@@ -31,6 +34,7 @@ impl Applies {
             Applies::Both => true,
             Applies::Seed => profile == Profile::SEED,
             Applies::Hardened => profile == Profile::HARDENED,
+            Applies::Unobservable => false,
         }
     }
 
@@ -40,6 +44,7 @@ impl Applies {
             Applies::Both => &["seed", "hardened"],
             Applies::Seed => &["seed"],
             Applies::Hardened => &["hardened"],
+            Applies::Unobservable => &[],
         }
     }
 }
@@ -156,9 +161,7 @@ pub fn parse(spec: &str) -> Result<Vec<Check>, String> {
         *last = n;
         // A row tagged at its start belongs to one profile; a tag later in the row (say,
         // "On failure, [E8] attempts += 1") qualifies a consequence, not the check.
-        let row_applies = if text.starts_with("[E") {
-            Applies::Hardened
-        } else if text.starts_with("(hardened") {
+        let row_applies = if text.starts_with("[E") || text.starts_with("(hardened") {
             Applies::Hardened
         } else if text.starts_with("(seed") {
             Applies::Seed
@@ -200,8 +203,17 @@ fn parse_constants(spec: &str) -> Result<Vec<Check>, String> {
         if !name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
             continue;
         }
+        let value = cells.get(1).copied().unwrap_or_default();
         let usage = cells.get(2).copied().unwrap_or_default();
-        let applies = if usage.contains("[E") { Applies::Hardened } else { Applies::Both };
+        // A limit tagged with an erratum, or whose value is for the hardened profile alone.
+        let hardened = usage.contains("[E") || (value.contains("(hardened)") && !value.contains("(seed)"));
+        let applies = if usage.contains("not observable") {
+            Applies::Unobservable
+        } else if hardened {
+            Applies::Hardened
+        } else {
+            Applies::Both
+        };
         out.push(Check {
             id: name.to_string(),
             text: cells.get(1).copied().unwrap_or_default().to_string(),
@@ -221,10 +233,13 @@ fn ticked(cell: &str) -> Vec<String> {
     cell.split('`').skip(1).step_by(2).map(str::to_string).collect()
 }
 
-/// Error names of an error cell: each backticked token up to its argument list.
+/// Error names of an error cell: of each alternative (`A` / `B`), the first backticked token up
+/// to its argument list. What follows it qualifies that error and is not another error: the wire
+/// code in parentheses (`OtpTableFull` (`RateLimited`)) is shared by several checks, and so is a
+/// refusal's detail (`QueueFull` bound `Bytes`).
 fn error_names(cell: &str) -> BTreeSet<String> {
-    ticked(cell)
-        .into_iter()
+    cell.split(" / ")
+        .filter_map(|alternative| ticked(alternative).into_iter().next())
         .map(|t| t.split(['(', ' ', '{']).next().unwrap_or_default().to_string())
         .filter(|t| t.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
         .collect()
@@ -277,10 +292,12 @@ mod tests {
         assert!(parse(&format!("{base}| x | a | `E` |\n")).unwrap_err().contains("not a number"));
         let two = format!("{base}| 1 | a | `E` |\n\n| # | Check | Error |\n| 1 | b | `F` |\n");
         assert!(parse(&two).unwrap_err().contains("second check table"));
+        // The wire code in parentheses and a refusal's detail are not errors of their own.
         let ok =
-            parse(&format!("{base}| 1 | uses `A_B` | `E(x)` (`W`) |\n|   | more | `G` |\n")).expect("parses");
+            parse(&format!("{base}| 1 | uses `A_B` | `E(x)` (`W`) |\n|   | more | `G` bound `D` / `H` |\n"))
+                .expect("parses");
         assert_eq!(ok[0].id, "S5.1.1");
-        assert_eq!(ok[0].errors, ["E", "G", "W"].iter().map(|s| s.to_string()).collect());
+        assert_eq!(ok[0].errors, ["E", "G", "H"].iter().map(|s| s.to_string()).collect());
         assert_eq!(ok[0].constants, ["A_B".to_string()].into());
         assert_eq!(ok[1].id, "A_B");
         assert!(parse("## 5. R\n").unwrap_err().contains("no table of constants"));

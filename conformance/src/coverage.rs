@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::checks::{self, Check};
+use crate::checks::{self, Applies, Check};
 use crate::error::VectorError;
 
 /// One test naming an id.
@@ -149,7 +149,11 @@ impl Coverage {
                 "| `{}` | {} | {} | {} | {} |",
                 check.id,
                 text,
-                check.applies.profiles().join(", "),
+                if check.applies == Applies::Unobservable {
+                    "none (not observable)".to_string()
+                } else {
+                    check.applies.profiles().join(", ")
+                },
                 cell("seed"),
                 cell("hardened")
             );

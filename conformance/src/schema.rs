@@ -276,6 +276,10 @@ pub struct ClientTest {
     pub state: String,
     /// The registration state the client starts in (before `setup`).
     pub registration: RegistrationState,
+    /// Key transports already recorded per peer, given by their number (a registered client;
+    /// applied before `setup`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_transports: Vec<SeenTransports>,
     /// Steps run first, in order, each with its expected outcome.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub setup: Vec<ClientStep>,
@@ -414,16 +418,75 @@ pub struct OtpRequests {
     pub times: Vec<u64>,
 }
 
-/// `count` copies of one message in a recipient's offline queue.
+/// `count` copies of one message in a recipient's offline queue: `message`, or else the
+/// message `filler` describes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Queued {
     /// The recipient (a party name).
     pub to: String,
-    /// The stored message, encoded (a `KeyDelivery`, `DataDelivery` or `AckDelivery`).
-    pub message: Hex,
+    /// The stored message, encoded (a `DataDelivery` or `AckDelivery`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Hex>,
+    /// A large message given by its size instead of its bytes (the byte bounds of §9.2 need
+    /// tens of MiB of queue, which as hex would make the files that large).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filler: Option<Filler>,
     /// How many copies, one after the other.
     pub count: usize,
+}
+
+/// A `DataDelivery` from `from` whose byte fields are all zero bytes: a ciphertext of
+/// `ciphertextLength` bytes, a 16-byte IV and a 32-byte MAC and, in the hardened layout, a
+/// 32-byte session id and sequence number 0. Its stored size (§9.2) is the sender's phone
+/// length + 48 + `ciphertextLength` (seed) or + 88 + `ciphertextLength` (hardened).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Filler {
+    /// The sender's phone number.
+    pub from: String,
+    /// The ciphertext's length: a positive multiple of 16, at most `MAX_PLAINTEXT` + 16.
+    pub ciphertext_length: usize,
+}
+
+/// `count` phones that are no party, each with a pending OTP `000000` issued at `issuedAt`
+/// and no failed attempts: phone `i` (from 0) is `+1999` followed by `i` in 7 digits. They
+/// fill the OTP tables (§5.1 check 2) without listing 10 000 rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OtpPhones {
+    /// How many phones, at most 10 000 000.
+    pub count: usize,
+    /// Issue time of their OTPs, milliseconds.
+    pub issued_at: u64,
+}
+
+impl OtpPhones {
+    /// The text of phone `i`.
+    pub fn phone(i: usize) -> String {
+        format!("+1999{i:07}")
+    }
+}
+
+/// `count` key transports with `peer` that the client already recorded (§6.4, E3), with
+/// session ids no transport has: id `i` (from 0) is 28 bytes `f1` followed by `i` as 4
+/// big-endian bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SeenTransports {
+    /// The peer (a party name).
+    pub peer: String,
+    /// How many, at most `MAX_TRANSPORTS_PER_PEER`.
+    pub count: usize,
+}
+
+impl SeenTransports {
+    /// Session id `i`.
+    pub fn id(i: u32) -> [u8; 32] {
+        let mut id = [0xf1; 32];
+        id[28..].copy_from_slice(&i.to_be_bytes());
+        id
+    }
 }
 
 /// The server's delivery mode (SPEC.md §9.2).
@@ -493,6 +556,9 @@ pub struct ServerTest {
     /// Past OTP requests per phone (E8's request limit, SPEC.md §5.1): their times, ms.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub otp_requests: Vec<OtpRequests>,
+    /// More phones with pending OTPs, given by their number (SPEC.md §5.1 check 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp_phones: Option<OtpPhones>,
     /// Messages already in offline queues, oldest first (SPEC.md §9.2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queued: Vec<Queued>,
@@ -538,8 +604,12 @@ pub struct ServerTest {
 pub struct Addressed {
     /// The recipient's phone number.
     pub to: String,
-    /// The encoded message.
-    pub message: Hex,
+    /// The encoded message; absent where `filler` stands for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Hex>,
+    /// A queued filler message of the test, sent on (`Connect`), named instead of written out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filler: Option<Filler>,
 }
 
 /// An OTP sent by SMS.

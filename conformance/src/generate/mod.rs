@@ -28,9 +28,10 @@ use ee2e_spec::Profile;
 use crate::error::VectorError;
 use crate::runner::{self, Observed, Problem};
 use crate::schema::{
-    ClientGroup, ClientInput, ClientStep, ClientTest, DecodeGroup, DecodeTest, DeliveryMode, ErrorType, Hex,
-    MessageKeysGroup, MessageKeysTest, OtpRequests, PendingOtp, Queued, RegistrationState, SCHEMA,
-    ServerGroup, ServerInput, ServerStep, ServerTest, TestGroup, TypedFile, TypedGroup, Verdict,
+    ClientGroup, ClientInput, ClientStep, ClientTest, DecodeGroup, DecodeTest, DeliveryMode, ErrorType,
+    Filler, Hex, MessageKeysGroup, MessageKeysTest, OtpPhones, OtpRequests, PendingOtp, Queued,
+    RegistrationState, SCHEMA, SeenTransports, ServerGroup, ServerInput, ServerStep, ServerTest, TestGroup,
+    TypedFile, TypedGroup, Verdict,
 };
 use world::World;
 
@@ -239,6 +240,7 @@ pub(crate) struct Case {
     seed: Option<Hex>,
     intent: Intent,
     pins: Vec<&'static str>,
+    seen_transports: Vec<SeenTransports>,
 }
 
 impl Case {
@@ -254,6 +256,7 @@ impl Case {
             seed: None,
             intent: Intent::Valid,
             pins: Vec::new(),
+            seen_transports: Vec::new(),
         }
     }
     pub fn flags(mut self, flags: &[&'static str]) -> Self {
@@ -263,6 +266,11 @@ impl Case {
     /// Check ids and limits the case pins beyond those its error names (see `pins`).
     pub fn pins(mut self, ids: &[&'static str]) -> Self {
         self.pins.extend_from_slice(ids);
+        self
+    }
+    /// `count` key transports with the party `peer` already recorded.
+    pub fn seen_transports(mut self, peer: &str, count: usize) -> Self {
+        self.seen_transports.push(SeenTransports { peer: peer.into(), count });
         self
     }
     pub fn state(mut self, state: impl Into<String>) -> Self {
@@ -331,6 +339,7 @@ impl<'w> ClientGroupBuilder<'w> {
             checks: Vec::new(),
             state: case.state,
             registration: case.registration,
+            seen_transports: case.seen_transports,
             setup: case.setup,
             input: case.input,
             rng_seed: case.seed,
@@ -369,6 +378,7 @@ pub(crate) struct ServerCase {
     directory: Vec<String>,
     pending: Vec<PendingOtp>,
     otp_requests: Vec<OtpRequests>,
+    otp_phones: Option<OtpPhones>,
     queued: Vec<Queued>,
     delivery: DeliveryMode,
     online: Vec<String>,
@@ -389,6 +399,7 @@ impl ServerCase {
             directory: vec!["alice".into(), "bob".into()],
             pending: Vec::new(),
             otp_requests: Vec::new(),
+            otp_phones: None,
             queued: Vec::new(),
             delivery: DeliveryMode::OnConnect,
             online: Vec::new(),
@@ -411,7 +422,19 @@ impl ServerCase {
     }
     /// `count` copies of `message` already queued for the party `to`.
     pub fn queued(mut self, to: &str, message: Hex, count: usize) -> Self {
-        self.queued.push(Queued { to: to.into(), message, count });
+        self.queued.push(Queued { to: to.into(), message: Some(message), filler: None, count });
+        self
+    }
+    /// `count` filler messages from `from` with `ciphertext_length`-byte ciphertexts already
+    /// queued for the party `to`.
+    pub fn filler(mut self, to: &str, from: &str, ciphertext_length: usize, count: usize) -> Self {
+        let filler = Filler { from: from.into(), ciphertext_length };
+        self.queued.push(Queued { to: to.into(), message: None, filler: Some(filler), count });
+        self
+    }
+    /// `count` more phones with OTPs pending since `issued_at`.
+    pub fn otp_phones(mut self, count: usize, issued_at: u64) -> Self {
+        self.otp_phones = Some(OtpPhones { count, issued_at });
         self
     }
     pub fn delivery(mut self, delivery: DeliveryMode) -> Self {
@@ -490,6 +513,7 @@ impl<'w> ServerGroupBuilder<'w> {
             directory: case.directory,
             pending: case.pending,
             otp_requests: case.otp_requests,
+            otp_phones: case.otp_phones,
             queued: case.queued,
             delivery: case.delivery,
             online: case.online,

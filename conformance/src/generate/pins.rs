@@ -82,11 +82,26 @@ fn collect(
     let mut ids: BTreeSet<String> = BTreeSet::new();
     if let (Some(table), Some(error)) = (table, error) {
         let prefix = format!("{table}.");
-        ids.extend(
-            all.iter()
-                .filter(|c| c.id.starts_with(&prefix) && applies(c) && c.errors.contains(error))
-                .map(|c| c.id.clone()),
-        );
+        let failing: Vec<&Check> = all
+            .iter()
+            .filter(|c| c.id.starts_with(&prefix) && applies(c) && c.errors.contains(error))
+            .collect();
+        // An error that several checks of the table share (`QueueFull`, one per bound) does not
+        // say which check failed: the scenario names it, and must.
+        match failing.as_slice() {
+            [one] => {
+                ids.insert(one.id.clone());
+            }
+            [] => {}
+            several if !several.iter().any(|c| extra.contains(&c.id.as_str())) => {
+                let names: Vec<&str> = several.iter().map(|c| c.id.as_str()).collect();
+                return Err(world.fail(format!(
+                    "{comment:?} fails with {error}, which checks {} share: pin the one it fails",
+                    names.join(", ")
+                )));
+            }
+            _ => {}
+        }
     }
     for id in extra {
         let check = all

@@ -244,6 +244,7 @@ fn server_group(w: &World) -> Result<TypedGroup, VectorError> {
         )?
         .state("alice and bob registered, bob offline with 1000 messages waiting from 4 other senders")
         .flags(&["Stateful", "Boundary", "Relay"])
+        .pins(&["S9.2.1"])
         .invalid("QueueFull"),
     )?;
     let ack = w.encode(&Message::Ack { to: w.phone("bob"), ack: sample_ack(w) })?;
@@ -251,6 +252,7 @@ fn server_group(w: &World) -> Result<TypedGroup, VectorError> {
         fill(ServerCase::new("an ACK for bob, offline with a full queue", alice.clone(), ack, NOW), full)?
             .state("alice and bob registered, bob offline with 1000 messages waiting from 4 other senders")
             .flags(&["Stateful", "Boundary", "Relay"])
+            .pins(&["S9.2.1"])
             .invalid("QueueFull"),
     )?;
     g.add(
@@ -267,6 +269,26 @@ fn server_group(w: &World) -> Result<TypedGroup, VectorError> {
         .flags(&["Stateful", "Boundary", "Relay"])
         .pins(&["S9.2.1", "MAX_QUEUED_MESSAGES"]),
     )?;
+    // §9.2 check 3: 250 messages from alice already wait for bob; her 251st is refused, while
+    // with 249 of hers waiting it is stored.
+    g.add(
+        ServerCase::new("alice's 251st message for bob, offline", alice.clone(), data.clone(), NOW)
+            .queued("bob", stored.clone(), per_sender)
+            .state("alice and bob registered, bob offline with 250 messages from alice waiting")
+            .flags(&["Stateful", "Boundary", "Relay"])
+            .pins(&["S9.2.3", "MAX_QUEUED_PER_SENDER"])
+            .invalid("QueueFull"),
+    )?;
+    g.add(
+        ServerCase::new("alice's 250th message for bob, offline", alice.clone(), data.clone(), NOW)
+            .queued("bob", stored.clone(), per_sender - 1)
+            .state("alice and bob registered, bob offline with 249 messages from alice waiting")
+            .flags(&["Stateful", "Boundary", "Relay"])
+            .pins(&["S9.2.3", "MAX_QUEUED_PER_SENDER"]),
+    )?;
+    byte_bounds(w, &mut g, &alice, &data)?;
+    batches(w, &mut g)?;
+    otp_table(w, &mut g, &alice, &request)?;
     let connect = w.encode(&Message::Connect { phone: w.phone("bob") })?;
     let disconnect = w.encode(&Message::Disconnect { phone: w.phone("bob") })?;
     let bob = w.phone_text("bob");
@@ -345,6 +367,183 @@ fn server_group(w: &World) -> Result<TypedGroup, VectorError> {
 }
 
 /// A sealed body of the profile's layout (its content is never opened by the server).
+/// The stored size (§9.2) of a filler from `sender` with an `n`-byte ciphertext.
+fn filler_size(w: &World, sender: &str, n: usize) -> usize {
+    w.phone_text(sender).len() + if hardened(w) { 88 } else { 48 } + n
+}
+
+/// The smallest filler ciphertext (a multiple of 16) from `sender` whose stored size is over
+/// `room`.
+fn filler_over(w: &World, sender: &str, room: usize) -> usize {
+    let fixed = filler_size(w, sender, 0);
+    (room.saturating_sub(fixed) / 16 + 1) * 16
+}
+
+/// §9.2 checks 2 and 4: the queue's bytes and one sender's bytes, each at its boundary — the
+/// message that would take them one byte group past the bound is refused, one 16 bytes
+/// smaller in the queue before it is stored. Fillers (1 MiB ciphertexts) keep the files small.
+fn byte_bounds(w: &World, g: &mut ServerGroupBuilder, alice: &str, data: &Hex) -> Result<(), VectorError> {
+    let params = Params::default();
+    let m = Message::DataDelivery { from: w.phone("alice"), sealed: sample_sealed(w) }.stored_size();
+    let big = ee2e_spec::profile::MAX_PLAINTEXT;
+    // One sender: 15 large fillers and one that leaves less room than alice's message.
+    let sender_room = params.max_queued_bytes_per_sender - 15 * filler_size(w, "alice", big) - m;
+    let c = filler_over(w, "alice", sender_room);
+    for (what, n, refused) in [("just over", c, true), ("at", c - 16, false)] {
+        let case = ServerCase::new(
+            format!("alice's message for bob would take her queued bytes {what} MAX_QUEUED_BYTES_PER_SENDER"),
+            alice.to_string(),
+            data.clone(),
+            NOW,
+        )
+        .filler("bob", alice, big, 15)
+        .filler("bob", alice, n, 1)
+        .state(format!(
+            "alice and bob registered, bob offline with 16 messages from alice waiting: 15 with 1 MiB ciphertexts, \
+             one with {n} bytes"
+        ))
+        .flags(&["Stateful", "Boundary", "Relay"])
+        .pins(&["S9.2.4", "MAX_QUEUED_BYTES_PER_SENDER"]);
+        g.add(if refused { case.invalid("QueueFull") } else { case })?;
+    }
+    // The whole queue: 15 large fillers from each of four senders, 3 from alice, and one of
+    // alice's that leaves less room than her message.
+    let others = ["carol", "dora", "weak", "eve"];
+    let queued: usize =
+        others.iter().map(|o| 15 * filler_size(w, o, big)).sum::<usize>() + 3 * filler_size(w, "alice", big);
+    let room = params.max_queued_bytes - queued - m;
+    let c = filler_over(w, "alice", room);
+    for (what, n, refused) in [("just over", c, true), ("at", c - 16, false)] {
+        let mut case = ServerCase::new(
+            format!("alice's message for bob would take bob's queued bytes {what} MAX_QUEUED_BYTES"),
+            alice.to_string(),
+            data.clone(),
+            NOW,
+        );
+        for other in others {
+            case = case.filler("bob", &w.phone_text(other), big, 15);
+        }
+        let case = case
+            .filler("bob", alice, big, 3)
+            .filler("bob", alice, n, 1)
+            .state(format!(
+                "alice and bob registered, bob offline with 64 messages waiting: 15 with 1 MiB ciphertexts from each \
+                 of 4 other senders, 3 from alice, and one from alice with {n} bytes"
+            ))
+            .flags(&["Stateful", "Boundary", "Relay"])
+            .pins(&["S9.2.2", "MAX_QUEUED_BYTES"]);
+        g.add(if refused { case.invalid("QueueFull") } else { case })?;
+    }
+    Ok(())
+}
+
+/// Stored delivery in batches (§9.2), under delivery on confirmation: `Connect` sends the first
+/// `DELIVERY_BATCH_MESSAGES` messages, or as many of the oldest as fit in
+/// `DELIVERY_BATCH_BYTES`.
+fn batches(w: &World, g: &mut ServerGroupBuilder) -> Result<(), VectorError> {
+    let params = Params::default();
+    let bob = w.phone_text("bob");
+    let connect = w.encode(&Message::Connect { phone: w.phone("bob") })?;
+    let stored = w.encode(&Message::DataDelivery { from: w.phone("alice"), sealed: sample_sealed(w) })?;
+    let batch = params.batch_messages;
+    for count in [batch, batch + 1] {
+        g.add(
+            ServerCase::new(
+                format!("bob connects with {count} messages waiting"),
+                bob.clone(),
+                connect.clone(),
+                NOW,
+            )
+            .queued("bob", stored.clone(), count)
+            .delivery(DeliveryMode::Confirmed)
+            .state(format!("delivery on confirmation; bob offline with {count} messages from alice waiting"))
+            .flags(&["Stateful", "Boundary", "Relay"])
+            .pins(&["DELIVERY_BATCH_MESSAGES"]),
+        )?;
+    }
+    // Four fillers that fill the batch's bytes exactly, then one 16 bytes larger each.
+    let alice = w.phone_text("alice");
+    let fit = (params.batch_bytes / 4 - filler_size(w, "alice", 0)) / 16 * 16;
+    for (what, n) in [("fit", fit), ("do not fit", fit + 16)] {
+        g.add(
+            ServerCase::new(
+                format!(
+                    "bob connects with 5 large messages waiting, 4 of which {what} in DELIVERY_BATCH_BYTES"
+                ),
+                bob.clone(),
+                connect.clone(),
+                NOW,
+            )
+            .filler("bob", &alice, n, 5)
+            .delivery(DeliveryMode::Confirmed)
+            .state(format!(
+                "delivery on confirmation; bob offline with 5 messages from alice of {n}-byte ciphertexts"
+            ))
+            .flags(&["Stateful", "Boundary", "Relay"])
+            .pins(&["DELIVERY_BATCH_BYTES"]),
+        )?;
+    }
+    Ok(())
+}
+
+/// §5.1 check 2: the OTP tables hold rows for at most `MAX_OTP_PHONES` phones.
+fn otp_table(w: &World, g: &mut ServerGroupBuilder, alice: &str, request: &Hex) -> Result<(), VectorError> {
+    let params = Params::default();
+    let full = params.max_otp_phones;
+    let ttl = params.otp_ttl_ms;
+    g.add(
+        ServerCase::new(
+            "alice asks for an OTP while the OTP tables are full",
+            alice.to_string(),
+            request.clone(),
+            NOW,
+        )
+        .otp_phones(full, NOW - 1000)
+        .state(format!("alice and bob registered; {full} other phones have OTPs pending since 1 s ago"))
+        .flags(&["Stateful", "Boundary"])
+        .invalid("OtpTableFull"),
+    )?;
+    g.add(
+        ServerCase::new("alice asks for an OTP with one row free", alice.to_string(), request.clone(), NOW)
+            .otp_phones(full - 1, NOW - 1000)
+            .state(format!(
+                "alice and bob registered; {} other phones have OTPs pending since 1 s ago",
+                full - 1
+            ))
+            .seed(w.seed("table/free"))
+            .flags(&["Stateful", "Boundary", "Randomized"])
+            .pins(&["S5.1.2", "MAX_OTP_PHONES"]),
+    )?;
+    g.add(
+        ServerCase::new(
+            "alice asks again while the OTP tables are full, one row hers",
+            alice.to_string(),
+            request.clone(),
+            NOW,
+        )
+        .otp_phones(full - 1, NOW - 1000)
+        .pending(vec![super::pending(alice.to_string(), "654321", NOW - 1000, 0)])
+        .state(format!("alice and bob registered; alice and {} other phones have OTPs pending", full - 1))
+        .seed(w.seed("table/own"))
+        .flags(&["Stateful", "Boundary", "Randomized"])
+        .pins(&["S5.1.2", "MAX_OTP_PHONES"]),
+    )?;
+    g.add(
+        ServerCase::new(
+            "alice asks for an OTP while the OTP tables are full of expired rows: a sweep makes room",
+            alice.to_string(),
+            request.clone(),
+            NOW,
+        )
+        .otp_phones(full, NOW - ttl - 1)
+        .state(format!("alice and bob registered; {full} other phones have OTPs that expired 1 ms ago"))
+        .seed(w.seed("table/swept"))
+        .flags(&["Stateful", "Boundary", "Randomized"])
+        .pins(&["S5.1.2", "MAX_OTP_PHONES", "OTP_TTL"]),
+    )?;
+    Ok(())
+}
+
 fn sample_sealed(w: &World) -> Sealed<S> {
     let b = |n: usize, v: u8| Bytes::public(vec![v; n]);
     if hardened(w) {
@@ -732,6 +931,36 @@ fn keys_group(w: &World) -> Result<TypedGroup, VectorError> {
             .flags(&["OtherScheme"])
             .invalid("BadTransportSignature"),
         )?;
+        // §6.2 check 4 and §6.4 check 2a: MAX_TRANSPORTS_PER_PEER transports with bob recorded.
+        let max = ee2e_spec::profile::MAX_TRANSPORTS_PER_PEER;
+        let bob_key = receive(w.encode(&Message::PeerKey { entry: w.entry("bob") })?);
+        let lookup = ok(ClientInput::StartSession { peer: w.phone_text("bob") });
+        for (count, refused) in [(max, true), (max - 1, false)] {
+            let case = Case::new(
+                format!("bob's key arrives with {count} transports with bob recorded"),
+                bob_key.clone(),
+            )
+            .seen_transports("bob", count)
+            .state(format!("registered; {count} key transports with bob recorded; bob's key requested"))
+            .setup(vec![lookup.clone()])
+            .seed(w.seed(&format!("transports/start/{count}")))
+            .flags(&["Stateful", "Boundary"])
+            .pins(&["S6.2.4", "MAX_TRANSPORTS_PER_PEER"]);
+            g.add(if refused { case.invalid("TooManyTransports") } else { case })?;
+        }
+        let mut bob_client = w.client("bob")?;
+        let t = w.initiate(&mut bob_client, "alice", "transports/kx")?;
+        for (count, refused) in [(max, true), (max - 1, false)] {
+            let case = Case::new(
+                format!("bob's key transport arrives with {count} transports with bob recorded"),
+                receive(w.key_delivery("bob", &t)?),
+            )
+            .seen_transports("bob", count)
+            .state(format!("registered; {count} key transports with bob recorded"))
+            .flags(&["Stateful", "Boundary"])
+            .pins(&["S6.4.2a", "MAX_TRANSPORTS_PER_PEER"]);
+            g.add(if refused { case.invalid("TooManyTransports") } else { case })?;
+        }
         // Alice's own transport to bob, signed back to her by bob.
         let mut alice = w.client("alice")?;
         let own = w.initiate(&mut alice, "bob", "own/kx")?;

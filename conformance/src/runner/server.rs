@@ -5,8 +5,8 @@ use ee2e_spec::derive::{
     RegistrationValues, registration_label, with_directory_input, with_possession_input,
 };
 use ee2e_spec::{
-    Delivery, Fix, MemoryStore, Message, Params, PendingOtp, Profile, Server, ServerEvent, ServerOutput,
-    Store, Wire,
+    Delivery, Fix, MemoryStore, Message, Params, PendingOtp, Profile, Sealed, Server, ServerEvent,
+    ServerOutput, Store, Wire,
 };
 
 use super::intermediate::input_bytes;
@@ -15,10 +15,33 @@ use super::{
     rng_for,
 };
 use crate::schema::{
-    Addressed, DeliveryMode, Hex, Intermediate, ServerGroup, ServerInput, ServerOutputs, ServerTest, Sms,
+    Addressed, DeliveryMode, Filler, Hex, Intermediate, OtpPhones, ServerGroup, ServerInput, ServerOutputs,
+    ServerTest, Sms,
 };
 
 type TestServer = Server<S, MemoryStore<S>>;
+
+/// The message a queue filler describes (all byte fields zero).
+fn filler_message(profile: Profile, from: ee2e_spec::Phone, filler: &Filler) -> Result<Message<S>, Problem> {
+    let n = filler.ciphertext_length;
+    if n == 0 || !n.is_multiple_of(16) || n > ee2e_spec::profile::MAX_PLAINTEXT + 16 {
+        return Err(Problem::Malformed(format!(
+            "filler ciphertextLength {n} is not a positive multiple of 16 up to MAX_PLAINTEXT + 16"
+        )));
+    }
+    let zeros = |len: usize| Bytes::public(vec![0; len]);
+    let sealed = match profile.wire() {
+        Wire::Seed => Sealed::Seed { iv: zeros(16), ciphertext: zeros(n), mac: zeros(32) },
+        Wire::Hardened => Sealed::Hardened {
+            session: zeros(32),
+            seq: 0,
+            iv: zeros(16),
+            ciphertext: zeros(n),
+            mac: zeros(32),
+        },
+    };
+    Ok(Message::DataDelivery { from, sealed })
+}
 
 /// Runs one server test.
 pub(crate) fn run_server(
@@ -52,10 +75,32 @@ pub(crate) fn run_server(
     for requests in &test.otp_requests {
         store.put_otp_requests(&parse_phone(&requests.phone)?, &requests.times).map_err(store_error)?;
     }
+    if let Some(filler) = &test.otp_phones {
+        if filler.count > 10_000_000 {
+            return Err(Problem::Malformed(format!("otpPhones.count {} is over 10 000 000", filler.count)));
+        }
+        let otp = PendingOtp { otp: Bytes::secret(&b"000000"[..]), issued_at: filler.issued_at, attempts: 0 };
+        for i in 0..filler.count {
+            store.put_pending_otp(&parse_phone(&OtpPhones::phone(i))?, &otp).map_err(store_error)?;
+        }
+    }
+    let mut fillers: Vec<(Filler, Message<S>)> = Vec::new();
     for queued in &test.queued {
         let to = party(&parties, &queued.to)?.phone.clone();
-        let message = decode(profile, &queued.message)
-            .map_err(|e| Problem::Malformed(format!("a queued message does not decode: {e:?}")))?;
+        let message = match (&queued.message, &queued.filler) {
+            (Some(message), None) => decode(profile, message)
+                .map_err(|e| Problem::Malformed(format!("a queued message does not decode: {e:?}")))?,
+            (None, Some(filler)) => {
+                let message = filler_message(profile, parse_phone(&filler.from)?, filler)?;
+                fillers.push((filler.clone(), message.clone()));
+                message
+            }
+            _ => {
+                return Err(Problem::Malformed(
+                    "a queued entry needs exactly one of message and filler".into(),
+                ));
+            }
+        };
         // A stored message is a delivery: it names the sender its per-sender bounds count.
         let from = match &message {
             Message::DataDelivery { from, .. } | Message::AckDelivery { from, .. } => from.clone(),
@@ -94,7 +139,7 @@ pub(crate) fn run_server(
         Err(error) => Ok(Observed::failed(&error)),
         Ok(outputs) => {
             let mut observed = Observed::valid();
-            observed.server_output = Some(server_outputs(profile, &server, &outputs)?);
+            observed.server_output = Some(server_outputs(profile, &server, &outputs, &fillers)?);
             observed.intermediate = intermediate(
                 profile,
                 group.pbkdf2_iterations,
@@ -126,12 +171,15 @@ fn server_outputs(
     profile: Profile,
     after: &TestServer,
     outputs: &[ServerOutput<S>],
+    fillers: &[(Filler, Message<S>)],
 ) -> Result<ServerOutputs, Problem> {
     let mut out = ServerOutputs { send: Vec::new(), stored: Vec::new(), sms: Vec::new() };
     for output in outputs {
         match output {
             ServerOutput::Send { to, message, .. } => {
-                out.send.push(Addressed { to: to.to_string(), message: encode(profile, message)? });
+                let filler = fillers.iter().find(|(_, m)| m == message).map(|(f, _)| f.clone());
+                let message = if filler.is_some() { None } else { Some(encode(profile, message)?) };
+                out.send.push(Addressed { to: to.to_string(), message, filler });
             }
             ServerOutput::Sms { phone, otp } => out.sms.push(Sms {
                 phone: phone.to_string(),
@@ -143,7 +191,11 @@ fn server_outputs(
                 let queue = store.take_queue(to).map_err(|e| Problem::Setup(e.to_string()))?;
                 let last =
                     queue.last().ok_or_else(|| Problem::Setup("stored event without a message".into()))?;
-                out.stored.push(Addressed { to: to.to_string(), message: encode(profile, last)? });
+                out.stored.push(Addressed {
+                    to: to.to_string(),
+                    message: Some(encode(profile, last)?),
+                    filler: None,
+                });
             }
             ServerOutput::Event(_) => {}
         }
