@@ -1122,7 +1122,7 @@ def run_client_test(hardened, group, test):
     me = parties[group["me"]]
     if "privateKey" not in me:
         raise Malformed("me has no private key")
-    iterations = group.get("pbkdf2Iterations", 1)
+    iterations = checked_iterations(group.get("pbkdf2Iterations", 1))
     client = Client(hardened, me["phone"].encode(), me["privateKey"], bytes.fromhex(group["server"]["publicKey"]), iterations)
     state = test["registration"]
     client.s["registration"] = state
@@ -1160,9 +1160,16 @@ def run_client_test(hardened, group, test):
     return problems
 
 
+def checked_iterations(count):
+    """SPEC.md's count or fewer (the reduced files), never more: a file must not make us run for hours."""
+    if not isinstance(count, int) or not 1 <= count <= 600_000:
+        raise Malformed("pbkdf2Iterations %r" % count)
+    return count
+
+
 def run_server_test(hardened, group, test):
     parties = parties_of(group)
-    server = Server(hardened, group["server"]["privateKey"], group["pbkdf2Iterations"])
+    server = Server(hardened, group["server"]["privateKey"], checked_iterations(group["pbkdf2Iterations"]))
     if serialization.load_der_public_key(bytes.fromhex(group["server"]["publicKey"])).public_numbers() != \
             server.sk.public_key().public_numbers():
         raise Malformed("server key pair mismatch")
@@ -1176,7 +1183,7 @@ def run_server_test(hardened, group, test):
         server.s["requests"][requests["phone"].encode()] = list(requests["times"])
     filler = test.get("otpPhones")
     if filler is not None:
-        if not 0 <= filler["count"] <= 10_000_000:
+        if not 0 <= filler["count"] <= MAX_OTP_PHONES:
             raise Malformed("otpPhones %r" % filler)
         for i in range(filler["count"]):
             server.s["pending"][b"+1999%07d" % i] = [b"000000", filler["issuedAt"], 0]
@@ -1189,7 +1196,13 @@ def run_server_test(hardened, group, test):
         else:
             data = bytes.fromhex(queued["message"])
         decode(server.v, data)
-        server.s["queues"].setdefault(parties[queued["to"]]["phone"].encode(), []).extend([data] * queued["count"])
+        queue = server.s["queues"].setdefault(parties[queued["to"]]["phone"].encode(), [])
+        count = queued["count"]
+        # No conforming server holds more than §9.2's bounds (and a file must not make us try).
+        if not 0 <= count <= MAX_QUEUED_MESSAGES - len(queue) or \
+                sum(map(server.size_of, queue)) + count * server.size_of(data) > MAX_QUEUED_BYTES:
+            raise Malformed("a queue longer than MAX_QUEUED_MESSAGES or MAX_QUEUED_BYTES")
+        queue.extend([data] * count)
     if test.get("delivery", "onConnect") not in ("onConnect", "confirmed"):
         raise Malformed("delivery %r" % test.get("delivery"))
     server.confirmed = test.get("delivery") == "confirmed"

@@ -153,6 +153,18 @@ pub(crate) fn parse_parties(parties: &[Party]) -> Result<BTreeMap<String, PartyI
     Ok(out)
 }
 
+/// A group's PBKDF2 iteration count: SPEC.md's, or fewer (the reduced files), never more —
+/// a hostile file must not make the verifier run for hours.
+pub(crate) fn iterations(count: u32) -> Result<u32, Problem> {
+    if count == 0 || count > ee2e_spec::profile::PBKDF2_ITERATIONS {
+        return Err(Problem::Malformed(format!(
+            "pbkdf2Iterations {count} is not between 1 and PBKDF2_ITERATIONS ({})",
+            ee2e_spec::profile::PBKDF2_ITERATIONS
+        )));
+    }
+    Ok(count)
+}
+
 pub(crate) fn parse_phone(text: &str) -> Result<Phone, Problem> {
     Phone::parse(text).map_err(|_| Problem::Malformed(format!("{text:?} is not an E.164 phone number")))
 }

@@ -455,7 +455,7 @@ pub struct Filler {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OtpPhones {
-    /// How many phones, at most 10 000 000.
+    /// How many phones, at most `MAX_OTP_PHONES`.
     pub count: usize,
     /// Issue time of their OTPs, milliseconds.
     pub issued_at: u64,

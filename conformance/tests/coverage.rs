@@ -114,3 +114,21 @@ fn verify_rejects_a_rejected_test_whose_checks_do_not_name_its_error() {
     );
     assert!(reason.contains("the error QueueFull is not one that S5.1.1 names"), "{reason}");
 }
+
+#[test]
+fn a_file_claiming_more_than_the_bounds_is_malformed_not_run() {
+    // A hostile file must not make the verifier allocate a trillion queued messages or ten
+    // million OTP rows: the states beyond SPEC.md's bounds are refused before anything runs.
+    let queued = |t: &Value| t.get("queued").is_some();
+    let reason =
+        verify_edited("rules_seed.json", queued, |t| t["queued"][0]["count"] = Value::from(1u64 << 40));
+    assert!(reason.contains("MAX_QUEUED_MESSAGES"), "{reason}");
+    let phones = |t: &Value| t.get("otpPhones").is_some();
+    let reason =
+        verify_edited("rules_hardened.json", phones, |t| t["otpPhones"]["count"] = Value::from(10_000_001));
+    assert!(reason.contains("MAX_OTP_PHONES"), "{reason}");
+    let seen = |t: &Value| t.get("seenTransports").is_some();
+    let reason =
+        verify_edited("rules_hardened.json", seen, |t| t["seenTransports"][0]["count"] = Value::from(5000));
+    assert!(reason.contains("TooManyTransports") || reason.contains("seenTransports"), "{reason}");
+}

@@ -45,13 +45,14 @@ pub(crate) fn run_client(
         .chain([&test.input])
         .any(|input| matches!(input, ClientInput::OtpReceived { .. }));
     // The iteration count only shows in an OTP step's outputs; elsewhere the cheapest does.
-    let iterations = if uses_otp {
-        group
-            .pbkdf2_iterations
-            .ok_or_else(|| Problem::Malformed("an OTP step needs the group's pbkdf2Iterations".into()))?
-    } else {
-        1
-    };
+    let iterations =
+        if uses_otp {
+            super::iterations(group.pbkdf2_iterations.ok_or_else(|| {
+                Problem::Malformed("an OTP step needs the group's pbkdf2Iterations".into())
+            })?)?
+        } else {
+            1
+        };
     let params = Params { pbkdf2_iterations: iterations, ..Params::default() };
     let server_key = Bytes::public(group.server.public_key.as_slice());
     let mut client = Client::<S>::new(profile, params, me.phone.clone(), key, server_key);

@@ -59,6 +59,8 @@ pub(crate) fn run_server(
     if key.public_key_der().as_slice() != group.server.public_key.as_slice() {
         return Err(Problem::Malformed("the server's publicKey is not that of its privateKey".into()));
     }
+    let params =
+        Params { pbkdf2_iterations: super::iterations(group.pbkdf2_iterations)?, ..Params::default() };
     let mut store = MemoryStore::<S>::default();
     let store_error = |e: ee2e_spec::StoreError| Problem::Setup(e.to_string());
     for name in &test.directory {
@@ -76,8 +78,11 @@ pub(crate) fn run_server(
         store.put_otp_requests(&parse_phone(&requests.phone)?, &requests.times).map_err(store_error)?;
     }
     if let Some(filler) = &test.otp_phones {
-        if filler.count > 10_000_000 {
-            return Err(Problem::Malformed(format!("otpPhones.count {} is over 10 000 000", filler.count)));
+        if filler.count > params.max_otp_phones {
+            return Err(Problem::Malformed(format!(
+                "otpPhones.count {} is over MAX_OTP_PHONES",
+                filler.count
+            )));
         }
         let otp = PendingOtp { otp: Bytes::secret(&b"000000"[..]), issued_at: filler.issued_at, attempts: 0 };
         for i in 0..filler.count {
@@ -85,6 +90,7 @@ pub(crate) fn run_server(
         }
     }
     let mut fillers: Vec<(Filler, Message<S>)> = Vec::new();
+    let mut held = std::collections::BTreeMap::new();
     for queued in &test.queued {
         let to = party(&parties, &queued.to)?.phone.clone();
         let message = match (&queued.message, &queued.filler) {
@@ -111,6 +117,17 @@ pub(crate) fn run_server(
             }
         };
         let size = message.stored_size();
+        // No conforming server holds more than §9.2's bounds; a file that claims it does is
+        // malformed (and must not make the verifier allocate without limit).
+        let (count, bytes) = held.entry(to.clone()).or_insert((0usize, 0usize));
+        *count = count.saturating_add(queued.count);
+        *bytes = bytes.saturating_add(size.saturating_mul(queued.count));
+        if *count > params.max_queued || *bytes > params.max_queued_bytes {
+            return Err(Problem::Malformed(format!(
+                "the queue for {} is longer than MAX_QUEUED_MESSAGES or MAX_QUEUED_BYTES",
+                queued.to
+            )));
+        }
         for _ in 0..queued.count {
             store.enqueue(&to, &from, size, &message).map_err(store_error)?;
         }
@@ -119,7 +136,6 @@ pub(crate) fn run_server(
         DeliveryMode::OnConnect => Delivery::OnConnect,
         DeliveryMode::Confirmed => Delivery::Confirmed,
     };
-    let params = Params { pbkdf2_iterations: group.pbkdf2_iterations, ..Params::default() };
     let mut server = TestServer::new(profile, params, key, store).with_delivery(delivery);
     let mut rng = rng_for(None)?;
     for name in &test.online {
