@@ -233,8 +233,7 @@ pub fn negation(name: &str) -> fn(&Ee2eModel, &State) -> bool {
 }
 
 /// The status of every property of this model's scenario in `state` itself, as one line each
-/// for violations and witnesses (what `check` would report had it stopped here). The
-/// Explorer's own property panel shows discoveries along its search instead.
+/// for violations and witnesses (what `check` would report had it stopped here).
 pub fn in_state(model: &Ee2eModel, state: &State) -> String {
     let defs = ALL.iter().filter(|d| d.part.in_scenario(model.config.scenario));
     let (mut violated, mut witnessed) = (Vec::new(), Vec::new());
