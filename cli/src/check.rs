@@ -29,8 +29,8 @@ pub struct CheckArgs {
     /// `hardened-without-<fix>`, or a comma-separated list of these.
     #[arg(long, default_value = "all")]
     pub profile: String,
-    /// `passive`, `network`, `sms`, `server`, `compromise`, or `all`.
-    #[arg(long, default_value = "network")]
+    /// `passive`, `network`, `sms`, `server`, `compromise`, `all`, or a comma-separated list.
+    #[arg(long, default_value = "network", long_help = threat_help())]
     pub threat: String,
     /// `registration`, `messaging`, or `all`.
     #[arg(long, default_value = "all")]
@@ -78,10 +78,27 @@ pub struct CheckArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Also print the shortest witness of each sometimes-property: a run of honest parties
+    /// only (no injection, replay or guess), every step shown.
+    #[arg(long)]
+    pub witnesses: bool,
     /// Also replay each seed counterexample under threat `network` on the implementation
     /// (seed, then hardened) and print the outcome table.
     #[arg(long)]
     pub replay: bool,
+}
+
+/// The long help of `--threat`: each threat model and what it gives the attacker.
+pub fn threat_help() -> String {
+    let mut out = String::from(
+        "Threat model: one of the names below, `all`, or a comma-separated list. In every one the\n\
+         attacker is the network: it sees every message and delivers, drops, delays and reorders\n\
+         them.\n",
+    );
+    for t in Threat::ALL {
+        out.push_str(&format!("\n  {:<11} {}", t.name(), t.summary()));
+    }
+    out
 }
 
 fn profiles(text: &str) -> Result<Vec<Profile>, String> {
@@ -126,6 +143,9 @@ pub enum Outcome {
     Ok,
     /// A verdict the reference does not expect.
     Failed,
+    /// The bounds cannot exercise some property (decided from them before checking): no
+    /// verdict on it.
+    NotExercisable,
     /// Some run stopped at a limit or on Ctrl-C: no verdict.
     Incomplete,
 }
@@ -182,15 +202,18 @@ pub fn run_check_with(
     }
     let incomplete = options.interrupt.load(Ordering::Relaxed) || runs.iter().any(|(_, r)| !r.complete);
     let ok = runs.iter().all(|(config, report)| {
-        let sometimes_ok = report.properties.iter().all(|p| {
-            !(p.kind == "sometimes" && p.status == Status::NotWitnessed) && p.status != Status::NotExercised
-        });
+        let sometimes_ok =
+            report.properties.iter().all(|p| !(p.kind == "sometimes" && p.status == Status::NotWitnessed));
         let hardened_ok = !(config.profile == Profile::HARDENED && config.threat == Threat::Network)
             || report.properties.iter().all(|p| p.status != Status::Violated);
         sometimes_ok && hardened_ok
     });
+    let unexercisable =
+        runs.iter().any(|(_, r)| r.properties.iter().any(|p| p.status == Status::NotExercised));
     let outcome = if !ok {
         Outcome::Failed
+    } else if unexercisable {
+        Outcome::NotExercisable
     } else if incomplete {
         Outcome::Incomplete
     } else {
@@ -259,6 +282,9 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     match args.format {
         Format::Text => {
             print!("{}", text_report(&runs));
+            if args.witnesses {
+                print!("{}", witnesses_report(&runs));
+            }
             if args.replay {
                 print!("{}", ee2e_conformance::replay::table(&runs));
             }
@@ -268,6 +294,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             let outcome_name = match outcome {
                 Outcome::Ok => "ok",
                 Outcome::Failed => "failed",
+                Outcome::NotExercisable => "not_exercisable",
                 Outcome::Incomplete => "incomplete",
             };
             println!(
@@ -285,6 +312,12 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,
         Outcome::Failed => ExitCode::FAILURE,
+        Outcome::NotExercisable => {
+            eprintln!(
+                "ee2e check: exit status 4: these bounds cannot exercise some properties (listed under \"Not exercisable at these bounds\"); no verdict on them"
+            );
+            ExitCode::from(4)
+        }
         Outcome::Incomplete => ExitCode::from(3),
     }
 }
@@ -304,7 +337,7 @@ fn verdict(status: Status) -> &'static str {
         Status::Witnessed => "witnessed",
         Status::NotWitnessed => "NOT WITNESSED",
         Status::Unknown => "incomplete",
-        Status::NotExercised => "not exercised",
+        Status::NotExercised => "not exercisable",
     }
 }
 
@@ -345,7 +378,7 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
             .find(|(c, _)| c.profile == *p && c.threat == *t && c.scenario == *sc)
             .and_then(|(_, r)| r.property(name))
     };
-    let width = profiles.iter().map(|p| p.name().len()).max().unwrap_or(0).max(14);
+    let width = profiles.iter().map(|p| p.name().len()).max().unwrap_or(0).max("not exercisable".len());
     for threat in &threats {
         let _ = writeln!(out, "Verdicts under threat model `{threat}`:\n");
         let mut header = format!("| {:<26} | {:<12} | {:<24} |", "property", "scenario", "level (Lowe)");
@@ -414,22 +447,7 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
         let _ = writeln!(out);
     }
 
-    let unexercised: Vec<String> = runs
-        .iter()
-        .flat_map(|(_, r)| {
-            r.properties.iter().filter_map(move |p| {
-                p.why
-                    .map(|why| format!("  {} / {} / {}: {} — {why}", r.profile, r.threat, r.scenario, p.name))
-            })
-        })
-        .collect();
-    if !unexercised.is_empty() {
-        let _ = writeln!(out, "Not exercised at these bounds (no verdict; `check` exits 1):\n");
-        for line in unexercised {
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = writeln!(out);
-    }
+    out.push_str(&exercisability_section(runs));
 
     let _ = writeln!(out, "Coverage — behaviours each run reached (not verdicts):\n");
     for (_, r) in runs {
@@ -536,6 +554,55 @@ pub fn text_report(runs: &[(Config, RunReport)]) -> String {
                 r.bounds,
                 r.unique_states
             );
+        }
+    }
+    out
+}
+
+/// The properties the bounds of each run cannot exercise, with the reason (empty if none).
+fn exercisability_section(runs: &[(Config, RunReport)]) -> String {
+    let mut out = String::new();
+    for (_, r) in runs {
+        for p in &r.properties {
+            if let Some(why) = p.why {
+                let _ = writeln!(out, "  {} / {} / {}: {} — {why}", r.profile, r.threat, r.scenario, p.name);
+            }
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!("Not exercisable at these bounds (no verdict; `check` exits 4):\n\n{out}\n")
+}
+
+/// `--witnesses`: the shortest witness of each sometimes-property, run by run.
+pub fn witnesses_report(runs: &[(Config, RunReport)]) -> String {
+    let mut out = String::from("Witnesses (shortest attacker-free runs, breadth-first):\n\n");
+    for (_, r) in runs {
+        for p in r.properties.iter().filter(|p| p.kind == "sometimes") {
+            let _ = write!(
+                out,
+                "{} — profile {}, threat {}, scenario {}: ",
+                p.name, r.profile, r.threat, r.scenario
+            );
+            match p.status {
+                Status::Witnessed => {
+                    let _ = writeln!(out, "witnessed in {} steps", p.trace.len());
+                    for step in &p.trace {
+                        let _ = writeln!(out, "  {:>2}. {}", step.n, step.action);
+                    }
+                }
+                Status::NotExercised => {
+                    let _ = writeln!(out, "not exercisable at these bounds: {}", p.why.unwrap_or_default());
+                }
+                Status::NotWitnessed => {
+                    let _ = writeln!(out, "NOT WITNESSED within the bounds");
+                }
+                _ => {
+                    let _ = writeln!(out, "no witness found before the run stopped");
+                }
+            }
+            out.push('\n');
         }
     }
     out
