@@ -6,6 +6,7 @@ pub mod stories;
 mod table;
 pub mod text;
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,8 +38,8 @@ pub struct CheckArgs {
     /// `hardened-without-<fix>`, or a comma-separated list of these.
     #[arg(long, default_value = "all")]
     pub profile: String,
-    /// `passive`, `network`, `sms`, `server`, `compromise`, or `all`.
-    #[arg(long, default_value = "network")]
+    /// `passive`, `network`, `sms`, `server`, `compromise`, `all`, or a comma-separated list.
+    #[arg(long, default_value = "network", long_help = threat_help())]
     pub threat: String,
     /// `registration`, `messaging`, or `all`.
     #[arg(long, default_value = "all")]
@@ -87,10 +88,27 @@ pub struct CheckArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Also print the shortest witness of each sometimes-property: a run of honest parties
+    /// only (no injection, replay or guess), every step shown.
+    #[arg(long)]
+    pub witnesses: bool,
     /// Also replay each seed counterexample under threat `network` on the implementation
     /// (seed, then hardened) and print the outcome table.
     #[arg(long)]
     pub replay: bool,
+}
+
+/// The long help of `--threat`: each threat model and what it gives the attacker.
+pub fn threat_help() -> String {
+    let mut out = String::from(
+        "Threat model: one of the names below, `all`, or a comma-separated list. In every one the\n\
+         attacker is the network: it sees every message and delivers, drops, delays and reorders\n\
+         them.\n",
+    );
+    for t in Threat::ALL {
+        out.push_str(&format!("\n  {:<11} {}", t.name(), t.summary()));
+    }
+    out
 }
 
 fn profiles(text: &str) -> Result<Vec<Profile>, String> {
@@ -135,6 +153,9 @@ pub enum Outcome {
     Ok,
     /// A verdict the reference does not expect.
     Failed,
+    /// The bounds cannot exercise some property (decided from them before checking): no
+    /// verdict on it.
+    NotExercisable,
     /// Some run stopped at a limit or on Ctrl-C: no verdict.
     Incomplete,
 }
@@ -191,13 +212,16 @@ pub fn run_check_with(
     }
     let incomplete = options.interrupt.load(Ordering::Relaxed) || runs.iter().any(|(_, r)| !r.complete);
     let ok = runs.iter().all(|(config, report)| {
-        let sometimes_ok = report.properties.iter().all(|p| {
-            !(p.kind == "sometimes" && p.status == Status::NotWitnessed) && p.status != Status::NotExercised
-        });
+        let sometimes_ok =
+            report.properties.iter().all(|p| !(p.kind == "sometimes" && p.status == Status::NotWitnessed));
         sometimes_ok && unexpected_violations(config, report).is_empty()
     });
+    let unexercisable =
+        runs.iter().any(|(_, r)| r.properties.iter().any(|p| p.status == Status::NotExercised));
     let outcome = if !ok {
         Outcome::Failed
+    } else if unexercisable {
+        Outcome::NotExercisable
     } else if incomplete {
         Outcome::Incomplete
     } else {
@@ -287,6 +311,9 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     match args.format {
         Format::Text => {
             print!("{}", text::report(&runs, &counterexamples));
+            if args.witnesses {
+                print!("{}", witnesses_report(&runs));
+            }
             if args.replay {
                 print!("{}", ee2e_conformance::replay::table(&runs));
             }
@@ -302,6 +329,12 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,
         Outcome::Failed => ExitCode::FAILURE,
+        Outcome::NotExercisable => {
+            eprintln!(
+                "ee2e check: exit status 4: these bounds cannot exercise some properties (listed under \"Not exercisable at these bounds\"); no verdict on them"
+            );
+            ExitCode::from(4)
+        }
         Outcome::Incomplete => ExitCode::from(3),
     }
 }
@@ -345,4 +378,37 @@ fn write_svgs(
         }
     }
     Ok(())
+}
+
+/// `--witnesses`: the shortest witness of each sometimes-property, run by run.
+pub fn witnesses_report(runs: &[(Config, RunReport)]) -> String {
+    let mut out = String::from("Witnesses (shortest attacker-free runs, breadth-first):\n\n");
+    for (_, r) in runs {
+        for p in r.properties.iter().filter(|p| p.kind == "sometimes") {
+            let _ = write!(
+                out,
+                "{} — profile {}, threat {}, scenario {}: ",
+                p.name, r.profile, r.threat, r.scenario
+            );
+            match p.status {
+                Status::Witnessed => {
+                    let _ = writeln!(out, "witnessed in {} steps", p.trace.len());
+                    for step in &p.trace {
+                        let _ = writeln!(out, "  {:>2}. {}", step.n, step.action);
+                    }
+                }
+                Status::NotExercised => {
+                    let _ = writeln!(out, "not exercisable at these bounds: {}", p.why.unwrap_or_default());
+                }
+                Status::NotWitnessed => {
+                    let _ = writeln!(out, "NOT WITNESSED within the bounds");
+                }
+                _ => {
+                    let _ = writeln!(out, "no witness found before the run stopped");
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out
 }

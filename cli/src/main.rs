@@ -14,6 +14,7 @@ mod bench;
 mod check;
 mod demo;
 mod explore;
+mod explore_page;
 mod load;
 mod serve;
 mod serve_client;
@@ -34,7 +35,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Model-check both profiles against a Dolev-Yao attacker and print the verdicts.
     Check(check::CheckArgs),
-    /// Serve stateright's Explorer for one model configuration on 127.0.0.1.
+    /// Serve a web Explorer of one model configuration on 127.0.0.1 (each state's properties,
+    /// check's shortest traces).
     Explore(explore::ExploreArgs),
     /// Generate or verify the conformance vectors.
     #[command(subcommand)]

@@ -4,7 +4,9 @@
 //! implementation; the output is byte for byte the same on every run. `verify` runs the
 //! implementation against every file of a directory (default: the committed vectors), prints
 //! one line per file and `N passed, M failed, K skipped`, and exits 1 on any failure. It never
-//! writes: a missing file is an error, not something to regenerate.
+//! writes: a missing file is an error, not something to regenerate. `coverage` writes
+//! `conformance/COVERAGE.md` (or `--out FILE`) from the `checks` the vectors declare, and
+//! exits 1 if a check id or limit of SPEC.md has no vector.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +24,14 @@ pub enum VectorsCommand {
     Verify {
         /// Directory of vector files.
         dir: Option<PathBuf>,
+    },
+    /// Map every check id and limit of SPEC.md to the vectors in DIR that pin it.
+    Coverage {
+        /// Directory of vector files (default: the committed ones).
+        dir: Option<PathBuf>,
+        /// File to write (default: conformance/COVERAGE.md).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -70,5 +80,28 @@ pub fn run(command: &VectorsCommand) -> ExitCode {
                 }
             }
         }
+        VectorsCommand::Coverage { dir, out } => coverage(dir.as_deref(), out.as_deref()),
     }
+}
+
+fn coverage(dir: Option<&std::path::Path>, out: Option<&std::path::Path>) -> ExitCode {
+    let dir = dir.map(PathBuf::from).unwrap_or_else(ee2e_conformance::default_dir);
+    let out = out.map(PathBuf::from).unwrap_or_else(ee2e_conformance::coverage::default_path);
+    let map = match ee2e_conformance::coverage::coverage(&dir) {
+        Ok(map) => map,
+        Err(e) => {
+            eprintln!("ee2e vectors coverage: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = std::fs::write(&out, map.render()) {
+        eprintln!("ee2e vectors coverage: writing {}: {e}", out.display());
+        return ExitCode::FAILURE;
+    }
+    let unpinned = map.unpinned();
+    println!("wrote {} ({} ids, {} unpinned)", out.display(), map.checks.len(), unpinned.len());
+    for (id, profile) in &unpinned {
+        println!("UNPINNED {id} ({profile})");
+    }
+    if unpinned.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

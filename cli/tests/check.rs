@@ -350,20 +350,80 @@ fn check_lists_the_fixes_and_accepts_errata_numbers_as_profile_names() {
     assert_eq!(json["runs"][0]["profile"], "hardened-without-directory-binding");
 }
 
-/// Bounds that cannot exercise a property say so instead of "holds", and `check` fails.
+/// Bounds that cannot exercise a property say so instead of "holds", with the reason, and
+/// `check` exits 4 (no verdict on them), saying why on stderr.
 #[test]
 fn check_reports_properties_the_bounds_cannot_exercise() {
     let out = ee2e(&words(
         "check --scenario messaging --profile hardened --messages 0 --injections 0 --format json --quiet",
     ));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot exercise some properties"));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(json["outcome"], "not_exercisable");
     let props = json["runs"][0]["properties"].as_array().expect("properties").clone();
     let status = |name: &str| props.iter().find(|p| p["name"] == name).map(|p| p["status"].clone());
     assert_eq!(status("message_confidentiality"), Some("not_exercised".into()));
     assert_eq!(status("ack_accepted"), Some("not_exercised".into()));
     // A key exchange still runs, so the properties about it are checked.
     assert_eq!(status("session_key_secrecy"), Some("holds".into()));
+    assert_eq!(status("session_established"), Some("witnessed".into()));
     let why = props.iter().find(|p| p["name"] == "ack_authenticity").map(|p| p["why"].clone());
-    assert_eq!(why, Some("no honest client sends a message (--messages 0)".into()));
+    assert_eq!(
+        why,
+        Some("no honest client sends a message (--messages 0, or no key exchange to send in)".into())
+    );
+}
+
+/// With no key exchange and no message, the text report lists every sometimes-property as not
+/// exercisable, with its reason, instead of "holds"; exit status 4.
+#[test]
+fn check_without_sessions_or_messages_says_what_cannot_be_exercised() {
+    let out = ee2e(&words("check --scenario messaging --profile seed --sessions 0 --messages 0 --quiet"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(text.contains("Not exercisable at these bounds"), "{text}");
+    for name in ["directory_binding", "session_established", "message_delivered", "ack_accepted"] {
+        // Columns are sized to their contents: the row is the property's name, then padding.
+        let row = text.lines().find(|l| l.starts_with(&format!("| {name} "))).expect("row");
+        assert!(row.contains("not exercisable"), "{row}");
+        assert!(text.contains(&format!("seed / network / messaging: {name} — no honest client")), "{text}");
+    }
+}
+
+/// `--witnesses` prints each sometimes-property's shortest witness: honest steps only.
+#[test]
+fn check_witnesses_are_runs_of_honest_parties() {
+    let out = ee2e(&words("check --scenario messaging --profile seed --witnesses --quiet"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let section = text.split("Witnesses (shortest attacker-free runs").nth(1).expect("witness section");
+    for name in ["session_established", "message_delivered", "offline_message_delivered", "ack_accepted"] {
+        assert!(
+            section.contains(&format!(
+                "{name} — profile seed, threat network, scenario messaging: witnessed in"
+            )),
+            "{section}"
+        );
+    }
+    assert!(section.contains("network delivers S → A: AckDelivery(from B"), "{section}");
+    assert!(!section.contains("attacker"), "no attacker step in a witness: {section}");
+}
+
+/// `--help` describes each threat model.
+#[test]
+fn check_help_describes_the_threat_models() {
+    let out = ee2e(&["check", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for (name, words) in [
+        ("passive", "eavesdropper"),
+        ("network", "Dolev-Yao"),
+        ("sms", "SMS"),
+        ("server", "signing key"),
+        ("compromise", "long-term private key leaks"),
+    ] {
+        assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{name} "))), "{name}: {text}");
+        assert!(text.contains(words), "{name}: {words}: {text}");
+    }
 }

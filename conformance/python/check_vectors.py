@@ -21,6 +21,7 @@ import glob
 import hmac as stdhmac
 import json
 import os
+import re
 import sys
 
 from cryptography.exceptions import InvalidSignature
@@ -35,6 +36,18 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 OTP_TTL = 300_000
 MAX_OTP_ATTEMPTS = 3
+MAX_OTP_REQUESTS = 3
+OTP_REQUEST_WINDOW = 900_000
+MAX_PLAINTEXT = 1_048_576
+MAX_QUEUED_MESSAGES = 1000
+MAX_QUEUED_PER_SENDER = 250
+MAX_QUEUED_BYTES = 64 << 20
+MAX_QUEUED_BYTES_PER_SENDER = 16 << 20
+DELIVERY_BATCH_MESSAGES = 32
+DELIVERY_BATCH_BYTES = 4 << 20
+MAX_OTP_PHONES = 10_000
+OTP_SWEEP_BATCH = 64
+MAX_TRANSPORTS_PER_PEER = 1024
 REPLAY_WINDOW = 64
 U64_MAX = 2**64 - 1
 OTP_LIMIT = 4_294_000_000  # the largest multiple of 10^6 not above 2^32
@@ -51,6 +64,7 @@ SEED_ACK = b"ACK"
 ERROR_CODES = {
     1: "BadRequest", 2: "InvalidPublicKey", 3: "NoPendingRegistration", 4: "OtpExpired",
     5: "TooManyAttempts", 6: "RegistrationRejected", 7: "NotRegistered", 8: "UnknownPeer", 9: "Internal",
+    10: "RateLimited", 11: "QueueFull",
 }
 CODE_BYTES = {name: byte for byte, name in ERROR_CODES.items()}
 
@@ -61,6 +75,7 @@ SERVER_ERROR_CODES = {
     "TooManyAttempts": "TooManyAttempts", "BadPossessionProof": "RegistrationRejected",
     "BadSealedTag": "RegistrationRejected", "BadRegistrationTag": "RegistrationRejected",
     "SenderMismatch": "BadRequest", "NotRegistered": "NotRegistered", "UnknownPeer": "UnknownPeer",
+    "RateLimited": "RateLimited", "OtpTableFull": "RateLimited", "QueueFull": "QueueFull",
 }
 
 
@@ -74,6 +89,28 @@ class ClientError(Exception):
     def __init__(self, name):
         super().__init__(name)
         self.name = name
+
+
+def queued_sender(v, data):
+    _, f = decode(v, data)
+    return f.get("from", f.get("phone"))
+
+
+def stored_size(v, data):
+    """§9.2: the lengths of a message's variable fields (8 for a sequence number)."""
+    kind, f = decode(v, data)
+    return sum(8 if key == "seq" else len(f[key]) for key, _, _ in layout(kind, v))
+
+
+def filler_message(v, filler):
+    """The DataDelivery a queue filler stands for: every byte field zero (vectors README)."""
+    n = filler["ciphertextLength"]
+    if n <= 0 or n % 16 or n > MAX_PLAINTEXT + 16:
+        raise Malformed("filler ciphertextLength %r" % n)
+    fields = {"from": filler["from"].encode(), "iv": bytes(16), "ct": bytes(n), "mac": bytes(32)}
+    if v == 2:
+        fields.update(session=bytes(32), seq=0)
+    return encode(v, "DataDelivery", fields)
 
 
 class ServerError(Exception):
@@ -152,12 +189,9 @@ def aes_decrypt(key, iv, ciphertext):
 # RSA (SPEC.md §1, §2.1)
 
 def public_key(der):
-    """A valid public key by §2.1 (2048 or 3072 bits, e = 65537), or None.
-
-    §2.1 does not say whether a non-canonical encoding of a valid key is valid; the vectors
-    (and the reference) treat public keys as identities and require the canonical
-    SubjectPublicKeyInfo DER with the rsaEncryption identifier, so this does too.
-    """
+    """A valid public key by §2.1, or None: 2048 or 3072 bits, e = 65537, an odd modulus, and
+    the canonical SubjectPublicKeyInfo DER with the rsaEncryption identifier (re-encoding the
+    parsed key gives the same bytes, so BER that OpenSSL accepts is refused here)."""
     try:
         key = serialization.load_der_public_key(der)
     except Exception:
@@ -165,7 +199,8 @@ def public_key(der):
     if not isinstance(key, rsa.RSAPublicKey):
         return None
     numbers = key.public_numbers()
-    if numbers.n.bit_length() not in (2048, 3072) or numbers.e != 65537:
+    # §2.1: an even modulus is no RSA modulus.
+    if numbers.n.bit_length() not in (2048, 3072) or numbers.e != 65537 or numbers.n % 2 == 0:
         return None
     canonical = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return key if canonical == der else None
@@ -401,6 +436,32 @@ def encode(v, kind, fields):
     return out
 
 
+LAYOUT_BODIES = ("RegisterSubmit", "Data", "DataDelivery", "Ack", "AckDelivery")
+
+
+def checked_encode(v, kind, body_version, named):
+    """§4.6: encodes a message given by its wire field names for wire version v, or raises the
+    encoder's error. `body_version` is the layout of the version-dependent body, if any."""
+    if kind in LAYOUT_BODIES and body_version != v:
+        raise DecodeError("WrongLayout")
+    fields = {}
+    for key, name, spec in layout(kind, v):
+        text = named[name]
+        value = text.encode() if spec[0] != "fixed" and spec[4:5] == (True,) else bytes.fromhex(text)
+        if spec[0] == "fixed":
+            if len(value) != spec[1]:
+                raise DecodeError("WrongLength", name)
+            if key == "seq":
+                value = int.from_bytes(value, "big")
+        else:
+            if len(value) > spec[2]:
+                raise DecodeError("FieldTooLong", name)
+            if len(value) < spec[3]:
+                raise DecodeError("EmptyField", name)
+        fields[key] = value
+    return encode(v, kind, fields)
+
+
 def entry_fields(entry):
     phone, pk, sig = entry
     return {"phone": phone, "public_key": pk, "signature": sig}
@@ -459,7 +520,7 @@ class Client:
         self.iterations = iterations
         # Everything that changes; copied before each step so that a failed step changes nothing.
         self.s = {"registration": "Unregistered", "entry": None, "lookups": set(), "peers": {}, "sessions": [],
-                  "seen": set(), "outstanding": [], "next_id": 0}
+                  "seen": set(), "seen_by": {}, "outstanding": [], "next_id": 0}
 
     # -- helpers
 
@@ -540,6 +601,12 @@ class Client:
             return [("KeyRequest", {"peer": peer})], [], None
         if kind == "send":
             return self.send(action["peer"].encode(), bytes.fromhex(action["plaintext"]), draws)
+        if kind == "resumeSequence":
+            session = self.newest(action["peer"].encode())
+            if session is None:
+                raise ClientError("NoSession")
+            session["next_seq"] = action["next"]
+            return [], [], None
         if kind in ("connect", "disconnect"):
             self.require_registered()
             return [("Connect" if kind == "connect" else "Disconnect", {"phone": self.phone})], [], None
@@ -577,6 +644,9 @@ class Client:
     def on_error(self, fields, _draws):
         if self.s["registration"] == "AwaitingResult":
             self.s["registration"] = "AwaitingOtp" if fields["code"] == "RegistrationRejected" else "Unregistered"
+        elif self.s["registration"] == "AwaitingOtp" and fields["code"] in ("RateLimited", "Internal"):
+            # §5.5: the request was refused, no SMS will come.
+            self.s["registration"] = "Unregistered"
         return [], [{"event": "ServerError", "code": fields["code"]}], None
 
     def on_result(self, fields, _draws):
@@ -597,6 +667,8 @@ class Client:
         if peer not in self.s["lookups"]:
             raise ClientError("UnexpectedPeerKey")
         self.check_entry(entry)
+        if self.hardened:
+            self.transports_below_bound(peer)  # §6.2 check 4
         k = draws.take(32)
         label = transport_label(self.hardened, self.phone, peer)
         seed = draws.take(32)
@@ -622,17 +694,27 @@ class Client:
         self.s["lookups"].discard(peer)
         self.s["peers"][peer] = entry
         if sid is not None:
-            self.s["seen"].add(sid)
+            self.record_transport(peer, sid)
         self.add_session(session)
         events = [{"event": "PeerKeyVerified", "peer": peer.decode()},
                   established(peer, INITIATOR, sid, k)]
         return [("KeyTransport", {"to": peer, "c": c, "sig": sig})], events, im
+
+    def transports_below_bound(self, peer):
+        if len(self.s["seen_by"].get(peer, ())) >= MAX_TRANSPORTS_PER_PEER:
+            raise ClientError("TooManyTransports")
+
+    def record_transport(self, peer, sid):
+        self.s["seen"].add(sid)
+        self.s["seen_by"].setdefault(peer, set()).add(sid)
 
     def on_key_delivery(self, fields, _draws):
         self.require_registered()
         entry = (fields["phone"], fields["public_key"], fields["signature"])
         a, pk_a = entry[0], entry[1]
         self.check_entry(entry)
+        if self.hardened:
+            self.transports_below_bound(a)  # §6.4 check 2a, before any RSA operation
         key_a = public_key(pk_a)
         c, sig = fields["c"], fields["sig"]
         signed = None
@@ -663,12 +745,14 @@ class Client:
         self.keys_intermediate(im, session)
         self.s["peers"][a] = entry
         if sid is not None:
-            self.s["seen"].add(sid)
+            self.record_transport(a, sid)
         self.add_session(session)
         return [], [{"event": "PeerKeyVerified", "peer": a.decode()}, established(a, RESPONDER, sid, k)], im
 
     def send(self, peer, plaintext, draws):
         self.require_registered()
+        if len(plaintext) > MAX_PLAINTEXT:
+            raise ClientError("MessageTooLarge")
         session = self.newest(peer)
         if session is None:
             raise ClientError("NoSession")
@@ -796,7 +880,41 @@ class Server:
         self.v = 2 if hardened else 1
         self.sk = private_key(sk_pem)
         self.iterations = iterations
-        self.s = {"directory": {}, "pending": {}, "queues": {}, "online": set()}
+        self.s = {"directory": {}, "pending": {}, "requests": {}, "queues": {}, "online": set()}
+        self.confirmed = False  # §9.2's delivery mode: False = at Connect
+        self.fillers = {}  # filler message bytes -> its description (vectors README)
+        self.facts = {}  # message bytes -> (sender, stored size), decoded once
+
+    def fact(self, data):
+        if data not in self.facts:
+            self.facts[data] = (queued_sender(self.v, data), stored_size(self.v, data))
+        return self.facts[data]
+
+    def sender_of(self, data):
+        return self.fact(data)[0]
+
+    def size_of(self, data):
+        return self.fact(data)[1]
+
+    def addressed(self, to, data):
+        if data in self.fillers:
+            return {"to": to.decode(), "filler": self.fillers[data]}
+        return {"to": to.decode(), "message": data.hex()}
+
+    def otp_phones(self):
+        return set(self.s["pending"]) | {p for p, times in self.s["requests"].items() if times}
+
+    def sweep(self, now):
+        """§5.1: delete at most OTP_SWEEP_BATCH expired rows of each table, oldest first."""
+        expired = sorted((row[1], phone) for phone, row in self.s["pending"].items() if now - row[1] > OTP_TTL)
+        for _, phone in expired[:OTP_SWEEP_BATCH]:
+            del self.s["pending"][phone]
+        times = sorted((t, phone) for phone, ts in self.s["requests"].items() for t in ts
+                       if now - t >= OTP_REQUEST_WINDOW)
+        for t, phone in times[:OTP_SWEEP_BATCH]:
+            self.s["requests"][phone].remove(t)
+            if not self.s["requests"][phone]:
+                del self.s["requests"][phone]
 
     def step(self, sender, data, now, draws):
         saved = copy.deepcopy(self.s)
@@ -827,7 +945,19 @@ class Server:
         if to in self.s["online"]:
             out["send"].append({"to": to.decode(), "message": data.hex()})
         else:
-            self.s["queues"].setdefault(to, []).append(data)
+            queue = self.s["queues"].setdefault(to, [])
+            sender = fields.get("from", fields.get("phone"))
+            size = stored_size(self.v, data)
+            mine = [m for m in queue if self.sender_of(m) == sender]
+            if len(queue) >= MAX_QUEUED_MESSAGES:  # §9.2 check 1
+                raise ServerError("QueueFull")
+            if sum(self.size_of(m) for m in queue) + size > MAX_QUEUED_BYTES:  # check 2
+                raise ServerError("QueueFull")
+            if len(mine) >= MAX_QUEUED_PER_SENDER:  # check 3
+                raise ServerError("QueueFull")
+            if sum(self.size_of(m) for m in mine) + size > MAX_QUEUED_BYTES_PER_SENDER:  # check 4
+                raise ServerError("QueueFull")
+            queue.append(data)
             out["stored"].append({"to": to.decode(), "message": data.hex()})
 
     def run(self, sender, data, now, draws):
@@ -835,6 +965,20 @@ class Server:
         out = {"send": [], "stored": [], "sms": []}
         im = None
         if kind == "RegisterRequest":
+            recent = None
+            if self.hardened:
+                # §5.1 check 1 [E8]: a sliding window; a refused request is not recorded.
+                recent = [t for t in self.s["requests"].get(f["phone"], []) if now - t < OTP_REQUEST_WINDOW]
+                if len(recent) >= MAX_OTP_REQUESTS:
+                    raise ServerError("RateLimited")
+            # §5.1 check 2 (both profiles): a phone with no rows yet needs room in the tables,
+            # counted again after a sweep when they are full.
+            if f["phone"] not in self.otp_phones() and len(self.otp_phones()) >= MAX_OTP_PHONES:
+                self.sweep(now)
+                if len(self.otp_phones()) >= MAX_OTP_PHONES:
+                    raise ServerError("OtpTableFull")
+            if recent is not None:
+                self.s["requests"][f["phone"]] = recent + [now]
             otp = draws.otp()
             self.s["pending"][f["phone"]] = [otp, now, 0]
             out["sms"].append({"phone": f["phone"].decode(), "otp": otp.decode()})
@@ -863,8 +1007,20 @@ class Server:
                 raise ServerError("SenderMismatch")
             if kind == "Connect":
                 self.registered(f["phone"])
-                for queued in self.s["queues"].pop(f["phone"], []):
-                    out["send"].append({"to": f["phone"].decode(), "message": queued.hex()})
+                if self.confirmed:
+                    # §9.2: the first batch, the oldest messages within both batch bounds (at
+                    # least one); the rest waits for confirmations.
+                    queue, total = [], 0
+                    for queued in self.s["queues"].get(f["phone"], []):
+                        if queue and (len(queue) == DELIVERY_BATCH_MESSAGES
+                                      or total + self.size_of(queued) > DELIVERY_BATCH_BYTES):
+                            break
+                        queue.append(queued)
+                        total += self.size_of(queued)
+                else:
+                    queue = self.s["queues"].pop(f["phone"], [])
+                for queued in queue:
+                    out["send"].append(self.addressed(f["phone"], queued))
                 self.s["online"].add(f["phone"])
             else:
                 self.s["online"].discard(f["phone"])
@@ -966,12 +1122,18 @@ def run_client_test(hardened, group, test):
     me = parties[group["me"]]
     if "privateKey" not in me:
         raise Malformed("me has no private key")
-    iterations = group.get("pbkdf2Iterations", 1)
+    iterations = checked_iterations(group.get("pbkdf2Iterations", 1))
     client = Client(hardened, me["phone"].encode(), me["privateKey"], bytes.fromhex(group["server"]["publicKey"]), iterations)
     state = test["registration"]
     client.s["registration"] = state
     if state == "Registered":
         client.s["entry"] = (me["phone"].encode(), bytes.fromhex(me["publicKey"]), bytes.fromhex(me["entrySignature"]))
+    for seen in test.get("seenTransports", []):
+        if state != "Registered" or not 0 <= seen["count"] <= MAX_TRANSPORTS_PER_PEER:
+            raise Malformed("seenTransports %r" % seen)
+        peer = parties[seen["peer"]]["phone"].encode()
+        for i in range(seen["count"]):
+            client.record_transport(peer, b"\xf1" * 28 + i.to_bytes(4, "big"))
     problems = []
     for i, step in enumerate(test.get("setup", [])):
         try:
@@ -998,9 +1160,16 @@ def run_client_test(hardened, group, test):
     return problems
 
 
+def checked_iterations(count):
+    """SPEC.md's count or fewer (the reduced files), never more: a file must not make us run for hours."""
+    if not isinstance(count, int) or not 1 <= count <= 600_000:
+        raise Malformed("pbkdf2Iterations %r" % count)
+    return count
+
+
 def run_server_test(hardened, group, test):
     parties = parties_of(group)
-    server = Server(hardened, group["server"]["privateKey"], group["pbkdf2Iterations"])
+    server = Server(hardened, group["server"]["privateKey"], checked_iterations(group["pbkdf2Iterations"]))
     if serialization.load_der_public_key(bytes.fromhex(group["server"]["publicKey"])).public_numbers() != \
             server.sk.public_key().public_numbers():
         raise Malformed("server key pair mismatch")
@@ -1010,8 +1179,37 @@ def run_server_test(hardened, group, test):
         server.s["directory"][phone] = (phone, bytes.fromhex(p["publicKey"]), bytes.fromhex(p["entrySignature"]))
     for pending in test.get("pending", []):
         server.s["pending"][pending["phone"].encode()] = [pending["otp"].encode(), pending["issuedAt"], pending["attempts"]]
+    for requests in test.get("otpRequests", []):
+        server.s["requests"][requests["phone"].encode()] = list(requests["times"])
+    filler = test.get("otpPhones")
+    if filler is not None:
+        if not 0 <= filler["count"] <= MAX_OTP_PHONES:
+            raise Malformed("otpPhones %r" % filler)
+        for i in range(filler["count"]):
+            server.s["pending"][b"+1999%07d" % i] = [b"000000", filler["issuedAt"], 0]
+    for queued in test.get("queued", []):
+        if ("message" in queued) == ("filler" in queued):
+            raise Malformed("a queued entry needs exactly one of message and filler")
+        if "filler" in queued:
+            data = filler_message(server.v, queued["filler"])
+            server.fillers[data] = queued["filler"]
+        else:
+            data = bytes.fromhex(queued["message"])
+        decode(server.v, data)
+        queue = server.s["queues"].setdefault(parties[queued["to"]]["phone"].encode(), [])
+        count = queued["count"]
+        # No conforming server holds more than §9.2's bounds (and a file must not make us try).
+        if not 0 <= count <= MAX_QUEUED_MESSAGES - len(queue) or \
+                sum(map(server.size_of, queue)) + count * server.size_of(data) > MAX_QUEUED_BYTES:
+            raise Malformed("a queue longer than MAX_QUEUED_MESSAGES or MAX_QUEUED_BYTES")
+        queue.extend([data] * count)
+    if test.get("delivery", "onConnect") not in ("onConnect", "confirmed"):
+        raise Malformed("delivery %r" % test.get("delivery"))
+    server.confirmed = test.get("delivery") == "confirmed"
     for name in test.get("online", []):
-        server.s["online"].add(parties[name]["phone"].encode())
+        phone = parties[name]["phone"].encode()
+        # Bringing a party online is a Connect at time 0 (it receives what is queued).
+        server.step(phone, encode(server.v, "Connect", {"phone": phone}), 0, Draws(None))
     for i, step in enumerate(test.get("setup", [])):
         inp = step["input"]
         try:
@@ -1056,6 +1254,23 @@ def run_decode_test(hardened, test):
     return problems
 
 
+def run_encode_test(hardened, test):
+    v = 2 if hardened else 1
+    try:
+        data = checked_encode(v, test["messageType"], test.get("layout"), test["fields"])
+    except DecodeError as e:  # the encoder's errors, raised the same way
+        if test["result"] == "valid":
+            return ["expected valid, got %s %s" % (e.name, e.field)]
+        problems = []
+        compare("error", (test.get("error"), test.get("errorField")), (e.name, e.field), problems)
+        return problems
+    if test["result"] != "valid":
+        return ["expected %s, the message encodes" % test.get("error")]
+    problems = []
+    compare("encoded", test.get("encoded"), data.hex(), problems)
+    return problems
+
+
 def run_keys_test(test):
     k, sid = bytes.fromhex(test["sessionKey"]), bytes.fromhex(test["sessionId"])
     enc_info, mac_info, enc, mac = message_keys(k, sid, test["direction"])
@@ -1065,7 +1280,66 @@ def run_keys_test(test):
     return problems
 
 
-def check_file(path):
+def spec_ids(path):
+    """The check ids of SPEC.md ("How to read this document"): row n of a check table in §x.y
+    (§5–§9; a table whose header starts `| # |`) is Sx.y.n, §7.4's seed and hardened tables
+    Sx.y s/h; each §3 constant is its own id. Returns {id: (profiles, error names)}."""
+    ids, major, section, prefix, profiles = {}, 0, None, None, None
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    for line in lines:
+        if line.startswith("## "):
+            number = re.match(r"## (\d+)\.", line)
+            major, section, prefix = (int(number.group(1)) if number else -1), None, None
+            continue
+        if line.startswith("### "):
+            section, prefix = line.split()[1], None
+            continue
+        if not line.startswith("|"):
+            prefix = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if major == 3:
+            name = re.fullmatch(r"`([A-Z][A-Z0-9_]*)`", cells[0])
+            if name:
+                ids[name.group(1)] = ({"hardened"} if "[E" in cells[-1] else {"seed", "hardened"}, set())
+            continue
+        if not (5 <= major <= 9) or section is None:
+            continue
+        if cells[0] == "#":
+            suffix = "s" if "(seed)" in cells[1] else "h" if "(hardened)" in cells[1] else ""
+            profiles = {"s": {"seed"}, "h": {"hardened"}, "": {"seed", "hardened"}}[suffix]
+            prefix = "S" + section + suffix
+            continue
+        if prefix is None or (cells[0] and set(cells[0]) <= set("-:")):
+            continue
+        errors = {re.split(r"[( {]", t)[0] for t in cells[-1].split("`")[1::2]}
+        if cells[0] == "":
+            ids[last][1].update(errors)
+            continue
+        last = "%s.%s" % (prefix, cells[0])
+        row = {"hardened"} if cells[1].startswith("[E") else {"seed"} if cells[1].startswith("(seed") else profiles
+        ids[last] = (row, errors)
+    return ids
+
+
+def check_ids(ids, profile, test):
+    """A test's `checks` name ids SPEC.md gives for this profile, and a rejected test fails
+    with an error that one of its named checks gives."""
+    named = []
+    for check in test.get("checks", []):
+        if check not in ids:
+            return ["checks: SPEC.md gives no id %r" % check]
+        if profile not in ids[check][0]:
+            return ["checks: %s is not a check of the %s profile" % (check, profile)]
+        if check.startswith("S"):
+            named.append(check)
+    if test["result"] == "invalid" and named and not any(test.get("error") in ids[c][1] for c in named):
+        return ["checks: the error %s is not one that %s names" % (test.get("error"), ", ".join(named))]
+    return []
+
+
+def check_file(path, ids=None):
     name = os.path.basename(path)
     with open(path) as handle:
         data = json.load(handle)
@@ -1084,12 +1358,16 @@ def check_file(path):
                     problems = run_server_test(hardened, group, test)
                 elif group["type"] == "Decode":
                     problems = run_decode_test(hardened, test)
+                elif group["type"] == "Encode":
+                    problems = run_encode_test(hardened, test)
                 elif group["type"] == "MessageKeys":
                     problems = run_keys_test(test)
                 else:
                     raise Malformed("unknown group type " + group["type"])
             except (Malformed, KeyError, ValueError, TypeError) as e:
                 problems = ["cannot run: %r" % (e,)]
+            if ids is not None:
+                problems = check_ids(ids, data["profile"], test) + problems
             results.append((test.get("tcId"), test["result"], problems))
     if len(results) != data["numberOfTests"]:
         raise Malformed("%s: numberOfTests %d, found %d" % (name, data["numberOfTests"], len(results)))
@@ -1100,6 +1378,10 @@ def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     directory = argv[1] if len(argv) > 1 else os.path.join(here, "..", "vectors")
     paths = sorted(glob.glob(os.path.join(directory, "*.json")))
+    spec = os.path.join(here, "..", "..", "spec", "SPEC.md")
+    ids = spec_ids(spec) if os.path.exists(spec) else None
+    if ids is None:
+        print("no SPEC.md at %s: the tests' check ids are not checked" % spec)
     if not paths:
         print("no vector files in %s" % directory)
         return 1
@@ -1107,7 +1389,7 @@ def main(argv):
     for path in paths:
         name = os.path.basename(path)
         try:
-            profile, results = check_file(path)
+            profile, results = check_file(path, ids)
         except (Malformed, OSError, ValueError, KeyError) as e:
             print("%s: cannot read: %s" % (name, e))
             failed += 1

@@ -17,6 +17,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod checks;
+pub mod coverage;
 mod error;
 mod generate;
 pub mod replay;
@@ -129,6 +131,7 @@ pub struct Failure {
 /// that is not of the schema outside its tests. A malformed *test* is not an error: it
 /// counts as failed, with a reason naming the file and `tcId`.
 pub fn verify(dir: &Path) -> Result<Summary, VectorError> {
+    let known = checks::all().map_err(|message| VectorError::Format { file: "SPEC.md".into(), message })?;
     for name in file_names() {
         if !dir.join(&name).is_file() {
             return Err(VectorError::MissingFile { dir: dir.to_path_buf(), name });
@@ -146,7 +149,7 @@ pub fn verify(dir: &Path) -> Result<Summary, VectorError> {
     let mut summary = Summary::default();
     let mut declared = 0;
     for path in &paths {
-        let (file, count) = verify_file(path, &mut summary.failures)?;
+        let (file, count) = verify_file(path, &known, &mut summary.failures)?;
         declared += count;
         summary.passed += file.passed;
         summary.failed += file.failed;
@@ -163,7 +166,11 @@ pub fn verify(dir: &Path) -> Result<Summary, VectorError> {
 }
 
 /// Verifies one file; returns its summary and its declared number of tests.
-fn verify_file(path: &Path, failures: &mut Vec<Failure>) -> Result<(FileSummary, usize), VectorError> {
+fn verify_file(
+    path: &Path,
+    known: &[checks::Check],
+    failures: &mut Vec<Failure>,
+) -> Result<(FileSummary, usize), VectorError> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let format = |message: String| VectorError::Format { file: name.clone(), message };
     let text =
@@ -184,7 +191,7 @@ fn verify_file(path: &Path, failures: &mut Vec<Failure>) -> Result<(FileSummary,
             file.failed += 1;
             failures.push(Failure { file: name.clone(), tc_id, reason });
         }
-        for (tc_id, verdict, flags, outcome) in run_group(profile, &typed) {
+        for (tc_id, verdict, flags, outcome) in run_group(profile, known, &typed) {
             count += 1;
             if !seen.insert(tc_id) {
                 return Err(format(format!("tcId {tc_id} appears twice")));
@@ -217,7 +224,7 @@ fn verify_file(path: &Path, failures: &mut Vec<Failure>) -> Result<(FileSummary,
 type Bad = Vec<(u32, String)>;
 
 /// Types a raw group's tests one by one; a test that does not parse is reported by `tcId`.
-fn type_group(file: &str, group: TestGroup<Value, Value, Value, Value>) -> (TypedGroup, Bad) {
+fn type_group(file: &str, group: TestGroup<Value, Value, Value, Value, Value>) -> (TypedGroup, Bad) {
     fn typed<T: serde::de::DeserializeOwned>(file: &str, tests: Vec<Value>, bad: &mut Bad) -> Vec<T> {
         let mut out = Vec::new();
         for value in tests {
@@ -264,40 +271,47 @@ fn type_group(file: &str, group: TestGroup<Value, Value, Value, Value>) -> (Type
             let tests = typed(file, g.tests, &mut bad);
             TestGroup::MessageKeys(schema::MessageKeysGroup { description: g.description, tests })
         }
+        TestGroup::Encode(g) => {
+            let tests = typed(file, g.tests, &mut bad);
+            TestGroup::Encode(schema::EncodeGroup { description: g.description, tests })
+        }
     };
     (group, bad)
 }
 
 type Outcome = (u32, Verdict, Vec<String>, Result<(), String>);
 
-fn run_group(profile: Profile, group: &TypedGroup) -> Vec<Outcome> {
+fn run_group(profile: Profile, known: &[checks::Check], group: &TypedGroup) -> Vec<Outcome> {
+    let ids = |ids: &[String], result: Verdict, error: &Option<String>| {
+        check_ids(profile, known, ids, result, error.as_deref())
+    };
     match group {
         TestGroup::ClientSteps(g) => g
             .tests
             .iter()
             .map(|t| {
-                (
-                    t.tc_id,
-                    t.result,
-                    t.flags.clone(),
-                    compare(runner::run_client(profile, g, t), &expected_client(t)),
-                )
+                let outcome = compare(runner::run_client(profile, g, t), &expected_client(t));
+                (t.tc_id, t.result, t.flags.clone(), ids(&t.checks, t.result, &t.error).and(outcome))
             })
             .collect(),
         TestGroup::ServerSteps(g) => g
             .tests
             .iter()
             .map(|t| {
-                (
-                    t.tc_id,
-                    t.result,
-                    t.flags.clone(),
-                    compare(runner::run_server(profile, g, t), &expected_server(t)),
-                )
+                let outcome = compare(runner::run_server(profile, g, t), &expected_server(t));
+                (t.tc_id, t.result, t.flags.clone(), ids(&t.checks, t.result, &t.error).and(outcome))
             })
             .collect(),
-        TestGroup::Decode(g) => {
-            g.tests.iter().map(|t| (t.tc_id, t.result, t.flags.clone(), check_decode(profile, t))).collect()
+        TestGroup::Decode(g) => g
+            .tests
+            .iter()
+            .map(|t| {
+                let outcome = check_decode(profile, t);
+                (t.tc_id, t.result, t.flags.clone(), ids(&t.checks, t.result, &t.error).and(outcome))
+            })
+            .collect(),
+        TestGroup::Encode(g) => {
+            g.tests.iter().map(|t| (t.tc_id, t.result, t.flags.clone(), check_encode(profile, t))).collect()
         }
         TestGroup::MessageKeys(g) => g
             .tests
@@ -313,6 +327,37 @@ fn run_group(profile: Profile, group: &TypedGroup) -> Vec<Outcome> {
             })
             .collect(),
     }
+}
+
+/// A test's `checks`: every id is one SPEC.md gives, for this profile; and a rejected test
+/// that names checks fails with an error one of them names (or it would pin nothing).
+fn check_ids(
+    profile: Profile,
+    known: &[checks::Check],
+    ids: &[String],
+    result: Verdict,
+    error: Option<&str>,
+) -> Result<(), String> {
+    let mut named = Vec::new();
+    for id in ids {
+        let check = known
+            .iter()
+            .find(|c| c.id == *id)
+            .ok_or_else(|| format!("checks: SPEC.md gives no id {id:?}"))?;
+        if !check.applies.to(profile) {
+            return Err(format!("checks: {id} is not a check of the {} profile", profile.name()));
+        }
+        if !check.is_limit() {
+            named.push(check);
+        }
+    }
+    if let (Verdict::Invalid, Some(error), false) = (result, error, named.is_empty())
+        && !named.iter().any(|c| c.errors.contains(error))
+    {
+        let ids: Vec<&str> = named.iter().map(|c| c.id.as_str()).collect();
+        return Err(format!("checks: the error {error} is not one that {} names", ids.join(", ")));
+    }
+    Ok(())
 }
 
 /// The fields a test fixes, as JSON, in the shape [`observed_json`] gives.
@@ -409,6 +454,18 @@ fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
 fn short(value: &Value) -> String {
     let text = value.to_string();
     if text.len() > 80 { format!("{}…", &text[..80]) } else { text }
+}
+
+fn check_encode(profile: Profile, t: &schema::EncodeTest) -> Result<(), String> {
+    let got = match runner::run_encode(profile, t) {
+        Ok(got) => got,
+        Err(Problem::Malformed(m) | Problem::Setup(m)) => return Err(format!("malformed test: {m}")),
+    };
+    let want = match t.result {
+        Verdict::Valid => Ok(t.encoded.clone().unwrap_or_default()),
+        Verdict::Invalid => Err((t.error.clone().unwrap_or_default(), t.error_field.clone())),
+    };
+    if got == want { Ok(()) } else { Err(format!("file {want:?}, implementation {got:?}")) }
 }
 
 fn check_decode(profile: Profile, t: &DecodeTest) -> Result<(), String> {

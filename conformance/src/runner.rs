@@ -6,6 +6,7 @@
 //! `ee2e_spec::Server`) through the public API, then given the test's input.
 
 mod client;
+mod encode;
 mod intermediate;
 mod server;
 
@@ -22,6 +23,7 @@ use crate::schema::{
 };
 
 pub(crate) use client::run_client;
+pub(crate) use encode::run_encode;
 pub(crate) use intermediate::{input_bytes, tuple};
 pub(crate) use server::run_server;
 
@@ -151,6 +153,18 @@ pub(crate) fn parse_parties(parties: &[Party]) -> Result<BTreeMap<String, PartyI
     Ok(out)
 }
 
+/// A group's PBKDF2 iteration count: SPEC.md's, or fewer (the reduced files), never more —
+/// a hostile file must not make the verifier run for hours.
+pub(crate) fn iterations(count: u32) -> Result<u32, Problem> {
+    if count == 0 || count > ee2e_spec::profile::PBKDF2_ITERATIONS {
+        return Err(Problem::Malformed(format!(
+            "pbkdf2Iterations {count} is not between 1 and PBKDF2_ITERATIONS ({})",
+            ee2e_spec::profile::PBKDF2_ITERATIONS
+        )));
+    }
+    Ok(count)
+}
+
 pub(crate) fn parse_phone(text: &str) -> Result<Phone, Problem> {
     Phone::parse(text).map_err(|_| Problem::Malformed(format!("{text:?} is not an E.164 phone number")))
 }
@@ -176,6 +190,13 @@ pub(crate) fn rng_for(seed: Option<&Hex>) -> Result<ee2e::Rng, Problem> {
             .map_err(|_| Problem::Malformed(format!("rngSeed is {} bytes, not 32", hex.0.len())))?,
     };
     Ok(seeded_rng(seed))
+}
+
+/// The OTP a server step seeded with `seed` issues (SPEC.md §5.1; the vectors' draw order).
+pub(crate) fn server_otp(seed: Option<&Hex>) -> Result<String, Problem> {
+    let mut rng = rng_for(seed)?;
+    let otp = <S as ee2e_spec::Suite>::random(&mut rng, ee2e_spec::Fresh::Otp);
+    Ok(String::from_utf8_lossy(otp.as_slice()).into_owned())
 }
 
 /// Bytes `start..end` of the keystream the seeded source produces (SPEC of the vectors:

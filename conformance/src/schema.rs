@@ -73,7 +73,7 @@ impl<'de> Deserialize<'de> for Hex {
 /// A whole vector file, generic over the type its tests are read as.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct VectorFile<C, S, D, K> {
+pub struct VectorFile<C, S, D, K, E> {
     /// What the file tests, e.g. `EE2E key exchange`.
     pub algorithm: String,
     /// Always [`SCHEMA`].
@@ -87,20 +87,21 @@ pub struct VectorFile<C, S, D, K> {
     /// The meaning of every flag used in the file.
     pub notes: BTreeMap<String, String>,
     /// The groups of tests.
-    pub test_groups: Vec<TestGroup<C, S, D, K>>,
+    pub test_groups: Vec<TestGroup<C, S, D, K, E>>,
 }
 
 /// A file as read in the first stage: tests are still JSON values.
-pub type RawFile = VectorFile<serde_json::Value, serde_json::Value, serde_json::Value, serde_json::Value>;
+pub type RawFile =
+    VectorFile<serde_json::Value, serde_json::Value, serde_json::Value, serde_json::Value, serde_json::Value>;
 /// A file with every test typed.
-pub type TypedFile = VectorFile<ClientTest, ServerTest, DecodeTest, MessageKeysTest>;
+pub type TypedFile = VectorFile<ClientTest, ServerTest, DecodeTest, MessageKeysTest, EncodeTest>;
 /// A group with every test typed.
-pub type TypedGroup = TestGroup<ClientTest, ServerTest, DecodeTest, MessageKeysTest>;
+pub type TypedGroup = TestGroup<ClientTest, ServerTest, DecodeTest, MessageKeysTest, EncodeTest>;
 
 /// A group of tests sharing inputs, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", deny_unknown_fields)]
-pub enum TestGroup<C, S, D, K> {
+pub enum TestGroup<C, S, D, K, E> {
     /// A client in a described state takes one more input (a message from the server or a
     /// local action); the test gives the outputs or the error.
     ClientSteps(ClientGroup<C>),
@@ -110,6 +111,8 @@ pub enum TestGroup<C, S, D, K> {
     Decode(DecodeGroup<D>),
     /// The hardened per-direction message keys (SPEC.md §7.1).
     MessageKeys(MessageKeysGroup<K>),
+    /// A message given field by field, encoded under the file's wire version (SPEC.md §4.6).
+    Encode(EncodeGroup<E>),
 }
 
 /// The server's RSA key: the public key every client pins, and the private key when the
@@ -225,6 +228,15 @@ pub enum ClientInput {
     Connect {},
     /// Go offline (§9.1).
     Disconnect {},
+    /// Setup only: the newest session with `peer` seals `next` as its next sequence number,
+    /// as a client resuming a persisted counter does (used to reach 2⁶⁴ − 1, §7.2 check 4).
+    #[serde(rename_all = "camelCase")]
+    ResumeSequence {
+        /// The peer's phone number.
+        peer: String,
+        /// The next sequence number.
+        next: u64,
+    },
     /// A message from the server, as bytes on the wire.
     #[serde(rename_all = "camelCase")]
     Receive {
@@ -256,10 +268,18 @@ pub struct ClientTest {
     pub comment: String,
     /// Flags, explained in the file's `notes`.
     pub flags: Vec<String>,
+    /// The SPEC.md check ids and limits this test pins (SPEC.md "How to read"; listed in
+    /// `conformance/COVERAGE.md`). The verifier rejects an id SPEC.md does not give.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
     /// The client's state before `input`, in words.
     pub state: String,
     /// The registration state the client starts in (before `setup`).
     pub registration: RegistrationState,
+    /// Key transports already recorded per peer, given by their number (a registered client;
+    /// applied before `setup`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_transports: Vec<SeenTransports>,
     /// Steps run first, in order, each with its expected outcome.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub setup: Vec<ClientStep>,
@@ -388,6 +408,105 @@ pub struct PendingOtp {
     pub attempts: u32,
 }
 
+/// The recorded OTP requests of one phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OtpRequests {
+    /// The phone.
+    pub phone: String,
+    /// The times of its requests, milliseconds, oldest first.
+    pub times: Vec<u64>,
+}
+
+/// `count` copies of one message in a recipient's offline queue: `message`, or else the
+/// message `filler` describes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Queued {
+    /// The recipient (a party name).
+    pub to: String,
+    /// The stored message, encoded (a `DataDelivery` or `AckDelivery`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Hex>,
+    /// A large message given by its size instead of its bytes (the byte bounds of §9.2 need
+    /// tens of MiB of queue, which as hex would make the files that large).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filler: Option<Filler>,
+    /// How many copies, one after the other.
+    pub count: usize,
+}
+
+/// A `DataDelivery` from `from` whose byte fields are all zero bytes: a ciphertext of
+/// `ciphertextLength` bytes, a 16-byte IV and a 32-byte MAC and, in the hardened layout, a
+/// 32-byte session id and sequence number 0. Its stored size (§9.2) is the sender's phone
+/// length + 48 + `ciphertextLength` (seed) or + 88 + `ciphertextLength` (hardened).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Filler {
+    /// The sender's phone number.
+    pub from: String,
+    /// The ciphertext's length: a positive multiple of 16, at most `MAX_PLAINTEXT` + 16.
+    pub ciphertext_length: usize,
+}
+
+/// `count` phones that are no party, each with a pending OTP `000000` issued at `issuedAt`
+/// and no failed attempts: phone `i` (from 0) is `+1999` followed by `i` in 7 digits. They
+/// fill the OTP tables (§5.1 check 2) without listing 10 000 rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OtpPhones {
+    /// How many phones, at most `MAX_OTP_PHONES`.
+    pub count: usize,
+    /// Issue time of their OTPs, milliseconds.
+    pub issued_at: u64,
+}
+
+impl OtpPhones {
+    /// The text of phone `i`.
+    pub fn phone(i: usize) -> String {
+        format!("+1999{i:07}")
+    }
+}
+
+/// `count` key transports with `peer` that the client already recorded (§6.4, E3), with
+/// session ids no transport has: id `i` (from 0) is 28 bytes `f1` followed by `i` as 4
+/// big-endian bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SeenTransports {
+    /// The peer (a party name).
+    pub peer: String,
+    /// How many, at most `MAX_TRANSPORTS_PER_PEER`.
+    pub count: usize,
+}
+
+impl SeenTransports {
+    /// Session id `i`.
+    pub fn id(i: u32) -> [u8; 32] {
+        let mut id = [0xf1; 32];
+        id[28..].copy_from_slice(&i.to_be_bytes());
+        id
+    }
+}
+
+/// The server's delivery mode (SPEC.md §9.2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DeliveryMode {
+    /// `Connect` takes the queue out of the store as it sends it.
+    #[default]
+    OnConnect,
+    /// `Connect` sends the queue and leaves it stored until each message is confirmed.
+    Confirmed,
+}
+
+impl DeliveryMode {
+    /// Whether this is the default, [`DeliveryMode::OnConnect`].
+    pub fn is_on_connect(&self) -> bool {
+        *self == DeliveryMode::OnConnect
+    }
+}
+
 /// A message arriving at the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -423,6 +542,10 @@ pub struct ServerTest {
     pub comment: String,
     /// Flags, explained in the file's `notes`.
     pub flags: Vec<String>,
+    /// The SPEC.md check ids and limits this test pins (SPEC.md "How to read"; listed in
+    /// `conformance/COVERAGE.md`). The verifier rejects an id SPEC.md does not give.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
     /// The server's state before `input`, in words.
     pub state: String,
     /// Registered parties (their entries are in the group's `parties`).
@@ -430,6 +553,18 @@ pub struct ServerTest {
     /// Pending OTPs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<PendingOtp>,
+    /// Past OTP requests per phone (E8's request limit, SPEC.md §5.1): their times, ms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub otp_requests: Vec<OtpRequests>,
+    /// More phones with pending OTPs, given by their number (SPEC.md §5.1 check 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp_phones: Option<OtpPhones>,
+    /// Messages already in offline queues, oldest first (SPEC.md §9.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queued: Vec<Queued>,
+    /// When the server removes stored messages (SPEC.md §9.2); `onConnect` if absent.
+    #[serde(default, skip_serializing_if = "DeliveryMode::is_on_connect")]
+    pub delivery: DeliveryMode,
     /// Parties online (connected) before `setup`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub online: Vec<String>,
@@ -469,8 +604,12 @@ pub struct ServerTest {
 pub struct Addressed {
     /// The recipient's phone number.
     pub to: String,
-    /// The encoded message.
-    pub message: Hex,
+    /// The encoded message; absent where `filler` stands for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Hex>,
+    /// A queued filler message of the test, sent on (`Connect`), named instead of written out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filler: Option<Filler>,
 }
 
 /// An OTP sent by SMS.
@@ -610,6 +749,10 @@ pub struct DecodeTest {
     pub comment: String,
     /// Flags, explained in the file's `notes`.
     pub flags: Vec<String>,
+    /// The SPEC.md check ids and limits this test pins (SPEC.md "How to read"; listed in
+    /// `conformance/COVERAGE.md`). The verifier rejects an id SPEC.md does not give.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
     /// The bytes.
     pub message: Hex,
     /// The message type a valid test decodes to (§4.4 name).
@@ -661,4 +804,47 @@ pub struct MessageKeysTest {
     pub mac_key: Hex,
     /// Always `valid`.
     pub result: Verdict,
+}
+
+/// Encoding tests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EncodeGroup<T> {
+    /// What the group tests.
+    pub description: String,
+    /// The tests.
+    pub tests: Vec<T>,
+}
+
+/// One encoding test: a message given by its fields encodes to `encoded`, or the encoder
+/// refuses it with the §4.6 error `error` naming `errorField`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EncodeTest {
+    /// Test number, unique in the file.
+    pub tc_id: u32,
+    /// What is tested.
+    pub comment: String,
+    /// Flags, explained in the file's `notes`.
+    pub flags: Vec<String>,
+    /// The message type (§4.4 name).
+    pub message_type: String,
+    /// The wire version whose layout the message's version-dependent body has (1 or 2);
+    /// absent for a message without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<u8>,
+    /// The fields by their §4.3–§4.4 names (`Data.to`, `Sealed.iv`): phone numbers as text,
+    /// every other field as hex.
+    pub fields: BTreeMap<String, String>,
+    /// `valid` or `invalid`.
+    pub result: Verdict,
+    /// The encoding (valid tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoded: Option<Hex>,
+    /// The §4.6 error (invalid tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The field the error names (all but `WrongLayout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_field: Option<String>,
 }

@@ -198,3 +198,37 @@ fn verify_rejects_a_file_whose_count_or_schema_is_wrong() {
         matches!(verify(dir.path()), Err(VectorError::Format { file, .. }) if file == "presence_seed.json")
     );
 }
+
+#[test]
+fn verify_checks_the_encoders_refusals_field_by_field() {
+    // An encoding test that moves the error to another field, and one that calls a refused
+    // message valid: both fail, each naming what the encoder gave.
+    let dir = copy_of_committed();
+    let path = dir.path().join("rules_hardened.json");
+    let mut file = read_json(&path);
+    let tests: Vec<&mut Value> = file["testGroups"]
+        .as_array_mut()
+        .expect("groups")
+        .iter_mut()
+        .filter(|g| g["type"] == "Encode")
+        .flat_map(|g| g["tests"].as_array_mut().expect("tests").iter_mut())
+        .collect();
+    let mut edited = Vec::new();
+    for test in tests {
+        if test["error"] == "WrongLength" && edited.is_empty() {
+            test["errorField"] = Value::from("Sealed.mac");
+            edited.push(test["tcId"].as_u64().expect("tcId") as u32);
+        } else if test["error"] == "WrongLayout" && edited.len() == 1 {
+            test["result"] = Value::from("valid");
+            edited.push(test["tcId"].as_u64().expect("tcId") as u32);
+        }
+    }
+    assert_eq!(edited.len(), 2);
+    fs::write(&path, serde_json::to_string_pretty(&file).expect("json")).expect("write");
+    let summary = verify(dir.path()).expect("readable");
+    let failed: Vec<(u32, &str)> = summary.failures.iter().map(|f| (f.tc_id, f.reason.as_str())).collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!((failed[0].0, failed[1].0), (edited[0], edited[1]));
+    assert!(failed[0].1.contains("implementation Err((\"WrongLength\""), "{}", failed[0].1);
+    assert!(failed[1].1.contains("WrongLayout"), "{}", failed[1].1);
+}

@@ -85,6 +85,11 @@ UPDATE queue SET size = length(message);
 pub struct SqliteStore {
     conn: Connection,
     wire: Wire,
+    /// Lower bounds of the oldest OTP issue time and request time in the tables, once known
+    /// (this store is the file's only writer): a sweep with cutoffs at or below them has
+    /// nothing to delete and runs no SQL. The sweep's range queries are re-planned by SQLite
+    /// at every new cutoff, which made the per-step sweep most of a relay step's cost.
+    otp_floor: Option<(i64, i64)>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -157,7 +162,22 @@ impl SqliteStore {
         }
         conn.execute_batch(SCHEMA).map_err(db("creating the schema"))?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db("setting user_version"))?;
-        Ok(SqliteStore { conn, wire })
+        Ok(SqliteStore { conn, wire, otp_floor: None })
+    }
+
+    /// Reads and caches the oldest OTP issue time and request time (`i64::MAX` for an empty
+    /// table).
+    fn read_otp_floor(&mut self) -> Result<(i64, i64), StoreError> {
+        let floor = cached_row(
+            &self.conn,
+            "SELECT (SELECT COALESCE(MIN(issued_at), 9223372036854775807) FROM pending_otp), \
+                    (SELECT COALESCE(MIN(at), 9223372036854775807) FROM otp_request)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(db("reading the oldest OTP rows"))?;
+        self.otp_floor = Some(floor);
+        Ok(floor)
     }
 
     /// The wire layout queued messages are encoded with.
@@ -173,15 +193,14 @@ impl SqliteStore {
 
 impl Store<ConcreteSuite> for SqliteStore {
     fn pending_otp(&self, phone: &Phone) -> Result<Option<PendingOtp<ConcreteSuite>>, StoreError> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT otp, issued_at, attempts FROM pending_otp WHERE phone = ?1",
-                params![phone.as_str()],
-                |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)),
-            )
-            .optional()
-            .map_err(db("reading pending_otp"))?;
+        let row = cached_row(
+            &self.conn,
+            "SELECT otp, issued_at, attempts FROM pending_otp WHERE phone = ?1",
+            params![phone.as_str()],
+            |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)),
+        )
+        .optional()
+        .map_err(db("reading pending_otp"))?;
         let Some((otp, issued_at, attempts)) = row else { return Ok(None) };
         let otp = Bytes::secret(otp);
         let issued_at = u64::try_from(issued_at)
@@ -199,32 +218,33 @@ impl Store<ConcreteSuite> for SqliteStore {
         let issued_at = i64::try_from(pending.issued_at).map_err(|_| {
             StoreError(format!("sqlite: issued_at {} does not fit a column", pending.issued_at))
         })?;
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO pending_otp (phone, otp, issued_at, attempts) VALUES (?1, ?2, ?3, ?4)",
-                params![phone.as_str(), pending.otp.as_slice(), issued_at, i64::from(pending.attempts)],
-            )
-            .map_err(db("writing pending_otp"))?;
+        cached_execute(
+            &self.conn,
+            "INSERT OR REPLACE INTO pending_otp (phone, otp, issued_at, attempts) VALUES (?1, ?2, ?3, ?4)",
+            params![phone.as_str(), pending.otp.as_slice(), issued_at, i64::from(pending.attempts)],
+        )
+        .map_err(db("writing pending_otp"))?;
+        if let Some((otp, _)) = self.otp_floor.as_mut() {
+            *otp = (*otp).min(issued_at);
+        }
         Ok(())
     }
 
     fn remove_pending_otp(&mut self, phone: &Phone) -> Result<(), StoreError> {
-        self.conn
-            .execute("DELETE FROM pending_otp WHERE phone = ?1", params![phone.as_str()])
+        cached_execute(&self.conn, "DELETE FROM pending_otp WHERE phone = ?1", params![phone.as_str()])
             .map_err(db("deleting from pending_otp"))?;
         Ok(())
     }
 
     fn entry(&self, phone: &Phone) -> Result<Option<DirectoryEntry<ConcreteSuite>>, StoreError> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT public_key, signature FROM directory WHERE phone = ?1",
-                params![phone.as_str()],
-                |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?)),
-            )
-            .optional()
-            .map_err(db("reading directory"))?;
+        let row = cached_row(
+            &self.conn,
+            "SELECT public_key, signature FROM directory WHERE phone = ?1",
+            params![phone.as_str()],
+            |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?)),
+        )
+        .optional()
+        .map_err(db("reading directory"))?;
         Ok(row.map(|(public_key, signature)| DirectoryEntry {
             phone: phone.clone(),
             public_key: Bytes::public(public_key),
@@ -233,12 +253,12 @@ impl Store<ConcreteSuite> for SqliteStore {
     }
 
     fn put_entry(&mut self, entry: &DirectoryEntry<ConcreteSuite>) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO directory (phone, public_key, signature) VALUES (?1, ?2, ?3)",
-                params![entry.phone.as_str(), entry.public_key.as_slice(), entry.signature.as_slice()],
-            )
-            .map_err(db("writing directory"))?;
+        cached_execute(
+            &self.conn,
+            "INSERT OR REPLACE INTO directory (phone, public_key, signature) VALUES (?1, ?2, ?3)",
+            params![entry.phone.as_str(), entry.public_key.as_slice(), entry.signature.as_slice()],
+        )
+        .map_err(db("writing directory"))?;
         Ok(())
     }
 
@@ -248,13 +268,14 @@ impl Store<ConcreteSuite> for SqliteStore {
         consume_otp: bool,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
-        tx.execute(
+        cached_execute(
+            &tx,
             "INSERT OR REPLACE INTO directory (phone, public_key, signature) VALUES (?1, ?2, ?3)",
             params![entry.phone.as_str(), entry.public_key.as_slice(), entry.signature.as_slice()],
         )
         .map_err(db("writing directory"))?;
         if consume_otp {
-            tx.execute("DELETE FROM pending_otp WHERE phone = ?1", params![entry.phone.as_str()])
+            cached_execute(&tx, "DELETE FROM pending_otp WHERE phone = ?1", params![entry.phone.as_str()])
                 .map_err(db("deleting the used OTP"))?;
         }
         tx.commit().map_err(db("committing a registration"))
@@ -272,26 +293,25 @@ impl Store<ConcreteSuite> for SqliteStore {
         })?;
         let size = i64::try_from(size)
             .map_err(|_| StoreError(format!("sqlite: size {size} does not fit a column")))?;
-        self.conn
-            .execute(
-                "INSERT INTO queue (recipient, message, sender, size) VALUES (?1, ?2, ?3, ?4)",
-                params![to.as_str(), bytes, from.as_str(), size],
-            )
-            .map_err(db("appending to queue"))?;
+        cached_execute(
+            &self.conn,
+            "INSERT INTO queue (recipient, message, sender, size) VALUES (?1, ?2, ?3, ?4)",
+            params![to.as_str(), bytes, from.as_str(), size],
+        )
+        .map_err(db("appending to queue"))?;
         Ok(())
     }
 
     fn queue_usage(&self, to: &Phone, from: &Phone) -> Result<QueueUsage, StoreError> {
-        let (messages, bytes, sender_messages, sender_bytes): (i64, i64, i64, i64) = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(size), 0), \
+        let (messages, bytes, sender_messages, sender_bytes): (i64, i64, i64, i64) = cached_row(
+            &self.conn,
+            "SELECT COUNT(*), COALESCE(SUM(size), 0), \
                  COALESCE(SUM(sender = ?2), 0), COALESCE(SUM(CASE WHEN sender = ?2 THEN size ELSE 0 END), 0) \
                  FROM queue WHERE recipient = ?1",
-                params![to.as_str(), from.as_str()],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-            )
-            .map_err(db("measuring queue"))?;
+            params![to.as_str(), from.as_str()],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .map_err(db("measuring queue"))?;
         let count =
             |n: i64| usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative queue usage {n}")));
         Ok(QueueUsage {
@@ -331,36 +351,45 @@ impl Store<ConcreteSuite> for SqliteStore {
     }
 
     fn otp_phones(&self) -> Result<usize, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM (SELECT phone FROM pending_otp UNION SELECT phone FROM otp_request)",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(db("counting OTP phones"))?;
+        let n: i64 = cached_row(
+            &self.conn,
+            "SELECT COUNT(*) FROM (SELECT phone FROM pending_otp UNION SELECT phone FROM otp_request)",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(db("counting OTP phones"))?;
         usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative OTP phone count {n}")))
     }
 
     fn sweep_otps(&mut self, cutoff: OtpCutoff, max: usize) -> Result<usize, StoreError> {
         let column = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let floor = match self.otp_floor {
+            Some(floor) => floor,
+            None => self.read_otp_floor()?,
+        };
+        if column(cutoff.otp_issued_before) <= floor.0 && column(cutoff.request_before) <= floor.1 {
+            return Ok(0);
+        }
+        // Unknown until re-read after the sweep.
+        self.otp_floor = None;
         let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
-        let otps = tx
-            .execute(
-                "DELETE FROM pending_otp WHERE rowid IN \
+        let otps = cached_execute(
+            &tx,
+            "DELETE FROM pending_otp WHERE rowid IN \
                  (SELECT rowid FROM pending_otp WHERE issued_at < ?1 ORDER BY issued_at LIMIT ?2)",
-                params![column(cutoff.otp_issued_before), limit],
-            )
-            .map_err(db("sweeping pending_otp"))?;
-        let requests = tx
-            .execute(
-                "DELETE FROM otp_request WHERE rowid IN \
+            params![column(cutoff.otp_issued_before), limit],
+        )
+        .map_err(db("sweeping pending_otp"))?;
+        let requests = cached_execute(
+            &tx,
+            "DELETE FROM otp_request WHERE rowid IN \
                  (SELECT rowid FROM otp_request WHERE at < ?1 ORDER BY at LIMIT ?2)",
-                params![column(cutoff.request_before), limit],
-            )
-            .map_err(db("sweeping otp_request"))?;
+            params![column(cutoff.request_before), limit],
+        )
+        .map_err(db("sweeping otp_request"))?;
         tx.commit().map_err(db("committing the OTP sweep"))?;
+        self.read_otp_floor()?;
         Ok(otps + requests)
     }
 
@@ -385,27 +414,33 @@ impl Store<ConcreteSuite> for SqliteStore {
 
     fn put_otp_requests(&mut self, phone: &Phone, times: &[u64]) -> Result<(), StoreError> {
         let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
-        tx.execute("DELETE FROM otp_request WHERE phone = ?1", params![phone.as_str()])
+        cached_execute(&tx, "DELETE FROM otp_request WHERE phone = ?1", params![phone.as_str()])
             .map_err(db("deleting from otp_request"))?;
         for at in times {
             let at = i64::try_from(*at)
                 .map_err(|_| StoreError(format!("sqlite: request time {at} does not fit a column")))?;
-            tx.execute("INSERT INTO otp_request (phone, at) VALUES (?1, ?2)", params![phone.as_str(), at])
-                .map_err(db("writing otp_request"))?;
+            if let Some((_, request)) = self.otp_floor.as_mut() {
+                *request = (*request).min(at);
+            }
+            cached_execute(
+                &tx,
+                "INSERT INTO otp_request (phone, at) VALUES (?1, ?2)",
+                params![phone.as_str(), at],
+            )
+            .map_err(db("writing otp_request"))?;
         }
         tx.commit().map_err(db("committing otp_request"))
     }
 
     fn remove_queued(&mut self, to: &Phone, count: usize) -> Result<usize, StoreError> {
         let limit = i64::try_from(count).unwrap_or(i64::MAX);
-        let removed = self
-            .conn
-            .execute(
-                "DELETE FROM queue WHERE id IN \
+        let removed = cached_execute(
+            &self.conn,
+            "DELETE FROM queue WHERE id IN \
                  (SELECT id FROM queue WHERE recipient = ?1 ORDER BY id LIMIT ?2)",
-                params![to.as_str(), limit],
-            )
-            .map_err(db("deleting delivered messages from queue"))?;
+            params![to.as_str(), limit],
+        )
+        .map_err(db("deleting delivered messages from queue"))?;
         Ok(removed)
     }
 
@@ -416,21 +451,38 @@ impl Store<ConcreteSuite> for SqliteStore {
         // Decode everything before deleting anything: a row that does not decode leaves the
         // whole queue in place (the transaction rolls back on drop).
         let messages = decode_rows(wire, to, &rows)?;
-        tx.execute("DELETE FROM queue WHERE recipient = ?1", params![to.as_str()])
+        cached_execute(&tx, "DELETE FROM queue WHERE recipient = ?1", params![to.as_str()])
             .map_err(db("deleting from queue"))?;
         tx.commit().map_err(db("committing take_queue"))?;
         Ok(messages)
     }
 
     fn queue_len(&self, to: &Phone) -> Result<usize, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM queue WHERE recipient = ?1", params![to.as_str()], |row| {
-                row.get(0)
-            })
-            .map_err(db("counting queue"))?;
+        let n: i64 = cached_row(
+            &self.conn,
+            "SELECT COUNT(*) FROM queue WHERE recipient = ?1",
+            params![to.as_str()],
+            |row| row.get(0),
+        )
+        .map_err(db("counting queue"))?;
         usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative queue length {n}")))
     }
+}
+
+/// `execute` through the connection's statement cache: parsing the SQL is most of the cost of
+/// the small statements a server step runs (the sweep alone runs two per step).
+fn cached_execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the connection's statement cache.
+fn cached_row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
 }
 
 /// The rows of `to`'s queue, oldest first: (id, encoded message).
@@ -639,6 +691,24 @@ mod tests {
         assert_eq!(s.sweep_otps(cutoff, 2).unwrap(), 1);
         assert_eq!(s.sweep_otps(cutoff, 2).unwrap(), 0);
         assert_eq!(s.otp_phones().unwrap(), 4);
+    }
+
+    #[test]
+    fn a_sweep_skipped_for_its_cached_floor_still_sees_rows_written_after() {
+        // The floor is a lower bound kept up to date by every write: a row older than the
+        // floor it was cached with is still swept.
+        let mut s = SqliteStore::in_memory(Wire::Hardened).unwrap();
+        let otp = |at| PendingOtp { otp: Bytes::secret(b"123456".to_vec()), issued_at: at, attempts: 0 };
+        s.put_pending_otp(&phone("+15550000011"), &otp(100)).unwrap();
+        let early = OtpCutoff { otp_issued_before: 50, request_before: 50 };
+        assert_eq!(s.sweep_otps(early, 64).unwrap(), 0, "nothing before 50; the floor is now 100");
+        s.put_pending_otp(&phone("+15550000012"), &otp(10)).unwrap();
+        s.put_otp_requests(&phone("+15550000013"), &[20]).unwrap();
+        assert_eq!(s.sweep_otps(early, 64).unwrap(), 2, "the OTP at 10 and the request at 20");
+        assert_eq!(s.otp_phones().unwrap(), 1);
+        let late = OtpCutoff { otp_issued_before: 101, request_before: 101 };
+        assert_eq!(s.sweep_otps(late, 64).unwrap(), 1);
+        assert_eq!(s.otp_phones().unwrap(), 0);
     }
 
     #[test]

@@ -77,6 +77,24 @@ impl Threat {
         }
     }
 
+    /// What this threat model gives the attacker, in one line (`check --help`).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Threat::Passive => {
+                "an eavesdropper: delivers every message once to its addressee, injects nothing"
+            }
+            Threat::Network => {
+                "a Dolev-Yao network attacker with its own registered identity E: also replays, \
+                 relabels and injects what it can build (the default)"
+            }
+            Threat::Sms => "`network`, and it reads the honest clients' SMS (their OTPs)",
+            Threat::Server => "`network`, and it holds the server's signing key",
+            Threat::Compromise => {
+                "`network`, and B's long-term private key leaks after A's messages are sent"
+            }
+        }
+    }
+
     /// Parses a command-line name.
     pub fn parse(s: &str) -> Option<Threat> {
         Self::ALL.into_iter().find(|t| t.name() == s)

@@ -21,6 +21,7 @@ pub mod svg;
 pub mod synth;
 pub mod term;
 pub mod trace;
+pub mod view;
 
 pub use config::{Bounds, Config, Scenario, Threat};
 pub use model::{Action, Ee2eModel};

@@ -3,7 +3,7 @@
 
 use stateright::Property;
 
-use crate::config::{HONEST, Scenario, owner};
+use crate::config::{Config, HONEST, Scenario, Threat, owner};
 use crate::model::Ee2eModel;
 use crate::state::State;
 use crate::term::Term;
@@ -233,8 +233,7 @@ pub fn negation(name: &str) -> fn(&Ee2eModel, &State) -> bool {
 }
 
 /// The status of every property of this model's scenario in `state` itself, as one line each
-/// for violations and witnesses (what `check` would report had it stopped here). The
-/// Explorer's own property panel shows discoveries along its search instead.
+/// for violations and witnesses (what `check` would report had it stopped here).
 pub fn in_state(model: &Ee2eModel, state: &State) -> String {
     let defs = ALL.iter().filter(|d| d.part.in_scenario(model.config.scenario));
     let (mut violated, mut witnessed) = (Vec::new(), Vec::new());
@@ -250,20 +249,48 @@ pub fn in_state(model: &Ee2eModel, state: &State) -> String {
     format!("in this state: violated: {}\nin this state: witnessed: {}\n", list(violated), list(witnessed))
 }
 
-/// Why property `name` cannot be exercised at all within `bounds` in `scenario`, if it cannot:
-/// reported as "not exercised" rather than as holding (or as a missing witness).
-pub fn unexercised(name: &str, scenario: Scenario, bounds: crate::config::Bounds) -> Option<&'static str> {
-    if !scenario.messages() || !ALL.iter().any(|d| d.name == name && d.part == Part::Messaging) {
+/// Why property `name` cannot be exercised at all within `config`'s bounds, if it cannot:
+/// reported as "not exercisable at these bounds" rather than as holding (or as a missing
+/// witness). Decided from the configuration alone, before any state is explored. A safety
+/// property is exercised when the event it constrains can occur, made by honest clients or
+/// attempted by the attacker within its injections; a sometimes-property only by honest
+/// clients (its witnesses are attacker-free, see [`attacker_free`]).
+pub fn not_exercisable(name: &str, config: &Config) -> Option<&'static str> {
+    let def = ALL.iter().find(|d| d.name == name)?;
+    if def.part != Part::Messaging || !config.scenario.messages() {
+        // Every scenario that registers has its honest clients register by script.
         return None;
     }
-    if bounds.sessions == 0 && bounds.b_sessions == 0 && bounds.injections == 0 {
-        return Some("no key exchange is started and the attacker injects nothing, so no session exists");
+    let b = config.bounds;
+    let honest_start = b.sessions > 0 || b.b_sessions > 0;
+    let honest_send = honest_start && b.messages > 0;
+    let injects = config.threat != Threat::Passive && b.injections > 0;
+    const NO_START: &str =
+        "no honest client starts a key exchange (--sessions 0 --b-sessions 0), so there is no honest session";
+    const NO_SEND: &str = "no honest client sends a message (--messages 0, or no key exchange to send in)";
+    match name {
+        "directory_binding" if !honest_start => Some(
+            "no honest client starts a key exchange (--sessions 0 --b-sessions 0), so none looks up a directory entry",
+        ),
+        "session_key_secrecy" | "key_transport_agreement" if !honest_start && !injects => Some(
+            "no honest client starts a key exchange and the attacker may inject nothing, so no session key is sent",
+        ),
+        // A message to accept needs a session and a message: both honest, or the attacker's
+        // (a forged key transport and a forged message: two injections without an honest session).
+        "message_authenticity" | "message_no_replay"
+            if !honest_send && !(injects && (honest_start || b.injections >= 2)) =>
+        {
+            Some(
+                "no message can reach an honest client: no honest one sends, and the attacker cannot inject both a session and a message",
+            )
+        }
+        "message_confidentiality" | "ack_authenticity" if b.messages == 0 || (!honest_start && !injects) => {
+            Some(NO_SEND)
+        }
+        "session_established" if !honest_start => Some(NO_START),
+        "message_delivered" | "offline_message_delivered" | "ack_accepted" if !honest_send => Some(NO_SEND),
+        _ => None,
     }
-    let needs_honest_send = ["message_confidentiality", "ack_authenticity", "ack_accepted"];
-    if bounds.messages == 0 && needs_honest_send.contains(&name) {
-        return Some("no honest client sends a message (--messages 0)");
-    }
-    None
 }
 
 /// The stateright properties checked in `scenario`.
@@ -337,24 +364,55 @@ fn ack_authenticity(_: &Ee2eModel, s: &State) -> bool {
     !s.ghost.ack_unjustified
 }
 
+/// Whether the attacker has sent nothing in this run: no injection, replay or online guess
+/// (each spends from its budget). Every message delivered so far is then an honest party's,
+/// delivered to its addressee, so an event here is a genuine exchange between honest parties.
+/// (Error replies stand for the server's own, [`crate::model::Action::ForgeError`], and the
+/// offline guess only adds to the attacker's knowledge.) Sometimes-properties hold only in
+/// such states, so that no attacker-made message can witness them. Not monotone, but
+/// constant along every path the reductions add (their steps are honest steps and free
+/// deliveries), so the reductions keep every witness (model/README.md, "Reductions").
+pub fn attacker_free(s: &State) -> bool {
+    s.injections == 0
+}
+
+/// An honest client completed a registration it asked for, with no attacker message.
 fn registration_completes(_: &Ee2eModel, s: &State) -> bool {
-    s.ghost.registered
+    s.ghost.registered && attacker_free(s)
 }
 
+/// Honest B accepted a session key that honest A generated for a session with B (either
+/// way round), with no attacker message.
 fn session_established(_: &Ee2eModel, s: &State) -> bool {
-    s.ghost.accepted_keys.keys().any(|(resp, init, _)| HONEST.contains(resp) && HONEST.contains(init))
+    attacker_free(s)
+        && s.ghost.accepted_keys.keys().any(|(resp, init, k)| {
+            HONEST.contains(resp)
+                && HONEST.contains(init)
+                && s.ghost.generated.contains(&(*init, *resp, k.clone()))
+        })
 }
 
+/// An honest client accepted a message that its honest peer sent to it, with no attacker
+/// message.
 fn message_delivered(_: &Ee2eModel, s: &State) -> bool {
-    s.ghost.accepted.keys().any(|(recv, snd, _)| HONEST.contains(recv) && HONEST.contains(snd))
+    attacker_free(s)
+        && s.ghost.accepted.keys().any(|(recv, snd, m)| {
+            HONEST.contains(recv)
+                && HONEST.contains(snd)
+                && s.ghost.sent.iter().any(|((from, _), (to, sent))| from == snd && to == recv && sent == m)
+        })
 }
 
+/// An honest client accepted a message the server had stored for it while it was offline,
+/// with no attacker message (so its sender is the honest peer: E's messages are injections).
 fn offline_message_delivered(_: &Ee2eModel, s: &State) -> bool {
-    s.ghost.offline_delivered
+    s.ghost.offline_delivered && attacker_free(s)
 }
 
+/// An honest client accepted an ACK from its honest peer, with no attacker message.
 fn ack_accepted(_: &Ee2eModel, s: &State) -> bool {
-    !s.ghost.acked.is_empty()
+    attacker_free(s)
+        && s.ghost.acked.iter().any(|(snd, peer, _)| HONEST.contains(snd) && HONEST.contains(peer))
 }
 
 fn b_initiates_session(_: &Ee2eModel, s: &State) -> bool {

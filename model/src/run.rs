@@ -222,7 +222,7 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
 
     // Discoveries of an incomplete run are real too: their shortest traces lie no deeper
     // than what was explored. Counterexamples are searched in the full graph (shortest,
-    // every step shown); examples of sometimes-properties and probes in the reduced one,
+    // every step shown); witnesses in the attacker-free graph; probes in the reduced one,
     // which is much smaller and gives real, short paths.
     let goals_of = |always: bool| -> Vec<crate::trace::Goal> {
         defs.iter()
@@ -232,9 +232,26 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
             .collect()
     };
     let plain = Ee2eModel::new(config).without_reduction();
-    let mut counterexamples = crate::trace::shortest(&plain, &goals_of(true), TRACE_SEARCH_LIMIT).into_iter();
-    let mut examples =
-        crate::trace::shortest(&Ee2eModel::new(config), &goals_of(false), EXAMPLE_SEARCH_LIMIT).into_iter();
+    let mut counterexamples =
+        crate::trace::shortest(&trace_model(config, Kind::Always), &goals_of(true), TRACE_SEARCH_LIMIT)
+            .into_iter();
+    // Witnesses of sometimes-properties come from the attacker-free graph (every step shown),
+    // coverage probes from the reduced one; both are then read back in report order.
+    let goals_of_kind = |kind: Kind| -> Vec<crate::trace::Goal> {
+        goals_of(false).into_iter().filter(|(name, _)| kind_of(name) == kind).collect()
+    };
+    let mut witnesses = crate::trace::shortest(
+        &trace_model(config, Kind::Sometimes),
+        &goals_of_kind(Kind::Sometimes),
+        EXAMPLE_SEARCH_LIMIT,
+    )
+    .into_iter();
+    let mut probes = crate::trace::shortest(
+        &trace_model(config, Kind::Covers),
+        &goals_of_kind(Kind::Covers),
+        EXAMPLE_SEARCH_LIMIT,
+    )
+    .into_iter();
     let init = plain.init_states().remove(0);
 
     let properties = defs
@@ -244,13 +261,20 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
             // Where the shortest-trace search gives up (past its state limit), the checker's
             // own path stands in: real, but not necessarily the shortest.
             let actions = if *found {
-                let trace = if d.kind == Kind::Always { counterexamples.next() } else { examples.next() };
-                trace.flatten().or_else(|| found_paths.get(d.name).cloned())
+                let trace = match d.kind {
+                    Kind::Always => counterexamples.next(),
+                    Kind::Sometimes => witnesses.next(),
+                    Kind::Covers => probes.next(),
+                };
+                // Chains of the reduced graph are shown step by step.
+                trace
+                    .flatten()
+                    .map(|t| t.into_iter().flat_map(Action::steps).collect())
+                    .or_else(|| found_paths.get(d.name).cloned())
             } else {
                 None
             };
-            let why =
-                crate::properties::unexercised(d.name, config.scenario, config.bounds).filter(|_| !found);
+            let why = crate::properties::not_exercisable(d.name, &config).filter(|_| !found);
             let status = match (d.kind, found, complete) {
                 _ if why.is_some() => Status::NotExercised,
                 (Kind::Always, true, _) => Status::Violated,
@@ -381,6 +405,35 @@ fn watch(
         depth: checker.max_depth(),
         discovered,
     }
+}
+
+/// The model in which the shortest trace of a property of `kind` is searched: counterexamples
+/// in the full graph without reductions (every step shown); witnesses of sometimes-properties,
+/// which are attacker-free ([`crate::properties::attacker_free`]), in the graph where the
+/// attacker injects nothing, without reductions (exactly the attacker-free states, and far
+/// fewer of them); coverage probes, which may need the attacker, in the reduced full graph.
+pub fn trace_model(config: Config, kind: Kind) -> Ee2eModel {
+    match kind {
+        Kind::Always => Ee2eModel::new(config).without_reduction(),
+        Kind::Sometimes => {
+            let bounds = Bounds { injections: 0, ..config.bounds };
+            Ee2eModel::new(Config { bounds, ..config }).without_reduction()
+        }
+        Kind::Covers => Ee2eModel::new(config),
+    }
+}
+
+fn kind_of(name: &str) -> Kind {
+    ALL.iter().find(|d| d.name == name).map_or(Kind::Covers, |d| d.kind)
+}
+
+/// The shortest trace to property `name`'s counterexample (always) or example (sometimes,
+/// coverage) in `config`, searching at most `max_states` states: what `check` reports.
+pub fn shortest_trace(config: Config, name: &str, max_states: usize) -> Option<Vec<Action>> {
+    let kind = kind_of(name);
+    let goal = (ALL.iter().find(|d| d.name == name)?.name, goal_of(kind, name));
+    let trace = crate::trace::shortest(&trace_model(config, kind), &[goal], max_states).pop().flatten()?;
+    Some(trace.into_iter().flat_map(Action::steps).collect())
 }
 
 /// The predicate a trace for property `name` must reach: a violation of an always-property,

@@ -224,7 +224,8 @@ impl<S: Suite> Client<S> {
         if self.is_registered() { Ok(()) } else { Err(ClientError::NotRegistered) }
     }
 
-    /// Seed 1.1: asks the server for an OTP.
+    /// Seed 1.1: asks the server for an OTP. No precondition (SPEC.md §5.1): a registered
+    /// client registers again, one awaiting a result abandons it.
     pub fn register(&mut self) -> Outputs<S> {
         self.registration = Registration::AwaitingOtp;
         Ok(vec![ClientOutput::Send(Message::RegisterRequest { phone: self.phone.clone() })])
@@ -295,6 +296,18 @@ impl<S: Suite> Client<S> {
         ])
     }
 
+    /// Makes the newest session with `peer` seal `next` as its next sequence number (a counter
+    /// restored from storage). Moving it backwards would reuse numbers the peer refuses.
+    pub fn resume_sequence(&mut self, peer: &Phone, next: u64) -> Result<(), ClientError> {
+        let index = self
+            .sessions
+            .iter()
+            .rposition(|s| s.peer == *peer)
+            .ok_or_else(|| ClientError::NoSession(peer.clone()))?;
+        self.sessions[index].resume_seq(next);
+        Ok(())
+    }
+
     /// Comes online: the server then delivers what it stored for us.
     pub fn connect(&mut self) -> Outputs<S> {
         self.require_registered()?;
@@ -320,13 +333,19 @@ impl<S: Suite> Client<S> {
         }
     }
 
+    /// SPEC.md §5.5: an error reply moves the registration state where it answers our request.
     fn on_error(&mut self, code: ErrorCode) -> Vec<ClientOutput<S>> {
-        if self.registration == Registration::AwaitingResult {
-            self.registration = match code {
-                // A wrong proof may be retried with the same OTP while attempts remain.
-                ErrorCode::RegistrationRejected => Registration::AwaitingOtp,
-                _ => Registration::Unregistered,
-            };
+        match (&self.registration, code) {
+            // A wrong proof may be retried with the same OTP while attempts remain.
+            (Registration::AwaitingResult, ErrorCode::RegistrationRejected) => {
+                self.registration = Registration::AwaitingOtp;
+            }
+            (Registration::AwaitingResult, _) => self.registration = Registration::Unregistered,
+            // The request was refused: no SMS will come, so waiting for one would wait for ever.
+            (Registration::AwaitingOtp, ErrorCode::RateLimited | ErrorCode::Internal) => {
+                self.registration = Registration::Unregistered;
+            }
+            _ => {}
         }
         vec![ClientOutput::Event(ClientEvent::ServerError(code))]
     }

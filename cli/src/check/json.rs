@@ -49,6 +49,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample], 
         "outcome": match outcome {
             Outcome::Ok => "ok",
             Outcome::Failed => "failed",
+            Outcome::NotExercisable => "not_exercisable",
             Outcome::Incomplete => "incomplete",
         },
         "ok": outcome == Outcome::Ok,

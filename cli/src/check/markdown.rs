@@ -16,6 +16,9 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample], 
     let verdict = match outcome {
         Outcome::Ok => "**ok**: no unexpected violation, every sometimes-property witnessed",
         Outcome::Failed => "**failed**: an unexpected verdict (see the tables)",
+        Outcome::NotExercisable => {
+            "**not exercisable**: these bounds cannot exercise some properties; no verdict on them"
+        }
         Outcome::Incomplete => "**incomplete**: a run stopped early; nothing is claimed to hold",
     };
     let _ = writeln!(out, "Result: {verdict}.\n");

@@ -22,7 +22,7 @@ fn verdict(config: &Config, name: &str, status: Status) -> &'static str {
         Status::Witnessed => "witnessed",
         Status::NotWitnessed => "NOT WITNESSED",
         Status::Unknown => "incomplete",
-        Status::NotExercised => "not exercised",
+        Status::NotExercised => "not exercisable",
     }
 }
 
@@ -171,22 +171,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
         let _ = writeln!(out);
     }
 
-    let unexercised: Vec<String> = runs
-        .iter()
-        .flat_map(|(_, r)| {
-            r.properties.iter().filter_map(move |p| {
-                p.why
-                    .map(|why| format!("  {} / {} / {}: {} — {why}", r.profile, r.threat, r.scenario, p.name))
-            })
-        })
-        .collect();
-    if !unexercised.is_empty() {
-        let _ = writeln!(out, "Not exercised at these bounds (no verdict; `check` exits 1):\n");
-        for line in unexercised {
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = writeln!(out);
-    }
+    out.push_str(&exercisability_section(runs));
 
     let _ = writeln!(out, "Coverage — behaviours each run reached (not verdicts):\n");
     for (_, r) in runs {
@@ -289,4 +274,20 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
         }
     }
     out
+}
+
+/// The properties the bounds of each run cannot exercise, with the reason (empty if none).
+fn exercisability_section(runs: &[(Config, RunReport)]) -> String {
+    let mut out = String::new();
+    for (_, r) in runs {
+        for p in &r.properties {
+            if let Some(why) = p.why {
+                let _ = writeln!(out, "  {} / {} / {}: {} — {why}", r.profile, r.threat, r.scenario, p.name);
+            }
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!("Not exercisable at these bounds (no verdict; `check` exits 4):\n\n{out}\n")
 }

@@ -13,8 +13,10 @@ mod craft;
 mod extra;
 mod key_exchange;
 mod messages;
+mod pins;
 mod presence;
 mod registration;
+mod rules;
 mod samples;
 mod wire;
 pub(crate) mod world;
@@ -26,9 +28,10 @@ use ee2e_spec::Profile;
 use crate::error::VectorError;
 use crate::runner::{self, Observed, Problem};
 use crate::schema::{
-    ClientGroup, ClientInput, ClientStep, ClientTest, DecodeGroup, DecodeTest, ErrorType, Hex,
-    MessageKeysGroup, MessageKeysTest, PendingOtp, RegistrationState, SCHEMA, ServerGroup, ServerInput,
-    ServerStep, ServerTest, TestGroup, TypedFile, TypedGroup, Verdict,
+    ClientGroup, ClientInput, ClientStep, ClientTest, DecodeGroup, DecodeTest, DeliveryMode, ErrorType,
+    Filler, Hex, MessageKeysGroup, MessageKeysTest, OtpPhones, OtpRequests, PendingOtp, Queued,
+    RegistrationState, SCHEMA, SeenTransports, ServerGroup, ServerInput, ServerStep, ServerTest, TestGroup,
+    TypedFile, TypedGroup, Verdict,
 };
 use world::World;
 
@@ -109,14 +112,23 @@ pub(crate) fn build_all() -> Result<Vec<FileSpec>, VectorError> {
         files.push(presence::build(profile)?);
         files.push(wire::build(profile)?);
         files.push(extra::build(profile)?);
+        files.push(rules::build(profile)?);
     }
     Ok(files)
 }
 
 /// The file names the generator writes.
 pub fn file_names() -> Vec<String> {
-    let stems =
-        ["registration", "key_exchange", "messages", "acks", "presence", "wire", "extra_reduced_pbkdf2"];
+    let stems = [
+        "registration",
+        "key_exchange",
+        "messages",
+        "acks",
+        "presence",
+        "wire",
+        "extra_reduced_pbkdf2",
+        "rules",
+    ];
     ["seed", "hardened"].iter().flat_map(|p| stems.iter().map(move |s| format!("{s}_{p}.json"))).collect()
 }
 
@@ -136,6 +148,7 @@ pub(crate) fn assemble(spec: FileSpec) -> Result<TypedFile, VectorError> {
             TestGroup::ServerSteps(g) => g.tests.iter_mut().for_each(|t| number(&mut t.tc_id, &t.flags)),
             TestGroup::Decode(g) => g.tests.iter_mut().for_each(|t| number(&mut t.tc_id, &t.flags)),
             TestGroup::MessageKeys(g) => g.tests.iter_mut().for_each(|t| number(&mut t.tc_id, &t.flags)),
+            TestGroup::Encode(g) => g.tests.iter_mut().for_each(|t| number(&mut t.tc_id, &t.flags)),
         }
     }
     let known: BTreeMap<&str, &str> = FLAGS.iter().copied().collect();
@@ -226,6 +239,8 @@ pub(crate) struct Case {
     input: ClientInput,
     seed: Option<Hex>,
     intent: Intent,
+    pins: Vec<&'static str>,
+    seen_transports: Vec<SeenTransports>,
 }
 
 impl Case {
@@ -240,10 +255,22 @@ impl Case {
             input,
             seed: None,
             intent: Intent::Valid,
+            pins: Vec::new(),
+            seen_transports: Vec::new(),
         }
     }
     pub fn flags(mut self, flags: &[&'static str]) -> Self {
         self.flags.extend_from_slice(flags);
+        self
+    }
+    /// Check ids and limits the case pins beyond those its error names (see `pins`).
+    pub fn pins(mut self, ids: &[&'static str]) -> Self {
+        self.pins.extend_from_slice(ids);
+        self
+    }
+    /// `count` key transports with the party `peer` already recorded.
+    pub fn seen_transports(mut self, peer: &str, count: usize) -> Self {
+        self.seen_transports.push(SeenTransports { peer: peer.into(), count });
         self
     }
     pub fn state(mut self, state: impl Into<String>) -> Self {
@@ -309,8 +336,10 @@ impl<'w> ClientGroupBuilder<'w> {
             tc_id: 0,
             comment: case.comment.clone(),
             flags: case.flags.iter().map(|f| f.to_string()).collect(),
+            checks: Vec::new(),
             state: case.state,
             registration: case.registration,
+            seen_transports: case.seen_transports,
             setup: case.setup,
             input: case.input,
             rng_seed: case.seed,
@@ -324,6 +353,7 @@ impl<'w> ClientGroupBuilder<'w> {
         let observed = runner::run_client(self.world.profile, &self.group, &test)
             .map_err(|p| problem(self.world, &case.comment, p))?;
         check_intent(self.world, &case.comment, case.intent, &observed)?;
+        test.checks = pins::client(self.world, &test, observed.error.as_deref(), &case.pins)?;
         test.result = observed.verdict.unwrap_or(Verdict::Invalid);
         test.error = observed.error;
         test.error_type = observed.error_type;
@@ -347,11 +377,16 @@ pub(crate) struct ServerCase {
     state: String,
     directory: Vec<String>,
     pending: Vec<PendingOtp>,
+    otp_requests: Vec<OtpRequests>,
+    otp_phones: Option<OtpPhones>,
+    queued: Vec<Queued>,
+    delivery: DeliveryMode,
     online: Vec<String>,
     setup: Vec<ServerStep>,
     input: ServerInput,
     seed: Option<Hex>,
     intent: Intent,
+    pins: Vec<&'static str>,
 }
 
 impl ServerCase {
@@ -363,12 +398,48 @@ impl ServerCase {
             state: "alice and bob registered, nobody online".into(),
             directory: vec!["alice".into(), "bob".into()],
             pending: Vec::new(),
+            otp_requests: Vec::new(),
+            otp_phones: None,
+            queued: Vec::new(),
+            delivery: DeliveryMode::OnConnect,
             online: Vec::new(),
             setup: Vec::new(),
             input: ServerInput { from, message, now },
             seed: None,
             intent: Intent::Valid,
+            pins: Vec::new(),
         }
+    }
+    /// Check ids and limits the case pins beyond those its error names (see `pins`).
+    pub fn pins(mut self, ids: &[&'static str]) -> Self {
+        self.pins.extend_from_slice(ids);
+        self
+    }
+    /// Past OTP requests of `phone` at `times`.
+    pub fn otp_requests(mut self, phone: String, times: &[u64]) -> Self {
+        self.otp_requests.push(OtpRequests { phone, times: times.to_vec() });
+        self
+    }
+    /// `count` copies of `message` already queued for the party `to`.
+    pub fn queued(mut self, to: &str, message: Hex, count: usize) -> Self {
+        self.queued.push(Queued { to: to.into(), message: Some(message), filler: None, count });
+        self
+    }
+    /// `count` filler messages from `from` with `ciphertext_length`-byte ciphertexts already
+    /// queued for the party `to`.
+    pub fn filler(mut self, to: &str, from: &str, ciphertext_length: usize, count: usize) -> Self {
+        let filler = Filler { from: from.into(), ciphertext_length };
+        self.queued.push(Queued { to: to.into(), message: None, filler: Some(filler), count });
+        self
+    }
+    /// `count` more phones with OTPs pending since `issued_at`.
+    pub fn otp_phones(mut self, count: usize, issued_at: u64) -> Self {
+        self.otp_phones = Some(OtpPhones { count, issued_at });
+        self
+    }
+    pub fn delivery(mut self, delivery: DeliveryMode) -> Self {
+        self.delivery = delivery;
+        self
     }
     pub fn flags(mut self, flags: &[&'static str]) -> Self {
         self.flags.extend_from_slice(flags);
@@ -437,9 +508,14 @@ impl<'w> ServerGroupBuilder<'w> {
             tc_id: 0,
             comment: case.comment.clone(),
             flags: case.flags.iter().map(|f| f.to_string()).collect(),
+            checks: Vec::new(),
             state: case.state,
             directory: case.directory,
             pending: case.pending,
+            otp_requests: case.otp_requests,
+            otp_phones: case.otp_phones,
+            queued: case.queued,
+            delivery: case.delivery,
             online: case.online,
             setup: case.setup,
             input: case.input,
@@ -455,6 +531,7 @@ impl<'w> ServerGroupBuilder<'w> {
         let observed = runner::run_server(self.world.profile, &self.group, &test)
             .map_err(|p| problem(self.world, &case.comment, p))?;
         check_intent(self.world, &case.comment, case.intent, &observed)?;
+        test.checks = pins::server(self.world, &test, observed.error.as_deref(), &case.pins)?;
         test.result = observed.verdict.unwrap_or(Verdict::Invalid);
         test.error = observed.error;
         test.error_type = observed.error_type;
@@ -506,6 +583,7 @@ impl<'w> DecodeGroupBuilder<'w> {
             tc_id: 0,
             comment,
             flags: flags.iter().map(|f| f.to_string()).collect(),
+            checks: Vec::new(),
             message,
             message_type: kind,
             result: observed.verdict.unwrap_or(Verdict::Invalid),
@@ -518,6 +596,84 @@ impl<'w> DecodeGroupBuilder<'w> {
     pub fn finish(self) -> TypedGroup {
         TestGroup::Decode(self.group)
     }
+}
+
+/// Builds an encoding group: each case runs through the encoder and must give its intent.
+pub(crate) struct EncodeGroupBuilder<'w> {
+    world: &'w World,
+    group: crate::schema::EncodeGroup<crate::schema::EncodeTest>,
+}
+
+impl<'w> EncodeGroupBuilder<'w> {
+    pub fn new(world: &'w World, description: &str) -> Self {
+        EncodeGroupBuilder {
+            world,
+            group: crate::schema::EncodeGroup { description: description.into(), tests: Vec::new() },
+        }
+    }
+
+    /// `fields` by their §4.4 names: phones as text, the rest as bytes (hex in the file).
+    pub fn add(
+        &mut self,
+        comment: &str,
+        flags: &[&'static str],
+        message_type: &str,
+        layout: Option<u8>,
+        fields: &[(&str, FieldValue)],
+        intent: Intent,
+    ) -> Result<(), VectorError> {
+        let mut test = crate::schema::EncodeTest {
+            tc_id: 0,
+            comment: comment.into(),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+            message_type: message_type.into(),
+            layout,
+            fields: fields
+                .iter()
+                .map(|(name, value)| {
+                    let text = match value {
+                        FieldValue::Text(t) => t.clone(),
+                        FieldValue::Bytes(b) => hex::encode(b),
+                    };
+                    (name.to_string(), text)
+                })
+                .collect(),
+            result: Verdict::Valid,
+            encoded: None,
+            error: None,
+            error_field: None,
+        };
+        let got =
+            runner::run_encode(self.world.profile, &test).map_err(|p| problem(self.world, comment, p))?;
+        match (intent, got) {
+            (Intent::Valid, Ok(bytes)) => test.encoded = Some(bytes),
+            (Intent::Invalid(name), Err((error, field))) if error == name => {
+                test.result = Verdict::Invalid;
+                test.error = Some(error);
+                test.error_field = field;
+            }
+            (intent, got) => {
+                return Err(self
+                    .world
+                    .fail(format!("{comment:?}: intended {intent:?}, the encoder gave {got:?}")));
+            }
+        }
+        self.group.tests.push(test);
+        Ok(())
+    }
+
+    pub fn finish(self) -> TypedGroup {
+        TestGroup::Encode(self.group)
+    }
+}
+
+/// A field of an encoding case.
+#[derive(Debug, Clone)]
+pub(crate) enum FieldValue {
+    /// A phone number.
+    Text(String),
+    /// Any other field.
+    Bytes(Vec<u8>),
 }
 
 /// A message-key case: comment, flags, `K`, `sid`.

@@ -11,12 +11,17 @@ use ee2e_spec::{
 };
 
 use super::intermediate::{self, ack_input, digest, input_bytes, mac_input, message_keys};
+use std::collections::BTreeMap;
+
+use ee2e_spec::client::Saved;
+
 use super::{
-    Observed, Problem, S, StepError, check_expect, decode, encode, keystream, parse_phone, party, rng_for,
-    variant_name,
+    Observed, PartyInfo, Problem, S, StepError, check_expect, decode, encode, keystream, parse_phone, party,
+    rng_for, variant_name,
 };
 use crate::schema::{
     ClientGroup, ClientInput, ClientOutputs, ClientTest, EventSpec, Hex, Intermediate, RegistrationState,
+    SeenTransports,
 };
 
 type Outputs = Vec<ClientOutput<S>>;
@@ -40,17 +45,28 @@ pub(crate) fn run_client(
         .chain([&test.input])
         .any(|input| matches!(input, ClientInput::OtpReceived { .. }));
     // The iteration count only shows in an OTP step's outputs; elsewhere the cheapest does.
-    let iterations = if uses_otp {
-        group
-            .pbkdf2_iterations
-            .ok_or_else(|| Problem::Malformed("an OTP step needs the group's pbkdf2Iterations".into()))?
-    } else {
-        1
-    };
+    let iterations =
+        if uses_otp {
+            super::iterations(group.pbkdf2_iterations.ok_or_else(|| {
+                Problem::Malformed("an OTP step needs the group's pbkdf2Iterations".into())
+            })?)?
+        } else {
+            1
+        };
     let params = Params { pbkdf2_iterations: iterations, ..Params::default() };
     let server_key = Bytes::public(group.server.public_key.as_slice());
     let mut client = Client::<S>::new(profile, params, me.phone.clone(), key, server_key);
     reach(&mut client, test.registration, &me.entry)?;
+    if !test.seen_transports.is_empty() {
+        client = with_seen_transports(
+            &client,
+            profile,
+            params,
+            (me, &group.server.public_key),
+            &parties,
+            &test.seen_transports,
+        )?;
+    }
 
     for (i, step) in test.setup.iter().enumerate() {
         let outcome = perform(&mut client, profile, &step.input, step.rng_seed.as_ref())?.map(drop);
@@ -109,6 +125,39 @@ fn reach(client: &mut Client<S>, state: RegistrationState, own: &DirectoryEntry<
     Ok(())
 }
 
+/// `client`, registered and with nothing else yet, rebuilt with the recorded transports the
+/// test lists (through its durable state, as after a restart).
+fn with_seen_transports(
+    client: &Client<S>,
+    profile: Profile,
+    params: Params,
+    (me, server_key): (&PartyInfo, &Hex),
+    parties: &BTreeMap<String, PartyInfo>,
+    seen: &[SeenTransports],
+) -> Result<Client<S>, Problem> {
+    if !client.is_registered() {
+        return Err(Problem::Malformed("seenTransports needs a registered client".into()));
+    }
+    let mut state = client.state();
+    for filler in seen {
+        let peer = party(parties, &filler.peer)?.phone.clone();
+        let count = u32::try_from(filler.count)
+            .map_err(|_| Problem::Malformed(format!("seenTransports count {} is too large", filler.count)))?;
+        let ids = state.seen_transports.entry(peer).or_default();
+        ids.extend((0..count).map(|i| Bytes::public(SeenTransports::id(i).to_vec())));
+    }
+    let saved = Saved {
+        own_entry: Some(me.entry.clone()),
+        peers: Vec::new(),
+        session_keys: Vec::new(),
+        state: Some(state),
+    };
+    let key = me.private_key.clone().ok_or_else(|| Problem::Malformed("me has no privateKey".into()))?;
+    let server_key = Bytes::public(server_key.as_slice());
+    Client::restore(profile, params, me.phone.clone(), key, server_key, saved)
+        .map_err(|e| Problem::Malformed(format!("seenTransports: {e}")))
+}
+
 /// Runs one input; `Err` is a malformed test, `Ok(Err)` the client's rejection.
 fn perform(
     client: &mut Client<S>,
@@ -126,6 +175,9 @@ fn perform(
         }
         ClientInput::Connect {} => client.connect(),
         ClientInput::Disconnect {} => client.disconnect(),
+        ClientInput::ResumeSequence { peer, next } => {
+            client.resume_sequence(&parse_phone(peer)?, *next).map(|()| Vec::new())
+        }
         ClientInput::Receive { message } => match decode(profile, message) {
             Ok(message) => client.handle(message, &mut rng),
             Err(e) => return Ok(Err(e)),

@@ -5,7 +5,8 @@ use ee2e_spec::derive::{
     RegistrationValues, registration_label, with_directory_input, with_possession_input,
 };
 use ee2e_spec::{
-    Fix, MemoryStore, Message, Params, PendingOtp, Profile, Server, ServerEvent, ServerOutput, Store, Wire,
+    Delivery, Fix, MemoryStore, Message, Params, PendingOtp, Profile, Sealed, Server, ServerEvent,
+    ServerOutput, Store, Wire,
 };
 
 use super::intermediate::input_bytes;
@@ -13,9 +14,34 @@ use super::{
     Observed, Problem, S, StepError, check_expect, decode, encode, keystream, parse_key, parse_phone, party,
     rng_for,
 };
-use crate::schema::{Addressed, Hex, Intermediate, ServerGroup, ServerInput, ServerOutputs, ServerTest, Sms};
+use crate::schema::{
+    Addressed, DeliveryMode, Filler, Hex, Intermediate, OtpPhones, ServerGroup, ServerInput, ServerOutputs,
+    ServerTest, Sms,
+};
 
 type TestServer = Server<S, MemoryStore<S>>;
+
+/// The message a queue filler describes (all byte fields zero).
+fn filler_message(profile: Profile, from: ee2e_spec::Phone, filler: &Filler) -> Result<Message<S>, Problem> {
+    let n = filler.ciphertext_length;
+    if n == 0 || !n.is_multiple_of(16) || n > ee2e_spec::profile::MAX_PLAINTEXT + 16 {
+        return Err(Problem::Malformed(format!(
+            "filler ciphertextLength {n} is not a positive multiple of 16 up to MAX_PLAINTEXT + 16"
+        )));
+    }
+    let zeros = |len: usize| Bytes::public(vec![0; len]);
+    let sealed = match profile.wire() {
+        Wire::Seed => Sealed::Seed { iv: zeros(16), ciphertext: zeros(n), mac: zeros(32) },
+        Wire::Hardened => Sealed::Hardened {
+            session: zeros(32),
+            seq: 0,
+            iv: zeros(16),
+            ciphertext: zeros(n),
+            mac: zeros(32),
+        },
+    };
+    Ok(Message::DataDelivery { from, sealed })
+}
 
 /// Runs one server test.
 pub(crate) fn run_server(
@@ -33,6 +59,8 @@ pub(crate) fn run_server(
     if key.public_key_der().as_slice() != group.server.public_key.as_slice() {
         return Err(Problem::Malformed("the server's publicKey is not that of its privateKey".into()));
     }
+    let params =
+        Params { pbkdf2_iterations: super::iterations(group.pbkdf2_iterations)?, ..Params::default() };
     let mut store = MemoryStore::<S>::default();
     let store_error = |e: ee2e_spec::StoreError| Problem::Setup(e.to_string());
     for name in &test.directory {
@@ -46,8 +74,69 @@ pub(crate) fn run_server(
         };
         store.put_pending_otp(&parse_phone(&pending.phone)?, &otp).map_err(store_error)?;
     }
-    let params = Params { pbkdf2_iterations: group.pbkdf2_iterations, ..Params::default() };
-    let mut server = TestServer::new(profile, params, key, store);
+    for requests in &test.otp_requests {
+        store.put_otp_requests(&parse_phone(&requests.phone)?, &requests.times).map_err(store_error)?;
+    }
+    if let Some(filler) = &test.otp_phones {
+        if filler.count > params.max_otp_phones {
+            return Err(Problem::Malformed(format!(
+                "otpPhones.count {} is over MAX_OTP_PHONES",
+                filler.count
+            )));
+        }
+        let otp = PendingOtp { otp: Bytes::secret(&b"000000"[..]), issued_at: filler.issued_at, attempts: 0 };
+        for i in 0..filler.count {
+            store.put_pending_otp(&parse_phone(&OtpPhones::phone(i))?, &otp).map_err(store_error)?;
+        }
+    }
+    let mut fillers: Vec<(Filler, Message<S>)> = Vec::new();
+    let mut held = std::collections::BTreeMap::new();
+    for queued in &test.queued {
+        let to = party(&parties, &queued.to)?.phone.clone();
+        let message = match (&queued.message, &queued.filler) {
+            (Some(message), None) => decode(profile, message)
+                .map_err(|e| Problem::Malformed(format!("a queued message does not decode: {e:?}")))?,
+            (None, Some(filler)) => {
+                let message = filler_message(profile, parse_phone(&filler.from)?, filler)?;
+                fillers.push((filler.clone(), message.clone()));
+                message
+            }
+            _ => {
+                return Err(Problem::Malformed(
+                    "a queued entry needs exactly one of message and filler".into(),
+                ));
+            }
+        };
+        // A stored message is a delivery: it names the sender its per-sender bounds count.
+        let from = match &message {
+            Message::DataDelivery { from, .. } | Message::AckDelivery { from, .. } => from.clone(),
+            _ => {
+                return Err(Problem::Malformed(
+                    "a queued message is not a DataDelivery or AckDelivery".into(),
+                ));
+            }
+        };
+        let size = message.stored_size();
+        // No conforming server holds more than §9.2's bounds; a file that claims it does is
+        // malformed (and must not make the verifier allocate without limit).
+        let (count, bytes) = held.entry(to.clone()).or_insert((0usize, 0usize));
+        *count = count.saturating_add(queued.count);
+        *bytes = bytes.saturating_add(size.saturating_mul(queued.count));
+        if *count > params.max_queued || *bytes > params.max_queued_bytes {
+            return Err(Problem::Malformed(format!(
+                "the queue for {} is longer than MAX_QUEUED_MESSAGES or MAX_QUEUED_BYTES",
+                queued.to
+            )));
+        }
+        for _ in 0..queued.count {
+            store.enqueue(&to, &from, size, &message).map_err(store_error)?;
+        }
+    }
+    let delivery = match test.delivery {
+        DeliveryMode::OnConnect => Delivery::OnConnect,
+        DeliveryMode::Confirmed => Delivery::Confirmed,
+    };
+    let mut server = TestServer::new(profile, params, key, store).with_delivery(delivery);
     let mut rng = rng_for(None)?;
     for name in &test.online {
         let phone = party(&parties, name)?.phone.clone();
@@ -66,7 +155,7 @@ pub(crate) fn run_server(
         Err(error) => Ok(Observed::failed(&error)),
         Ok(outputs) => {
             let mut observed = Observed::valid();
-            observed.server_output = Some(server_outputs(profile, &server, &outputs)?);
+            observed.server_output = Some(server_outputs(profile, &server, &outputs, &fillers)?);
             observed.intermediate = intermediate(
                 profile,
                 group.pbkdf2_iterations,
@@ -98,12 +187,15 @@ fn server_outputs(
     profile: Profile,
     after: &TestServer,
     outputs: &[ServerOutput<S>],
+    fillers: &[(Filler, Message<S>)],
 ) -> Result<ServerOutputs, Problem> {
     let mut out = ServerOutputs { send: Vec::new(), stored: Vec::new(), sms: Vec::new() };
     for output in outputs {
         match output {
             ServerOutput::Send { to, message, .. } => {
-                out.send.push(Addressed { to: to.to_string(), message: encode(profile, message)? });
+                let filler = fillers.iter().find(|(_, m)| m == message).map(|(f, _)| f.clone());
+                let message = if filler.is_some() { None } else { Some(encode(profile, message)?) };
+                out.send.push(Addressed { to: to.to_string(), message, filler });
             }
             ServerOutput::Sms { phone, otp } => out.sms.push(Sms {
                 phone: phone.to_string(),
@@ -115,7 +207,11 @@ fn server_outputs(
                 let queue = store.take_queue(to).map_err(|e| Problem::Setup(e.to_string()))?;
                 let last =
                     queue.last().ok_or_else(|| Problem::Setup("stored event without a message".into()))?;
-                out.stored.push(Addressed { to: to.to_string(), message: encode(profile, last)? });
+                out.stored.push(Addressed {
+                    to: to.to_string(),
+                    message: Some(encode(profile, last)?),
+                    filler: None,
+                });
             }
             ServerOutput::Event(_) => {}
         }
