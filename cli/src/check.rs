@@ -6,7 +6,6 @@ pub mod stories;
 mod table;
 pub mod text;
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -312,7 +311,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         Format::Text => {
             print!("{}", text::report(&runs, &counterexamples));
             if args.witnesses {
-                print!("{}", witnesses_report(&runs));
+                print!("{}", text::witnesses(&runs));
             }
             if args.replay {
                 print!("{}", ee2e_conformance::replay::table(&runs));
@@ -378,37 +377,4 @@ fn write_svgs(
         }
     }
     Ok(())
-}
-
-/// `--witnesses`: the shortest witness of each sometimes-property, run by run.
-pub fn witnesses_report(runs: &[(Config, RunReport)]) -> String {
-    let mut out = String::from("Witnesses (shortest attacker-free runs, breadth-first):\n\n");
-    for (_, r) in runs {
-        for p in r.properties.iter().filter(|p| p.kind == "sometimes") {
-            let _ = write!(
-                out,
-                "{} — profile {}, threat {}, scenario {}: ",
-                p.name, r.profile, r.threat, r.scenario
-            );
-            match p.status {
-                Status::Witnessed => {
-                    let _ = writeln!(out, "witnessed in {} steps", p.trace.len());
-                    for step in &p.trace {
-                        let _ = writeln!(out, "  {:>2}. {}", step.n, step.action);
-                    }
-                }
-                Status::NotExercised => {
-                    let _ = writeln!(out, "not exercisable at these bounds: {}", p.why.unwrap_or_default());
-                }
-                Status::NotWitnessed => {
-                    let _ = writeln!(out, "NOT WITNESSED within the bounds");
-                }
-                _ => {
-                    let _ = writeln!(out, "no witness found before the run stopped");
-                }
-            }
-            out.push('\n');
-        }
-    }
-    out
 }

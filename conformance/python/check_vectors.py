@@ -973,7 +973,8 @@ class Server:
                     raise ServerError("RateLimited")
             # §5.1 check 2 (both profiles): a phone with no rows yet needs room in the tables,
             # counted again after a sweep when they are full.
-            if f["phone"] not in self.otp_phones() and len(self.otp_phones()) >= MAX_OTP_PHONES:
+            phones = self.otp_phones()
+            if f["phone"] not in phones and len(phones) >= MAX_OTP_PHONES:
                 self.sweep(now)
                 if len(self.otp_phones()) >= MAX_OTP_PHONES:
                     raise ServerError("OtpTableFull")

@@ -291,3 +291,36 @@ fn exercisability_section(runs: &[(Config, RunReport)]) -> String {
     }
     format!("Not exercisable at these bounds (no verdict; `check` exits 4):\n\n{out}\n")
 }
+
+/// `--witnesses`: the shortest witness of each sometimes-property, run by run.
+pub fn witnesses(runs: &[(Config, RunReport)]) -> String {
+    let mut out = String::from("Witnesses (shortest attacker-free runs, breadth-first):\n\n");
+    for (_, r) in runs {
+        for p in r.properties.iter().filter(|p| p.kind == "sometimes") {
+            let _ = write!(
+                out,
+                "{} — profile {}, threat {}, scenario {}: ",
+                p.name, r.profile, r.threat, r.scenario
+            );
+            match p.status {
+                Status::Witnessed => {
+                    let _ = writeln!(out, "witnessed in {} steps", p.trace.len());
+                    for step in &p.trace {
+                        let _ = writeln!(out, "  {:>2}. {}", step.n, step.action);
+                    }
+                }
+                Status::NotExercised => {
+                    let _ = writeln!(out, "not exercisable at these bounds: {}", p.why.unwrap_or_default());
+                }
+                Status::NotWitnessed => {
+                    let _ = writeln!(out, "NOT WITNESSED within the bounds");
+                }
+                _ => {
+                    let _ = writeln!(out, "no witness found before the run stopped");
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
