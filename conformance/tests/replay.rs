@@ -8,8 +8,11 @@
 use std::sync::OnceLock;
 
 use ee2e_conformance::replay::{Attack, Outcome, Rejection, Replay, replay, seed_attacks};
-use ee2e_model::{Bounds, Scenario};
-use ee2e_spec::{ClientError, MessageType, Phone, Profile, ServerError};
+use ee2e_model::properties::negation;
+use ee2e_model::run::TRACE_SEARCH_LIMIT;
+use ee2e_model::trace::shortest;
+use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
+use ee2e_spec::{ClientError, Fix, MessageType, Phone, Profile, ServerError};
 
 fn attacks() -> &'static [Attack] {
     static ATTACKS: OnceLock<Vec<Attack>> = OnceLock::new();
@@ -99,11 +102,58 @@ fn the_checker_finds_nine_seed_attacks() {
 }
 
 #[test]
-fn registration_binding_offline_otp_guess() {
+fn registration_binding_online_otp_guess() {
     let (seed, detail) = seed_succeeds("registration_binding");
     assert_eq!(detail, "the server bound A's phone to E's key");
-    // The offline guess was a real brute force over the 6-digit codes at the replay's count.
-    let [bf] = seed.brute_forces.as_slice() else { panic!("one brute force expected: {seed:#?}") };
+    // A real online dictionary attack: the seed sets no attempt limit, so E's submission
+    // (A's phone, E's key) goes to S with every code in turn until S accepts one.
+    let [guess] = seed.online_guesses.as_slice() else { panic!("one online guess expected: {seed:#?}") };
+    let otp = guess.otp.as_deref().unwrap_or_else(|| panic!("the online guess failed on seed: {guess:?}"));
+    assert_eq!(guess.owner, "A");
+    assert!(otp.len() == 6 && otp.bytes().all(|c| c.is_ascii_digit()));
+    // Codes are tried in order from 000000: the accepted one is the last try.
+    assert_eq!(guess.tried, otp.parse::<u64>().unwrap() + 1);
+    assert_eq!(guess.stopped_by, None);
+    assert!(seed.brute_forces.is_empty());
+    eprintln!("online guess: OTP {otp} after {} submissions in {:.2} s", guess.tried, guess.seconds);
+
+    // Hardened (E8): the wrong guesses count as failed attempts (the replay runs the model's
+    // scaled-down limit), and the next try is refused with `TooManyAttempts`; the OTP is
+    // locked and nothing is registered.
+    let hard = hardened_holds("registration_binding");
+    let [guess] = hard.online_guesses.as_slice() else { panic!("one online guess expected: {hard:#?}") };
+    let limit = u64::from(ee2e_model::model::params().max_otp_attempts);
+    assert_eq!((guess.otp.as_deref(), guess.tried), (None, limit + 1), "{guess:?}");
+    let n = hard.first_failure().map(|s| s.n).expect("hardened departs from the trace");
+    let rejection = Rejection::Server {
+        kind: Some(MessageType::RegisterSubmit),
+        error: ServerError::TooManyAttempts(ee2e_model::config::phone(ee2e_model::config::A)),
+    };
+    assert_eq!(step(&hard, n), &Outcome::Rejected(rejection.clone()), "{hard:#?}");
+    assert_eq!(rejection.erratum(), Some("E8"));
+}
+
+/// The offline guess, where the online one is stopped: hardened without the sealed tag (E7)
+/// keeps the attempt limit, so the shortest attack observes A's clear tag and brute-forces
+/// it offline — for real, over every 6-digit code at the replay's PBKDF2 count.
+#[test]
+fn registration_binding_offline_otp_guess_without_the_sealed_tag() {
+    let profile = Profile::HARDENED.without(Fix::SealedTag);
+    let config = Config {
+        profile,
+        threat: Threat::Network,
+        scenario: Scenario::Registration,
+        bounds: Bounds::default(),
+    };
+    let model = Ee2eModel::new(config).without_reduction();
+    let property = "registration_binding";
+    let actions = shortest(&model, &[(property, negation(property))], TRACE_SEARCH_LIMIT)
+        .remove(0)
+        .expect("E7 removed: registration_binding is violated");
+    let r = replay(&Attack { property, config, actions }, profile).unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.success().is_some(), "the offline attack failed: {r:#?}");
+    assert!(r.online_guesses.is_empty());
+    let [bf] = r.brute_forces.as_slice() else { panic!("one brute force expected: {r:#?}") };
     assert_eq!((bf.owner.as_str(), bf.space, bf.iterations), ("A", 1_000_000, 16));
     assert!(bf.tried >= 1 && bf.tried <= bf.space);
     assert!(bf.otp.len() == 6 && bf.otp.bytes().all(|c| c.is_ascii_digit()));
@@ -116,20 +166,6 @@ fn registration_binding_offline_otp_guess() {
         bf.threads,
         bf.iterations
     );
-
-    // Hardened (E7): the tag is sealed to the server, so the offline guess has no verifier;
-    // the submission built from a guessed OTP is rejected.
-    let hard = hardened_holds("registration_binding");
-    assert_eq!(first_failure(&hard), 4);
-    assert!(
-        matches!(step(&hard, 4), Outcome::NotBuilt(why) if why.contains("no offline verifier")),
-        "{hard:#?}"
-    );
-    assert!(hard.brute_forces.is_empty());
-    let rejection =
-        Rejection::Server { kind: Some(MessageType::RegisterSubmit), error: ServerError::BadRegistrationTag };
-    assert_eq!(step(&hard, 5), &Outcome::Rejected(rejection.clone()));
-    assert_eq!(rejection.erratum(), Some("E7"));
 }
 
 #[test]

@@ -86,10 +86,13 @@ pub enum Action {
         /// The code.
         code: ErrorCode,
     },
-    /// The attacker runs an online dictionary attack on a pending OTP: it submits wrong
-    /// guesses to the real server until the server locks it out; where it never does, the
-    /// attacker goes on through all 10^6 codes and learns the OTP.
-    GuessOnline(Party),
+    /// The attacker runs an online dictionary attack on a pending OTP with this registration
+    /// submission (its phone, public key and possession proof; the tag built from the OTP it
+    /// is guessing): it submits it with wrong guesses to the real server until the server
+    /// locks the OTP out; where it never does, the guess that is right registers the
+    /// submission's key, and the attacker knows the OTP (an online guess is confirmed only by
+    /// being used, so it is the submission itself, not a separate one).
+    GuessOnline(Packet),
     /// The attacker tries every OTP offline against a verifier it observed.
     GuessOffline(Term),
     /// B's long-term key leaks (threat `compromise`).
@@ -116,9 +119,7 @@ const MAX_CHAIN: usize = 64;
 
 /// Injections an online dictionary attack costs: it is many submissions, not one, so it is
 /// charged more than a single forged message (and an attacker with an offline verifier
-/// prefers that). At one, E8's attack would be found at the default bounds, but the attack
-/// replay (`ee2e check --replay`) cannot yet replay an online guess, which seed's shortest
-/// `registration_binding` trace then becomes.
+/// prefers that). Two is the default budget, so E8's attack is found at the default bounds.
 pub const ONLINE_GUESS_COST: u8 = 2;
 
 /// The protocol parameters the model runs with. Counters are scaled down so that every limit
@@ -609,18 +610,33 @@ impl Ee2eModel {
         Some(first_send(client.otp_received(&guess, &mut rng).ok()?))
     }
 
-    /// The online dictionary attack of [`Action::GuessOnline`] on the real server.
-    fn guess_online(&self, state: &mut State, victim: Party) -> Option<()> {
+    /// The wrong guesses of an online dictionary attack on `victim`'s pending OTP, on the
+    /// real server: one more than any attempt limit allows, so that a server that counts
+    /// attempts has locked the OTP by then. Returns the OTP if it is still pending after
+    /// them (the attacker's guessing goes on until it hits it); `None` if there was none.
+    pub fn wrong_guesses(&self, state: &mut State, victim: Party) -> Option<Option<Term>> {
         let pending = state.server.store().pending_otp(&phone(victim)).ok()??;
-        // One guess more than any attempt limit allows: a server that counts attempts has
-        // locked the OTP by then.
         for n in 0..=params().max_otp_attempts {
             let submit = self.wrong_guess(victim, n as u16)?;
             self.server_step(state, E, submit)?;
         }
-        match state.server.store().pending_otp(&phone(victim)) {
-            Ok(Some(still)) if still.otp == pending.otp => state.knowledge.learn(pending.otp),
-            _ => {}
+        Some(match state.server.store().pending_otp(&phone(victim)) {
+            Ok(Some(still)) if still.otp == pending.otp => Some(pending.otp),
+            _ => None,
+        })
+    }
+
+    /// The online dictionary attack of [`Action::GuessOnline`]: the wrong guesses, then, if
+    /// the OTP survived them, the submission with the right one, which the attacker has
+    /// then confirmed.
+    fn guess_online(&self, state: &mut State, submission: &Packet) -> Option<()> {
+        let Message::RegisterSubmit { phone: victim, .. } = &submission.message else { return None };
+        let victim = owner(victim)?;
+        if let Some(otp) = self.wrong_guesses(state, victim)? {
+            state.knowledge.learn(otp);
+            self.deliver(state, submission)?;
+            self.emit(state, submission.clone());
+            state.delivered.insert(submission.clone());
         }
         Some(())
     }
@@ -878,7 +894,9 @@ impl Model for Ee2eModel {
                     if let Ok(Some(pending)) = state.server.store().pending_otp(&phone(c))
                         && !state.knowledge.derivable(&pending.otp)
                     {
-                        actions.push(Action::GuessOnline(c));
+                        for packet in synth::guessed_submissions(self, state, c, &pending.otp) {
+                            actions.push(Action::GuessOnline(packet));
+                        }
                     }
                 }
             }
@@ -944,9 +962,9 @@ impl Model for Ee2eModel {
                     Packet { hop: Hop::ToClient { to }, message: Message::Error { code }, stored: false };
                 self.deliver_changing(&mut state, last, &packet)?;
             }
-            Action::GuessOnline(c) => {
+            Action::GuessOnline(packet) => {
                 state.injections += ONLINE_GUESS_COST;
-                self.guess_online(&mut state, c)?;
+                self.guess_online(&mut state, &packet)?;
             }
             Action::GuessOffline(otp) => state.knowledge.learn(otp),
             Action::Compromise => {
@@ -984,10 +1002,10 @@ impl Model for Ee2eModel {
                     party_name(*to)
                 )
             }
-            Action::GuessOnline(c) => {
+            Action::GuessOnline(p) => {
                 format!(
-                    "attacker submits wrong guesses of {}'s OTP to S until it locks the OTP or, if it never does, finds it",
-                    party_name(*c)
+                    "attacker guesses online: submits {} with wrong OTP guesses to S until S locks the OTP or, if it never does, the right guess registers it",
+                    describe::packet(p)
                 )
             }
             Action::GuessOffline(otp) => {

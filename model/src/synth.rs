@@ -155,38 +155,54 @@ pub fn injections(model: &Ee2eModel, state: &State) -> Vec<(Packet, String)> {
 }
 
 fn registration(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
-    let profile = cx.profile();
     for p in CLIENTS {
         out.push((to_server(E, Message::RegisterRequest { phone: phone(p) }), "ask for an OTP".into()));
     }
     let otps: Vec<Term> = cx.state.ghost.otps.iter().filter(|o| cx.knows(o)).cloned().collect();
     for otp in &otps {
         for p in CLIENTS {
-            for k in KEYS_ATTACKER_FIRST {
-                let (ph, pk) = (phone(p), Term::pk(k));
-                // Signed with `k`'s key: usable only if the attacker holds it (checked below).
-                let Ok(proof) = RegistrationProof::<Sym>::build(
-                    profile,
-                    params().pbkdf2_iterations,
-                    otp,
-                    &ph,
-                    &k,
-                    &pk,
-                    &Term::pk(SERVER),
-                    &mut cx.rng(),
-                ) else {
-                    continue;
-                };
-                if let RegistrationProof::Hardened { possession, .. } = &proof
-                    && !cx.knows(possession)
-                {
-                    continue;
-                }
-                let m = Message::RegisterSubmit { phone: ph, public_key: pk, proof };
+            for m in submissions(cx, otp, p) {
                 out.push((to_server(E, m), "registration built from a known OTP".into()));
             }
         }
     }
+}
+
+/// The registration submissions for `p`'s phone the attacker can build around `otp`: for
+/// each public key, the proof signed with that key's private half where the profile wants a
+/// possession proof (usable only if the attacker holds it).
+fn submissions(cx: &Ctx<'_>, otp: &Term, p: Party) -> Vec<Message<Sym>> {
+    let mut out = Vec::new();
+    for k in KEYS_ATTACKER_FIRST {
+        let (ph, pk) = (phone(p), Term::pk(k));
+        let Ok(proof) = RegistrationProof::<Sym>::build(
+            cx.profile(),
+            params().pbkdf2_iterations,
+            otp,
+            &ph,
+            &k,
+            &pk,
+            &Term::pk(SERVER),
+            &mut cx.rng(),
+        ) else {
+            continue;
+        };
+        if let RegistrationProof::Hardened { possession, .. } = &proof
+            && !cx.knows(possession)
+        {
+            continue;
+        }
+        out.push(Message::RegisterSubmit { phone: ph, public_key: pk, proof });
+    }
+    out
+}
+
+/// The submissions of an online dictionary attack on `victim`'s pending `otp`
+/// ([`crate::Action::GuessOnline`]): those the attacker could build if it knew the OTP,
+/// which is what its right guess gives it.
+pub fn guessed_submissions(model: &Ee2eModel, state: &State, victim: Party, otp: &Term) -> Vec<Packet> {
+    let cx = Ctx { model, state, n: u16::from(state.injections) };
+    submissions(&cx, otp, victim).into_iter().map(|m| to_server(E, m)).collect()
 }
 
 fn peer_keys(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {

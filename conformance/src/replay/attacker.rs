@@ -100,6 +100,9 @@ pub(crate) struct Attacker {
     iterations: u32,
     /// The offline OTP guesses made so far.
     pub(crate) brute_forces: Vec<BruteForce>,
+    /// The secret an online guess stands in for while a message is built
+    /// ([`build_guessing`](Self::build_guessing)): values that depend on it are not kept.
+    guessing: Option<Term>,
 }
 
 impl Attacker {
@@ -114,6 +117,7 @@ impl Attacker {
             rng: seeded_rng(seed),
             iterations,
             brute_forces: Vec::new(),
+            guessing: None,
         })
     }
 
@@ -395,13 +399,32 @@ impl Attacker {
                 C::sign(key, *scheme, Input::Raw(&msg), &mut self.rng).map_err(|e| format!("{term}: {e}"))?
             }
         };
-        self.known.insert(term.clone(), value.clone());
+        if self.guessing.as_ref().is_none_or(|secret| !term.contains(secret)) {
+            self.known.insert(term.clone(), value.clone());
+        }
         Ok(value)
     }
 
     /// Evaluates every value of `message` ([`build`](Self::build)).
     pub(crate) fn build_message(&mut self, message: &Message<Sym>) -> Result<Message<C>, String> {
         map_message::<Sym, C, String>(message, &mut |t| self.build(t))
+    }
+
+    /// Evaluates `message` with `guess` standing for the unknown `secret` (one try of an
+    /// online guess): what does not depend on the secret is built and kept as usual, what
+    /// does is built afresh and forgotten, so that a wrong guess leaves no value behind.
+    pub(crate) fn build_guessing(
+        &mut self,
+        message: &Message<Sym>,
+        secret: &Term,
+        guess: &Bytes,
+    ) -> Result<Message<C>, String> {
+        self.known.insert(secret.clone(), guess.clone());
+        self.guessing = Some(secret.clone());
+        let built = map_message::<Sym, C, String>(message, &mut |t| self.build(t));
+        self.guessing = None;
+        self.known.remove(secret);
+        built
     }
 }
 

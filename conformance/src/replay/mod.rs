@@ -34,11 +34,13 @@
 //! At the end, SPEC.md §15's properties are judged on the implementation itself (directory,
 //! client state and events, the attacker's bytes): see [`Violation`].
 //!
-//! Scripted, not derived: nothing in the nine `network` traces. `GuessOnline` (online OTP
-//! guessing, which the `network` traces do not use) is not replayed.
+//! Online OTP guessing (`GuessOnline`) is done for real too: the trace's submission goes to
+//! the server with every code in turn until it is accepted or the attempt limit locks the
+//! OTP (`online`).
 
 mod attacker;
 pub mod brute;
+mod online;
 mod props;
 mod report;
 mod steps;
@@ -64,6 +66,7 @@ use ee2e_spec::{ClientError, MessageType, Phone, Profile, ServerError, Store};
 use stateright::Model;
 
 pub use brute::BruteForce;
+pub use online::OnlineGuess;
 pub use props::Violation;
 pub use report::{render, table};
 
@@ -280,6 +283,8 @@ pub struct Replay {
     pub violations: Vec<Violation>,
     /// The offline OTP guesses the attacker made.
     pub brute_forces: Vec<BruteForce>,
+    /// The online OTP guesses the attacker made.
+    pub online_guesses: Vec<OnlineGuess>,
 }
 
 impl Replay {
@@ -378,6 +383,11 @@ struct Run<'a> {
     /// The last differences between the model's server tables and the implementation's.
     server_differences: Vec<String>,
     steps: Vec<StepReport>,
+    /// The online guesses so far.
+    online_guesses: Vec<OnlineGuess>,
+    /// Where the last try of an online guess starts in the transcript (its rejection, if
+    /// any, is the step's; the wrong guesses before it are not).
+    last_try: Option<usize>,
 }
 
 /// Replays `attack` (a seed trace) on the implementation running `profile`. See the
@@ -417,6 +427,8 @@ pub fn replay(attack: &Attack, profile: Profile) -> Result<Replay, ReplayError> 
         truth: HashMap::new(),
         server_differences: Vec::new(),
         steps: Vec::new(),
+        online_guesses: Vec::new(),
+        last_try: None,
     };
     run.setup().map_err(err)?;
     for (i, action) in attack.actions.iter().enumerate() {
@@ -429,6 +441,7 @@ pub fn replay(attack: &Attack, profile: Profile) -> Result<Replay, ReplayError> 
         steps: run.steps,
         violations,
         brute_forces: run.att.brute_forces.clone(),
+        online_guesses: run.online_guesses.clone(),
     })
 }
 
@@ -488,6 +501,7 @@ impl Run<'_> {
         let mark = self.world.rt.transcript().len();
         let brute_forces_before = self.att.brute_forces.len();
         let (exec, injected_envelope) = self.execute(&target, &mut notes)?;
+        let mark = self.last_try.take().unwrap_or(mark);
         let outcome = match exec {
             Outcome::Done => self.world.rejection_since(mark).map_or(Outcome::Done, Outcome::Rejected),
             other => other,
@@ -512,7 +526,8 @@ impl Run<'_> {
                 return Err(format!("the model rejects {description}, the implementation accepts it"));
             }
         }
-        if let (Action::Inject(p, _), Some(envelope)) = (&target, injected_envelope) {
+        if let (Action::Inject(p, _) | Action::GuessOnline(p), Some(envelope)) = (&target, injected_envelope)
+        {
             self.packets.insert((n, INJECTED), p.clone());
             self.envelopes.insert(p.clone(), envelope);
         }
@@ -615,6 +630,12 @@ impl Run<'_> {
                 notes.append(&mut t.notes);
                 Action::Inject(packet, why.clone())
             }
+            Action::GuessOnline(p) if self.profile != self.attack.config.profile => {
+                let mut t = Translator::new(self.profile, &self.state, &self.corr);
+                let packet = t.packet(p);
+                notes.append(&mut t.notes);
+                Action::GuessOnline(packet)
+            }
             other => other.clone(),
         }))
     }
@@ -698,8 +719,45 @@ impl Run<'_> {
                 notes.push("E obtains B's private key".into());
                 (Outcome::Done, None)
             }
-            Action::GuessOnline(c) => {
-                return Err(format!("online OTP guessing ({}) is not replayed", party_name(*c)));
+            Action::GuessOnline(p) => {
+                let ee2e_spec::Message::RegisterSubmit { phone: victim, .. } = &p.message else {
+                    return Err(format!("an online guess submits a registration, not {p:?}"));
+                };
+                let secret = match self.state.server.store().pending_otp(victim) {
+                    Ok(Some(pending)) => pending.otp,
+                    _ => return Ok((Outcome::NotPossible("no OTP is pending".into()), None)),
+                };
+                let owner = self.owner_of(&secret);
+                let (ended, mark, report) = online::guess(&mut self.world, &mut self.att, p, &secret, owner)?;
+                self.last_try = Some(mark);
+                notes.push(match (&report.otp, &report.stopped_by) {
+                    (Some(otp), _) => format!(
+                        "E guessed {}'s OTP online: S accepted {otp} after {} submissions in {:.2} s",
+                        report.owner, report.tried, report.seconds
+                    ),
+                    (None, why) => format!(
+                        "E's online guessing of {}'s OTP stopped after {} submissions: {}",
+                        report.owner,
+                        report.tried,
+                        why.as_deref().unwrap_or("?")
+                    ),
+                });
+                self.online_guesses.push(report);
+                match ended {
+                    online::Ended::Accepted(envelope, otp) => {
+                        if let Some(real) = self.truth.get(&secret)
+                            && *real != otp
+                        {
+                            return Err(format!("the online guess found a wrong {secret}"));
+                        }
+                        (Outcome::Done, Some(envelope))
+                    }
+                    // The error reply of the last try is the step's; the model lists none.
+                    online::Ended::Refused => {
+                        self.world.take_captured();
+                        (Outcome::Done, None)
+                    }
+                }
             }
             Action::GuessOffline(otp) => {
                 let owner = self.owner_of(otp);

@@ -40,6 +40,15 @@ fn seed_cell(r: &Result<Replay, ReplayError>) -> String {
                         b.owner, b.otp, b.tried, b.seconds
                     );
                 }
+                for g in &replay.online_guesses {
+                    if let Some(otp) = &g.otp {
+                        let _ = write!(
+                            cell,
+                            " ({}'s OTP {otp} guessed online: {} submissions, {:.2} s)",
+                            g.owner, g.tried, g.seconds
+                        );
+                    }
+                }
                 cell
             }
             None => match replay.first_failure() {
@@ -139,6 +148,18 @@ pub fn render(replays: &[AttackReplay]) -> String {
                     SPEC_ITERATIONS,
                     b.spec_guess_seconds,
                     b.core_hours_for_space_at_spec()
+                );
+            }
+            for g in &replay.online_guesses {
+                let end = match (&g.otp, &g.stopped_by) {
+                    (Some(otp), _) => format!("S accepted {otp}"),
+                    (None, why) => format!("stopped: {}", why.as_deref().unwrap_or("?")),
+                };
+                let _ = writeln!(
+                    out,
+                    "Online guess ({}, {}): E submitted its registration for {}'s phone with the codes in \
+                     turn, {} submission(s) in {:.2} s; {end}.",
+                    replay.property, replay.profile, g.owner, g.tried, g.seconds
                 );
             }
         }

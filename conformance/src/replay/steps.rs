@@ -69,7 +69,7 @@ fn delivery(state: &State, packet: &Packet) -> Option<Vec<Packet>> {
 
 /// The packets `action` sends in `state`, in order (without an injected packet itself);
 /// `None` if the action is not possible.
-fn emissions(state: &State, action: &Action) -> Option<Vec<Packet>> {
+fn emissions(model: &Ee2eModel, state: &State, action: &Action) -> Option<Vec<Packet>> {
     let honest = |p: u8| if p == A || p == B { Some(p) } else { None };
     match action {
         // Traces are flattened into single steps before they are replayed.
@@ -111,10 +111,18 @@ fn emissions(state: &State, action: &Action) -> Option<Vec<Packet>> {
                 stored: false,
             },
         ),
-        // The clock and the attacker's own steps (guesses, a key leak) send nothing.
-        Action::Tick | Action::GuessOnline(_) | Action::GuessOffline(_) | Action::Compromise => {
-            Some(Vec::new())
+        // An online guess: the wrong guesses are answered with errors the model does not
+        // list (the replay discards them too); then the right one, if the OTP survived them.
+        Action::GuessOnline(packet) => {
+            let Message::RegisterSubmit { phone: victim, .. } = &packet.message else { return None };
+            let mut after = state.clone();
+            match model.wrong_guesses(&mut after, owner(victim)?)? {
+                Some(_) => delivery(&after, packet),
+                None => Some(Vec::new()),
+            }
         }
+        // The clock and the attacker's own steps (an offline guess, a key leak) send nothing.
+        Action::Tick | Action::GuessOffline(_) | Action::Compromise => Some(Vec::new()),
     }
 }
 
@@ -130,7 +138,7 @@ pub(crate) fn send_plaintext(state: &State, from: u8) -> Term {
 /// model's own network disagree.
 pub(crate) fn step(model: &Ee2eModel, state: &State, action: &Action) -> Result<Option<ModelStep>, String> {
     let next = model.next_state(state, action.clone());
-    let emitted = emissions(state, action);
+    let emitted = emissions(model, state, action);
     let (next, emitted) = match (next, emitted) {
         (None, None) => return Ok(None),
         (Some(next), Some(emitted)) => (next, emitted),
@@ -141,7 +149,7 @@ pub(crate) fn step(model: &Ee2eModel, state: &State, action: &Action) -> Result<
         }
     };
     let injected = match action {
-        Action::Inject(packet, _) => Some(packet.clone()),
+        Action::Inject(packet, _) | Action::GuessOnline(packet) => Some(packet.clone()),
         _ => None,
     };
     // Cross-check with the model's own network: what is new in the pool is what was listed.
@@ -156,8 +164,10 @@ pub(crate) fn step(model: &Ee2eModel, state: &State, action: &Action) -> Result<
             return Err(format!("the replay listed {p:?}, which is not on the model's network"));
         }
     }
-    let rejected = matches!(action, Action::Deliver(p) | Action::Replay(p) | Action::Inject(p, _)
+    let rejected = (matches!(action, Action::Deliver(p) | Action::Replay(p) | Action::Inject(p, _)
         if matches!(p.hop, Hop::ToServer { .. }))
-        && emitted.iter().any(is_error);
+        && emitted.iter().any(is_error))
+        // An online guess that the attempt limit stopped: its last try was refused.
+        || (matches!(action, Action::GuessOnline(_)) && emitted.is_empty());
     Ok(Some(ModelStep { next, injected, emitted, rejected }))
 }
