@@ -2,6 +2,7 @@
 
 mod json;
 mod markdown;
+pub mod stats;
 pub mod stories;
 mod table;
 pub mod text;
@@ -95,6 +96,10 @@ pub struct CheckArgs {
     /// (seed, then hardened) and print the outcome table.
     #[arg(long)]
     pub replay: bool,
+    /// Also write the runs table (states, time, states/s, bytes per state, peak memory) into
+    /// this Markdown file, replacing its generated block (`model/README.md` has one).
+    #[arg(long)]
+    pub stats_into: Option<PathBuf>,
 }
 
 /// The long help of `--threat`: each threat model and what it gives the attacker.
@@ -278,6 +283,12 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         eprintln!("ee2e check: cannot write SVG files to {}: {e}", dir.display());
         return ExitCode::from(2);
     }
+    if let Some(path) = &args.stats_into
+        && let Err(e) = stats::check_writable(path)
+    {
+        eprintln!("ee2e check: cannot write the statistics: {e}");
+        return ExitCode::from(2);
+    }
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupt);
     // A second Ctrl-C while the first is being handled ends the process as usual.
@@ -306,6 +317,16 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     {
         eprintln!("ee2e check: cannot write SVG files to {}: {e}", dir.display());
         return ExitCode::from(2);
+    }
+    if let Some(path) = &args.stats_into {
+        let command = format!(
+            "cargo run --release -- check {}",
+            std::env::args().skip(2).collect::<Vec<_>>().join(" ")
+        );
+        if let Err(e) = stats::write_into(path, &stats::block(&runs, command.trim_end())) {
+            eprintln!("ee2e check: cannot write the statistics: {e}");
+            return ExitCode::from(2);
+        }
     }
     match args.format {
         Format::Text => {

@@ -183,6 +183,14 @@ pub fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
+/// The process's peak resident set size so far in bytes (Linux's `VmHWM`; `None` elsewhere).
+pub fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Model-checks `config` exhaustively with stateright (breadth first, on `threads`), then
 /// finds the shortest trace of each discovery (see [`crate::trace`]).
 pub fn run(config: Config, threads: usize) -> RunReport {

@@ -12,7 +12,7 @@ use ee2e_model::{Config, Scenario, Threat};
 use ee2e_spec::Profile;
 
 use super::stories::Counterexample;
-use super::table::{Align, render as table};
+use super::table::render as table;
 
 fn verdict(config: &Config, name: &str, status: Status) -> &'static str {
     match status {
@@ -226,36 +226,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
     }
 
     let _ = writeln!(out, "Runs:\n");
-    let header =
-        ["profile", "threat", "scenario", "states", "unique", "depth", "seconds", "unique/s", "B/state"];
-    let align = [
-        Align::Left,
-        Align::Left,
-        Align::Left,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-    ];
-    let rows: Vec<Vec<String>> = runs
-        .iter()
-        .map(|(_, r)| {
-            vec![
-                r.profile.clone(),
-                r.threat.to_string(),
-                r.scenario.to_string(),
-                r.states.to_string(),
-                r.unique_states.to_string(),
-                r.max_depth.to_string(),
-                format!("{:.2}", r.seconds),
-                format!("{:.0}", r.unique_per_second()),
-                format!("{:.0}", r.bytes_per_state()),
-            ]
-        })
-        .collect();
-    out.push_str(&table(&header, &align, &rows));
+    out.push_str(&super::stats::runs_table(runs, false));
     let _ = writeln!(out);
     for (_, r) in runs {
         let holds: Vec<_> =
