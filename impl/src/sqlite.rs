@@ -29,6 +29,7 @@
 //! layout and read under the other fails at [`Store::take_queue`] with a decode error
 //! rather than misreading messages.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use ee2e_spec::{DirectoryEntry, Message, OtpCutoff, PendingOtp, Phone, QueueUsage, Store, StoreError, Wire};
@@ -90,6 +91,12 @@ pub struct SqliteStore {
     /// nothing to delete and runs no SQL. The sweep's range queries are re-planned by SQLite
     /// at every new cutoff, which made the per-step sweep most of a relay step's cost.
     otp_floor: Option<(i64, i64)>,
+    /// The directory table, read once when the store opens and written through after each
+    /// commit (this store is the file's only writer): the server checks sender and recipient
+    /// against the directory on every relayed message, and two SQL lookups per message were
+    /// the largest cost of a relay step. As large as the table: one entry per registered
+    /// phone, which each took an SMS OTP to register (SPEC.md §14).
+    directory: HashMap<Phone, DirectoryEntry<ConcreteSuite>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -162,7 +169,8 @@ impl SqliteStore {
         }
         conn.execute_batch(SCHEMA).map_err(db("creating the schema"))?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db("setting user_version"))?;
-        Ok(SqliteStore { conn, wire, otp_floor: None })
+        let directory = read_directory(&conn)?;
+        Ok(SqliteStore { conn, wire, otp_floor: None, directory })
     }
 
     /// Reads and caches the oldest OTP issue time and request time (`i64::MAX` for an empty
@@ -237,19 +245,11 @@ impl Store<ConcreteSuite> for SqliteStore {
     }
 
     fn entry(&self, phone: &Phone) -> Result<Option<DirectoryEntry<ConcreteSuite>>, StoreError> {
-        let row = cached_row(
-            &self.conn,
-            "SELECT public_key, signature FROM directory WHERE phone = ?1",
-            params![phone.as_str()],
-            |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?)),
-        )
-        .optional()
-        .map_err(db("reading directory"))?;
-        Ok(row.map(|(public_key, signature)| DirectoryEntry {
-            phone: phone.clone(),
-            public_key: Bytes::public(public_key),
-            signature: Bytes::public(signature),
-        }))
+        Ok(self.directory.get(phone).cloned())
+    }
+
+    fn is_registered(&self, phone: &Phone) -> Result<bool, StoreError> {
+        Ok(self.directory.contains_key(phone))
     }
 
     fn put_entry(&mut self, entry: &DirectoryEntry<ConcreteSuite>) -> Result<(), StoreError> {
@@ -259,6 +259,8 @@ impl Store<ConcreteSuite> for SqliteStore {
             params![entry.phone.as_str(), entry.public_key.as_slice(), entry.signature.as_slice()],
         )
         .map_err(db("writing directory"))?;
+        // Only once the write is committed: a failed write leaves the cache as the table.
+        self.directory.insert(entry.phone.clone(), entry.clone());
         Ok(())
     }
 
@@ -278,7 +280,9 @@ impl Store<ConcreteSuite> for SqliteStore {
             cached_execute(&tx, "DELETE FROM pending_otp WHERE phone = ?1", params![entry.phone.as_str()])
                 .map_err(db("deleting the used OTP"))?;
         }
-        tx.commit().map_err(db("committing a registration"))
+        tx.commit().map_err(db("committing a registration"))?;
+        self.directory.insert(entry.phone.clone(), entry.clone());
+        Ok(())
     }
 
     fn enqueue(
@@ -471,6 +475,31 @@ impl Store<ConcreteSuite> for SqliteStore {
 
 /// `execute` through the connection's statement cache: parsing the SQL is most of the cost of
 /// the small statements a server step runs (the sweep alone runs two per step).
+/// Every row of the directory table, for the store's in-memory copy.
+fn read_directory(conn: &Connection) -> Result<HashMap<Phone, DirectoryEntry<ConcreteSuite>>, StoreError> {
+    let mut statement = conn
+        .prepare("SELECT phone, public_key, signature FROM directory")
+        .map_err(db("reading directory"))?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, Vec<u8>>(2)?))
+        })
+        .map_err(db("reading directory"))?;
+    let mut directory = HashMap::new();
+    for row in rows {
+        let (phone, public_key, signature) = row.map_err(db("reading directory"))?;
+        let phone = Phone::parse(&phone)
+            .map_err(|e| StoreError(format!("sqlite: directory row {phone:?} is not a phone number: {e}")))?;
+        let entry = DirectoryEntry {
+            phone: phone.clone(),
+            public_key: Bytes::public(public_key),
+            signature: Bytes::public(signature),
+        };
+        directory.insert(phone, entry);
+    }
+    Ok(directory)
+}
+
 fn cached_execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
     conn.prepare_cached(sql)?.execute(params)
 }
