@@ -97,6 +97,10 @@ pub struct SqliteStore {
     /// the largest cost of a relay step. As large as the table: one entry per registered
     /// phone, which each took an SMS OTP to register (SPEC.md §14).
     directory: HashMap<Phone, DirectoryEntry<ConcreteSuite>>,
+    /// Whether a group transaction ([`SqliteStore::begin_group`]) is open.
+    grouped: bool,
+    /// Group transactions committed so far.
+    group_commits: u64,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -170,7 +174,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(db("creating the schema"))?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db("setting user_version"))?;
         let directory = read_directory(&conn)?;
-        Ok(SqliteStore { conn, wire, otp_floor: None, directory })
+        Ok(SqliteStore { conn, wire, otp_floor: None, directory, grouped: false, group_commits: 0 })
     }
 
     /// Reads and caches the oldest OTP issue time and request time (`i64::MAX` for an empty
@@ -186,6 +190,74 @@ impl SqliteStore {
         .map_err(db("reading the oldest OTP rows"))?;
         self.otp_floor = Some(floor);
         Ok(floor)
+    }
+
+    /// Opens a group transaction: the writes of the following store operations are committed
+    /// together by [`SqliteStore::commit_group`] (group commit, one `fsync` for several server
+    /// steps), or all dropped by [`SqliteStore::rollback_group`] or a crash. The caller must
+    /// release nothing that depends on these writes before the commit returns. Operations that
+    /// write twice run as savepoints inside it, so each stays all-or-nothing.
+    ///
+    /// # Errors
+    /// If a group is already open, or SQLite cannot start the transaction.
+    pub fn begin_group(&mut self) -> Result<(), StoreError> {
+        if self.grouped {
+            return Err(StoreError("sqlite: a group transaction is already open".into()));
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db("starting a group transaction"))?;
+        self.grouped = true;
+        Ok(())
+    }
+
+    /// Commits the open group transaction: on return (with `synchronous=FULL` for a file) its
+    /// writes are on disk.
+    ///
+    /// # Errors
+    /// If no group is open, or the commit failed; the group's writes are then rolled back (the
+    /// caller must treat the grouped steps as not having happened).
+    pub fn commit_group(&mut self) -> Result<(), StoreError> {
+        if !self.grouped {
+            return Err(StoreError("sqlite: no group transaction is open".into()));
+        }
+        self.grouped = false;
+        if let Err(error) = self.conn.execute_batch("COMMIT") {
+            // Leave no transaction open; the error reported is the commit's.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.forget_cached_state();
+            return Err(db("committing a group transaction")(error));
+        }
+        self.group_commits += 1;
+        Ok(())
+    }
+
+    /// Drops the writes of the open group transaction.
+    ///
+    /// # Errors
+    /// If no group is open, or SQLite failed to roll back.
+    pub fn rollback_group(&mut self) -> Result<(), StoreError> {
+        if !self.grouped {
+            return Err(StoreError("sqlite: no group transaction is open".into()));
+        }
+        self.grouped = false;
+        self.forget_cached_state();
+        self.conn.execute_batch("ROLLBACK").map_err(db("rolling back a group transaction"))
+    }
+
+    /// How many group transactions were committed since the store was opened.
+    pub fn group_commits(&self) -> u64 {
+        self.group_commits
+    }
+
+    /// After a rollback, the in-memory copies may hold writes that were undone: read them
+    /// again from the tables (the directory) or on next use (the OTP floor).
+    fn forget_cached_state(&mut self) {
+        self.otp_floor = None;
+        match read_directory(&self.conn) {
+            Ok(directory) => self.directory = directory,
+            // Unreadable now: an empty copy would wrongly refuse every phone, so keep the
+            // copy, which can only be ahead of the table by the rolled-back registrations.
+            Err(error) => tracing::warn!("sqlite: cannot re-read the directory after a rollback: {error}"),
+        }
     }
 
     /// The wire layout queued messages are encoded with.
@@ -269,7 +341,7 @@ impl Store<ConcreteSuite> for SqliteStore {
         entry: &DirectoryEntry<ConcreteSuite>,
         consume_otp: bool,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
+        let tx = self.conn.savepoint().map_err(db("starting a transaction"))?;
         cached_execute(
             &tx,
             "INSERT OR REPLACE INTO directory (phone, public_key, signature) VALUES (?1, ?2, ?3)",
@@ -377,7 +449,7 @@ impl Store<ConcreteSuite> for SqliteStore {
         }
         // Unknown until re-read after the sweep.
         self.otp_floor = None;
-        let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
+        let tx = self.conn.savepoint().map_err(db("starting a transaction"))?;
         let otps = cached_execute(
             &tx,
             "DELETE FROM pending_otp WHERE rowid IN \
@@ -417,7 +489,7 @@ impl Store<ConcreteSuite> for SqliteStore {
     }
 
     fn put_otp_requests(&mut self, phone: &Phone, times: &[u64]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
+        let tx = self.conn.savepoint().map_err(db("starting a transaction"))?;
         cached_execute(&tx, "DELETE FROM otp_request WHERE phone = ?1", params![phone.as_str()])
             .map_err(db("deleting from otp_request"))?;
         for at in times {
@@ -450,7 +522,7 @@ impl Store<ConcreteSuite> for SqliteStore {
 
     fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<ConcreteSuite>>, StoreError> {
         let wire = self.wire;
-        let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
+        let tx = self.conn.savepoint().map_err(db("starting a transaction"))?;
         let rows = queue_rows(&tx, to)?;
         // Decode everything before deleting anything: a row that does not decode leaves the
         // whole queue in place (the transaction rolls back on drop).

@@ -254,6 +254,12 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
     pub fn store(&self) -> &St {
         &self.store
     }
+
+    /// The store, for a transport that brackets several steps' writes in one transaction
+    /// (group commit). Writing to it directly bypasses every check of the server.
+    pub fn store_mut(&mut self) -> &mut St {
+        &mut self.store
+    }
     /// Who is online.
     pub fn online(&self) -> &BTreeSet<Phone> {
         &self.online
