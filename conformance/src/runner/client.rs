@@ -256,7 +256,7 @@ impl Run<'_> {
                     self.key_delivery(&from, &transport.ciphertext)?
                 }
                 Ok(Message::DataDelivery { from, sealed }) => self.data(&from, &sealed, outputs)?,
-                Ok(Message::AckDelivery { from, ack }) => self.ack(&ack)?,
+                Ok(Message::AckDelivery { ack, .. }) => self.ack(&ack)?,
                 _ => return Ok(None),
             },
             _ => return Ok(None),
