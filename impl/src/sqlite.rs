@@ -239,8 +239,10 @@ impl SqliteStore {
             return Err(StoreError("sqlite: no group transaction is open".into()));
         }
         self.grouped = false;
+        let rolled_back = self.conn.execute_batch("ROLLBACK").map_err(db("rolling back a group transaction"));
+        // Read back after the rollback, so that the copy is the table as it is again.
         self.forget_cached_state();
-        self.conn.execute_batch("ROLLBACK").map_err(db("rolling back a group transaction"))
+        rolled_back
     }
 
     /// How many group transactions were committed since the store was opened.
@@ -545,8 +547,6 @@ impl Store<ConcreteSuite> for SqliteStore {
     }
 }
 
-/// `execute` through the connection's statement cache: parsing the SQL is most of the cost of
-/// the small statements a server step runs (the sweep alone runs two per step).
 /// Every row of the directory table, for the store's in-memory copy.
 fn read_directory(conn: &Connection) -> Result<HashMap<Phone, DirectoryEntry<ConcreteSuite>>, StoreError> {
     let mut statement = conn
@@ -572,6 +572,8 @@ fn read_directory(conn: &Connection) -> Result<HashMap<Phone, DirectoryEntry<Con
     Ok(directory)
 }
 
+/// `execute` through the connection's statement cache: parsing the SQL is most of the cost of
+/// the small statements a server step runs (the sweep alone runs two per step).
 fn cached_execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
     conn.prepare_cached(sql)?.execute(params)
 }
@@ -664,6 +666,60 @@ mod tests {
         let mut s = SqliteStore::in_memory(Wire::Seed).unwrap();
         let pending = PendingOtp { otp: Bytes::secret(b"1".to_vec()), issued_at: u64::MAX, attempts: 0 };
         assert!(s.put_pending_otp(&phone("+15550000001"), &pending).is_err());
+    }
+
+    #[test]
+    fn a_group_commits_all_its_writes_at_once_or_rolls_them_all_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("s.sqlite");
+        let mut s = SqliteStore::open(&path, Wire::Seed).unwrap();
+        let other = SqliteStore::open(&path, Wire::Seed).unwrap();
+        let (alice, bob) = (phone("+15550000001"), phone("+15550000002"));
+        s.begin_group().unwrap();
+        assert!(s.begin_group().is_err(), "groups do not nest");
+        s.register(&entry("+15550000001"), false).unwrap();
+        put(&mut s, &bob, &data("+15550000001", 1));
+        put(&mut s, &bob, &data("+15550000001", 2));
+        // Inside the group this connection sees its writes; another one sees none yet.
+        assert_eq!(s.queue_len(&bob).unwrap(), 2);
+        assert!(s.is_registered(&alice).unwrap());
+        assert_eq!(other.queue_len(&bob).unwrap(), 0);
+        assert!(other.entry(&alice).unwrap().is_none());
+        s.commit_group().unwrap();
+        assert_eq!(s.group_commits(), 1);
+        assert_eq!(other.queue_len(&bob).unwrap(), 2);
+        assert_eq!(
+            SqliteStore::open(&path, Wire::Seed).unwrap().entry(&alice).unwrap(),
+            Some(entry("+15550000001"))
+        );
+
+        s.begin_group().unwrap();
+        s.register(&entry("+15550000009"), false).unwrap();
+        s.remove_queued(&bob, 2).unwrap();
+        s.rollback_group().unwrap();
+        assert_eq!(s.group_commits(), 1, "a rollback commits nothing");
+        assert_eq!(s.queue_len(&bob).unwrap(), 2, "the removal was undone");
+        assert!(!s.is_registered(&phone("+15550000009")).unwrap(), "the directory copy was undone too");
+        assert!(s.is_registered(&alice).unwrap());
+        assert!(s.commit_group().is_err() && s.rollback_group().is_err(), "no group is open");
+    }
+
+    #[test]
+    fn the_directory_copy_is_read_at_open_and_follows_every_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("s.sqlite");
+        let mut s = SqliteStore::open(&path, Wire::Seed).unwrap();
+        let alice = phone("+15550000001");
+        assert!(!s.is_registered(&alice).unwrap());
+        s.put_entry(&entry("+15550000001")).unwrap();
+        assert!(s.is_registered(&alice).unwrap());
+        let replaced = DirectoryEntry { signature: Bytes::public(vec![9]), ..entry("+15550000001") };
+        s.put_entry(&replaced).unwrap();
+        assert_eq!(s.entry(&alice).unwrap(), Some(replaced.clone()));
+        drop(s);
+        let reopened = SqliteStore::open(&path, Wire::Seed).unwrap();
+        assert_eq!(reopened.entry(&alice).unwrap(), Some(replaced));
+        assert!(!reopened.is_registered(&phone("+15550000002")).unwrap());
     }
 
     #[test]
