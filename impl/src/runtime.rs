@@ -285,8 +285,13 @@ impl Shared {
         message: &Message<ConcreteSuite>,
     ) -> Result<usize, EncodeError> {
         let bytes = codec::encode(self.wire, message)?;
-        tracing::debug!(%from, %to, kind = ?message.kind(), len = bytes.len(), "envelope sent");
-        Ok(self.network.send(Envelope { from, to, bytes }))
+        Ok(self.send_encoded(from, to, message.kind(), bytes))
+    }
+
+    /// Sends the encoding of a message of type `kind`; returns its log index.
+    fn send_encoded(&mut self, from: Address, to: Address, kind: MessageType, bytes: Vec<u8>) -> usize {
+        tracing::debug!(%from, %to, ?kind, len = bytes.len(), "envelope sent");
+        self.network.send(Envelope { from, to, bytes })
     }
 
     /// Sends `message`; returns its log index, or records why it could not be encoded.
@@ -461,15 +466,20 @@ impl Runtime {
         let before = node.keystore.as_ref().map(|_| node.client.clone());
         let outputs = operation(&mut node.client, &mut self.shared.rng)
             .map_err(|error| RuntimeError::Client { phone: phone.clone(), error })?;
-        // Encode everything first, so that an unencodable output fails the call cleanly.
+        // Encode everything first, so that an unencodable output fails the call cleanly; the
+        // bytes are what is sent.
+        let mut encoded = Vec::new();
         for output in &outputs {
-            if let ClientOutput::Send(message) = output
-                && let Err(error) = codec::encode(self.shared.wire, message)
-            {
-                if let Some(before) = before {
-                    node.client = before;
+            if let ClientOutput::Send(message) = output {
+                match codec::encode(self.shared.wire, message) {
+                    Ok(bytes) => encoded.push((message.kind(), bytes)),
+                    Err(error) => {
+                        if let Some(before) = before {
+                            node.client = before;
+                        }
+                        return Err(RuntimeError::Encode { kind: message.kind(), error });
+                    }
                 }
-                return Err(RuntimeError::Encode { kind: message.kind(), error });
             }
         }
         if let Err(error) = commit(self.shared.wire, node, &outputs) {
@@ -479,7 +489,15 @@ impl Runtime {
             }
             return Err(RuntimeError::Keystore(error));
         }
-        process_client_outputs(&mut self.shared, phone, outputs);
+        let here = Address::Client(phone.clone());
+        for (kind, bytes) in encoded {
+            self.shared.send_encoded(here.clone(), Address::Server, kind, bytes);
+        }
+        for output in outputs {
+            if let ClientOutput::Event(event) = output {
+                self.shared.record(here.clone(), Entry::Client(event));
+            }
+        }
         Ok(())
     }
 
