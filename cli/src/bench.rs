@@ -142,14 +142,13 @@ fn compare(
     seconds: u32,
     only: &[String],
 ) -> Option<(Report, bool)> {
-    let quick = &quick;
     let clock = match clock {
         ClockArg::Cpu => Clock::Cpu,
         ClockArg::Wall => Clock::Wall,
     };
-    let plan = Plan { clock, ..if *quick { Plan::QUICK } else { Plan::DEFAULT } };
-    let samples = if *quick { 1 } else { 5 };
-    let mut openssl = OpenSsl::new(openssl_program, seconds, clock, if *quick { 1 } else { 3 });
+    let plan = Plan { clock, ..if quick { Plan::QUICK } else { Plan::DEFAULT } };
+    let samples = if quick { 1 } else { 5 };
+    let mut openssl = OpenSsl::new(openssl_program, seconds, clock, if quick { 1 } else { 3 });
     if !openssl.available() {
         eprintln!(
             "ee2e bench: cannot run {openssl_program:?} (`openssl version` failed); is OpenSSL installed?"
