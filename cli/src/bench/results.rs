@@ -34,13 +34,16 @@ const BEFORE_OPS: [(&str, f64, f64); 16] = [
     ("ack verify hardened", 239.0, 0.98),
 ];
 
+/// Figures before the work: msgs/s of wall time, msgs/s of CPU time, crypto share; `None`:
+/// not measured then.
+type Before = Option<(f64, f64, f64)>;
+
 /// One load configuration and what its runs measured.
 pub struct LoadFigure {
     /// What was run.
     pub name: &'static str,
-    /// Before the work: msgs/s of wall time, msgs/s of CPU time, crypto share; `None`: not
-    /// measured then.
-    pub before: Option<(f64, f64, f64)>,
+    /// Before the work.
+    pub before: Before,
     /// Median over the runs: msgs/s of wall time.
     pub rate: f64,
     /// Median: msgs/s of CPU time.
@@ -56,7 +59,7 @@ pub struct LoadFigure {
 }
 
 /// The load configurations: (name, offline recipients, SQLite file, before).
-const LOADS: [(&str, bool, bool, Option<(f64, f64, f64)>); 3] = [
+const LOADS: [(&str, bool, bool, Before); 3] = [
     ("SQLite in memory", false, false, Some((13_476.0, 25_510.0, 0.26))),
     ("SQLite file (WAL, synchronous=FULL)", false, true, Some((5_073.0, 12_690.0, 0.13))),
     ("SQLite file, odd clients offline every other round (`--offline`)", true, true, None),
