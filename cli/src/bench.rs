@@ -12,6 +12,7 @@
 
 mod openssl;
 mod report;
+mod results;
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -61,6 +62,20 @@ pub enum BenchCommand {
         #[arg(long)]
         no_write: bool,
     },
+    /// Regenerate benches/RESULTS.md: `compare` (every operation against OpenSSL), then
+    /// `ee2e load` in memory, with a SQLite file, and with a file and offline recipients
+    /// (median of 3 runs each), next to the figures before the performance work.
+    Results {
+        /// Shorter measurements (as `compare --quick`, and 1 load run each).
+        #[arg(long)]
+        quick: bool,
+        /// The OpenSSL binary.
+        #[arg(long, default_value = "openssl", value_name = "PROGRAM")]
+        openssl: String,
+        /// Where to write the report.
+        #[arg(long, value_name = "PATH", default_value = DEFAULT_OUTPUT)]
+        output: PathBuf,
+    },
 }
 
 /// The clock, on the command line.
@@ -78,20 +93,67 @@ const DEFAULT_OUTPUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/RE
 /// Runs the subcommand; exit status 0 on success, 1 if OpenSSL or an operation failed or
 /// the report could not be written.
 pub fn run(command: &BenchCommand) -> ExitCode {
-    let BenchCommand::Compare { quick, clock, openssl, seconds, only, output, no_write } = command;
+    match command {
+        BenchCommand::Compare { quick, clock, openssl, seconds, only, output, no_write } => {
+            let Some((report, failed)) = compare(*quick, *clock, openssl, *seconds, only) else {
+                return ExitCode::FAILURE;
+            };
+            if !no_write && !write(output, &report.markdown()) {
+                return ExitCode::FAILURE;
+            }
+            if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+        }
+        BenchCommand::Results { quick, openssl, output } => {
+            let Some((mut report, mut failed)) = compare(*quick, ClockArg::Cpu, openssl, 1, &[]) else {
+                return ExitCode::FAILURE;
+            };
+            let loads = results::loads(if *quick { 1 } else { 3 });
+            failed |= loads.iter().any(|load| !load.ok);
+            report.set_command("cargo run --release -- bench results");
+            if !write(output, &results::markdown(&report, &loads)) {
+                return ExitCode::FAILURE;
+            }
+            if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+        }
+    }
+}
+
+/// Writes the report; `false` (and a message) if it could not.
+fn write(output: &std::path::Path, text: &str) -> bool {
+    match std::fs::write(output, text) {
+        Ok(()) => {
+            println!("wrote {}", output.display());
+            true
+        }
+        Err(error) => {
+            eprintln!("ee2e bench: cannot write {}: {error}", output.display());
+            false
+        }
+    }
+}
+
+/// Times every operation (whose name contains one of `only`, if any) and its OpenSSL
+/// equivalent and prints the table; `None` if OpenSSL cannot run, else the report and
+/// whether something failed.
+fn compare(
+    quick: bool,
+    clock: ClockArg,
+    openssl_program: &str,
+    seconds: u32,
+    only: &[String],
+) -> Option<(Report, bool)> {
     let clock = match clock {
         ClockArg::Cpu => Clock::Cpu,
         ClockArg::Wall => Clock::Wall,
     };
-    let plan = Plan { clock, ..if *quick { Plan::QUICK } else { Plan::DEFAULT } };
-    let samples = if *quick { 1 } else { 5 };
-    let mut openssl = OpenSsl::new(openssl, *seconds, clock, if *quick { 1 } else { 3 });
+    let plan = Plan { clock, ..if quick { Plan::QUICK } else { Plan::DEFAULT } };
+    let samples = if quick { 1 } else { 5 };
+    let mut openssl = OpenSsl::new(openssl_program, seconds, clock, if quick { 1 } else { 3 });
     if !openssl.available() {
         eprintln!(
-            "ee2e bench compare: cannot run {:?} (`openssl version` failed); is OpenSSL installed?",
-            openssl_name(command)
+            "ee2e bench: cannot run {openssl_program:?} (`openssl version` failed); is OpenSSL installed?"
         );
-        return ExitCode::FAILURE;
+        return None;
     }
     let mut report = Report::new(plan, samples, &openssl);
     println!("{}", report.preamble_text());
@@ -136,21 +198,7 @@ pub fn run(command: &BenchCommand) -> ExitCode {
     report.finish(&openssl);
     println!();
     println!("{}", report.targets_text());
-    if !no_write {
-        match std::fs::write(output, report.markdown()) {
-            Ok(()) => println!("wrote {}", output.display()),
-            Err(error) => {
-                eprintln!("ee2e bench compare: cannot write {}: {error}", output.display());
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
-}
-
-fn openssl_name(command: &BenchCommand) -> &str {
-    let BenchCommand::Compare { openssl, .. } = command;
-    openssl
+    Some((report, failed))
 }
 
 /// How one of our operations is timed.
@@ -207,6 +255,12 @@ fn timed_each(
 
 fn padded(len: usize) -> usize {
     (len / 16 + 1) * 16
+}
+
+/// Whether `profile` uses the hardened wire, whose seal and open hash (IV, ciphertext) for
+/// the ACK.
+fn hardened_wire(profile: Profile) -> bool {
+    profile.wire() == ee2e_spec::Wire::Hardened
 }
 
 /// Length of the hardened ACK MAC input: ("EE2E-v2 ack", sid, direction, seq, digest).
@@ -350,11 +404,16 @@ fn specs() -> Vec<Spec> {
                     })
                 })
             })
-            .note("IV draw + Session::seal (+ SHA-256 digest for the ACK)");
-            seal.references = vec![
-                ("", vec![Op::AesEncrypt(aes), Op::Hmac(mac)]),
-                (" (vs +digest)", vec![Op::AesEncrypt(aes), Op::Hmac(mac), Op::Sha256(digest)]),
-            ];
+            .note(if hardened_wire(profile) {
+                "IV draw + Session::seal (+ SHA-256 digest for the ACK)"
+            } else {
+                "IV draw + Session::seal (the seed computes no ACK digest)"
+            });
+            seal.references = vec![("", vec![Op::AesEncrypt(aes), Op::Hmac(mac)])];
+            if hardened_wire(profile) {
+                seal.references
+                    .push((" (vs +digest)", vec![Op::AesEncrypt(aes), Op::Hmac(mac), Op::Sha256(digest)]));
+            }
             specs.push(seal);
             let mut open = Spec::new(format!("open {size} {profile_name}"), "message", vec![], {
                 Box::new(move |plan, _| {
@@ -366,11 +425,16 @@ fn specs() -> Vec<Spec> {
                     })
                 })
             })
-            .note("Session::open (+ SHA-256 digest for the ACK)");
-            open.references = vec![
-                ("", vec![Op::AesDecrypt(aes), Op::Hmac(mac)]),
-                (" (vs +digest)", vec![Op::AesDecrypt(aes), Op::Hmac(mac), Op::Sha256(digest)]),
-            ];
+            .note(if hardened_wire(profile) {
+                "Session::open (+ SHA-256 digest for the ACK)"
+            } else {
+                "Session::open (the seed computes no ACK digest)"
+            });
+            open.references = vec![("", vec![Op::AesDecrypt(aes), Op::Hmac(mac)])];
+            if hardened_wire(profile) {
+                open.references
+                    .push((" (vs +digest)", vec![Op::AesDecrypt(aes), Op::Hmac(mac), Op::Sha256(digest)]));
+            }
             specs.push(open);
         }
     }

@@ -213,14 +213,22 @@ pub fn run(args: &LoadArgs) -> ExitCode {
 }
 
 /// What one run measured and found.
-struct Outcome {
-    rate: f64,
-    problems: Vec<String>,
+pub(crate) struct Outcome {
+    /// Messages per second of wall time.
+    pub(crate) rate: f64,
+    /// Messages per second of the process's CPU time.
+    pub(crate) cpu_rate: f64,
+    /// Standalone crypto CPU time over the messaging phase's CPU time.
+    pub(crate) crypto_share: f64,
+    /// Group transactions the store committed during the messaging phase.
+    pub(crate) commits: u64,
+    /// Loss, duplication, reordering or rejection found by the check; empty: no loss.
+    pub(crate) problems: Vec<String>,
 }
 
 /// A failure during set-up or messaging.
 #[derive(Debug)]
-enum LoadError {
+pub(crate) enum LoadError {
     Runtime(RuntimeError),
     Store(String),
     Fixture(String),
@@ -377,16 +385,20 @@ fn messaging(args: &LoadArgs, runtime: &mut Runtime, phones: &[Phone]) -> Result
     Ok(sent)
 }
 
-fn run_once(args: &LoadArgs, store_path: Option<&Path>) -> Result<Outcome, LoadError> {
+pub(crate) fn run_once(args: &LoadArgs, store_path: Option<&Path>) -> Result<Outcome, LoadError> {
     let (mut runtime, phones) = setup(args, store_path)?;
+    let commits_before = runtime.store().group_commits();
     let (wall, cpu) = (Instant::now(), Clock::Cpu.now());
     let sent = messaging(args, &mut runtime, &phones)?;
     let (elapsed, cpu_elapsed) = (wall.elapsed().as_secs_f64(), Clock::Cpu.now() - cpu);
+    let commits = runtime.store().group_commits() - commits_before;
     let total = sent.total();
     let rate = total as f64 / elapsed.max(f64::MIN_POSITIVE);
+    let cpu_rate = total as f64 / cpu_elapsed.max(f64::MIN_POSITIVE);
     println!(
-        "messaging: {total} messages (seal → server → open → ACK → verify) in {elapsed:.3} s wall, {cpu_elapsed:.3} s CPU: {rate:.0} msgs/s"
+        "messaging: {total} messages (seal → server → open → ACK → verify) in {elapsed:.3} s wall, {cpu_elapsed:.3} s CPU: {rate:.0} msgs/s ({cpu_rate:.0} per CPU second)"
     );
+    println!("durability: {}", durability(store_path, commits));
 
     // ---- crypto share ----
     let mut pair = SessionPair::new(args.profile).map_err(|e| LoadError::Fixture(e.to_string()))?;
@@ -401,6 +413,7 @@ fn run_once(args: &LoadArgs, store_path: Option<&Path>) -> Result<Outcome, LoadE
         return Err(LoadError::Fixture(error.to_string()));
     }
     let crypto = stats.median_ns * 1e-9 * total as f64;
+    let crypto_share = crypto / cpu_elapsed.max(f64::MIN_POSITIVE);
     println!(
         "crypto share: {:.0}% of the messaging phase's CPU time (standalone seal + open + ACK + verify: {:.2} µs per message × {total} = {:.3} s CPU, of {:.3} s); the rest is the runtime (codec, store, transcript, client bookkeeping)",
         100.0 * crypto / cpu_elapsed.max(f64::MIN_POSITIVE),
@@ -424,7 +437,21 @@ fn run_once(args: &LoadArgs, store_path: Option<&Path>) -> Result<Outcome, LoadE
             println!("  … and {} more", problems.len() - 20);
         }
     }
-    Ok(Outcome { rate, problems })
+    Ok(Outcome { rate, cpu_rate, crypto_share, commits, problems })
+}
+
+/// Which crash guarantee the store of this run keeps (SPEC.md §14, group commit).
+fn durability(store_path: Option<&Path>, commits: u64) -> String {
+    match store_path {
+        None => format!(
+            "none across a crash (SQLite in memory); {commits} group commits of up to {} server steps",
+            ee2e::runtime::GROUP_STEPS
+        ),
+        Some(_) => format!(
+            "SQLite file, WAL, synchronous=FULL, group commit: the writes of up to {} server steps are fsynced in one commit before any output of those steps is sent, so a crash loses only steps whose effects nobody saw; {commits} group commits",
+            ee2e::runtime::GROUP_STEPS
+        ),
+    }
 }
 
 /// Everything that went wrong, from one pass over the transcript.

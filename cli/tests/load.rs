@@ -21,6 +21,8 @@ fn load_reports_no_loss_in_both_profiles() {
         assert!(text.contains("no loss: 60 messages delivered exactly once and in order"), "{text}");
         assert!(text.contains("msgs/s"), "{text}");
         assert!(text.contains("crypto share:"), "{text}");
+        assert!(text.contains("per CPU second"), "{text}");
+        assert!(text.contains("durability: none across a crash (SQLite in memory)"), "{text}");
         assert!(text.contains("NOT the spec's 600000"), "{text}");
     }
 }
@@ -48,6 +50,18 @@ fn load_through_the_offline_queue_in_a_sqlite_file_loses_nothing() {
     assert_eq!(text.matches("no loss: 24 messages").count(), 2, "{text}");
     assert!(text.contains("SQLite in memory") && text.contains("SQLite file"), "{text}");
     assert!(text.contains("memory vs file:"), "{text}");
+    // The file run states its crash guarantee and commits its writes in groups.
+    let durable = text
+        .lines()
+        .find(|line| line.starts_with("durability: SQLite file, WAL, synchronous=FULL, group commit"))
+        .unwrap_or_else(|| panic!("no durability line for the file: {text}"));
+    let commits: u64 = durable
+        .rsplit("; ")
+        .next()
+        .and_then(|tail| tail.strip_suffix(" group commits"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no commit count: {durable}"));
+    assert!(commits > 0, "{durable}");
     // The file now exists: a second run refuses to reuse it.
     let again = ee2e(&["load", "--clients", "2", "--messages", "1", "--store", path]);
     assert_eq!(again.status.code(), Some(2));

@@ -774,11 +774,14 @@ class Client:
             fields = {"to": peer, "iv": iv, "ct": c}
         mac = hmac_sha256(session["send_mac"], mac_input)
         fields["mac"] = mac
-        d = digest(iv, c)
+        # §8.1: the seed's ACK carries no digest, so the seed computes none (kept empty).
+        d = digest(iv, c) if self.hardened else b""
         message_id = self.s["next_id"]
         self.s["next_id"] += 1
         self.s["outstanding"].append({"id": message_id, "peer": peer, "sid": session["sid"], "seq": seq, "digest": d})
-        im.update({"iv": iv, "ciphertext": c, "macInput": mac_input, "mac": mac, "digest": d})
+        im.update({"iv": iv, "ciphertext": c, "macInput": mac_input, "mac": mac})
+        if self.hardened:
+            im["digest"] = d
         event = {"event": "MessageSent", "peer": peer.decode(), "id": message_id, "plaintext": plaintext.hex()}
         if seq is not None:
             event["seq"] = seq
@@ -799,7 +802,7 @@ class Client:
                 raise ClientError("BadMac")
             ack_input = SEED_ACK
             ack = {"to": a, "text": SEED_ACK, "mac": hmac_sha256(session["send_mac"], SEED_ACK)}
-            im = {"macInput": m, "digest": digest(iv, c)}
+            im = {"macInput": m}
             event = {"event": "MessageAccepted", "from": a.decode(), "plaintext": m.hex()}
         else:
             sid, seq = f["session"], f["seq"]
@@ -844,7 +847,7 @@ class Client:
             found = next((o for o in self.s["outstanding"] if o["peer"] == b), None)
             if found is None:
                 raise ClientError("UnexpectedAck")
-            im = {"ackInput": SEED_ACK, "digest": found["digest"]}
+            im = {"ackInput": SEED_ACK}
         else:
             sid, seq, d = f["session"], f["seq"], f["digest"]
             session = self.by_id(sid, b)

@@ -72,6 +72,11 @@ pub type RuntimeServer = Server<ConcreteSuite, SqliteStore>;
 /// Most envelopes one [`Runtime::run_until_idle`] delivers before giving up.
 pub const MAX_DELIVERIES: usize = 1_000_000;
 
+/// Most server steps whose store writes [`Runtime::run_until_idle`] commits in one
+/// transaction (group commit, SPEC.md §14): the outputs of those steps wait for the commit,
+/// so this also bounds how many steps' outputs the runtime holds back.
+pub const GROUP_STEPS: usize = 64;
+
 /// Why a runtime operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -280,8 +285,13 @@ impl Shared {
         message: &Message<ConcreteSuite>,
     ) -> Result<usize, EncodeError> {
         let bytes = codec::encode(self.wire, message)?;
-        tracing::debug!(%from, %to, kind = ?message.kind(), len = bytes.len(), "envelope sent");
-        Ok(self.network.send(Envelope { from, to, bytes }))
+        Ok(self.send_encoded(from, to, message.kind(), bytes))
+    }
+
+    /// Sends the encoding of a message of type `kind`; returns its log index.
+    fn send_encoded(&mut self, from: Address, to: Address, kind: MessageType, bytes: Vec<u8>) -> usize {
+        tracing::debug!(%from, %to, ?kind, len = bytes.len(), "envelope sent");
+        self.network.send(Envelope { from, to, bytes })
     }
 
     /// Sends `message`; returns its log index, or records why it could not be encoded.
@@ -456,15 +466,20 @@ impl Runtime {
         let before = node.keystore.as_ref().map(|_| node.client.clone());
         let outputs = operation(&mut node.client, &mut self.shared.rng)
             .map_err(|error| RuntimeError::Client { phone: phone.clone(), error })?;
-        // Encode everything first, so that an unencodable output fails the call cleanly.
+        // Encode everything first, so that an unencodable output fails the call cleanly; the
+        // bytes are what is sent.
+        let mut encoded = Vec::new();
         for output in &outputs {
-            if let ClientOutput::Send(message) = output
-                && let Err(error) = codec::encode(self.shared.wire, message)
-            {
-                if let Some(before) = before {
-                    node.client = before;
+            if let ClientOutput::Send(message) = output {
+                match codec::encode(self.shared.wire, message) {
+                    Ok(bytes) => encoded.push((message.kind(), bytes)),
+                    Err(error) => {
+                        if let Some(before) = before {
+                            node.client = before;
+                        }
+                        return Err(RuntimeError::Encode { kind: message.kind(), error });
+                    }
                 }
-                return Err(RuntimeError::Encode { kind: message.kind(), error });
             }
         }
         if let Err(error) = commit(self.shared.wire, node, &outputs) {
@@ -474,7 +489,15 @@ impl Runtime {
             }
             return Err(RuntimeError::Keystore(error));
         }
-        process_client_outputs(&mut self.shared, phone, outputs);
+        let here = Address::Client(phone.clone());
+        for (kind, bytes) in encoded {
+            self.shared.send_encoded(here.clone(), Address::Server, kind, bytes);
+        }
+        for output in outputs {
+            if let ClientOutput::Event(event) = output {
+                self.shared.record(here.clone(), Entry::Client(event));
+            }
+        }
         Ok(())
     }
 
@@ -633,21 +656,63 @@ impl Runtime {
     }
 
     /// Delivers envelopes, FIFO, until none is in flight; returns how many were delivered.
+    ///
+    /// Group commit: each run of consecutive envelopes for the server (at most
+    /// [`GROUP_STEPS`]) is handled inside one store transaction, and the outputs of those
+    /// steps are sent, in order, only once it has committed. The network order is the same as
+    /// step by step (the outputs would have queued behind the same envelopes); the store
+    /// writes one commit instead of one per write.
     pub fn run_until_idle(&mut self) -> Result<usize, RuntimeError> {
         let mut delivered = 0;
-        while self.step() {
-            delivered += 1;
+        loop {
+            let delivered_now = if self.shared.network.next_is_for_server() {
+                self.server_group()
+            } else {
+                usize::from(self.step())
+            };
+            if delivered_now == 0 {
+                return Ok(delivered);
+            }
+            delivered += delivered_now;
             if delivered >= MAX_DELIVERIES {
                 return Err(RuntimeError::Livelock(delivered));
             }
         }
-        Ok(delivered)
+    }
+
+    /// Delivers the run of server-bound envelopes at the head of the network (at most
+    /// [`GROUP_STEPS`]) in one store transaction; their outputs leave after the commit, or
+    /// not at all if it failed. Returns how many envelopes were delivered.
+    fn server_group(&mut self) -> usize {
+        if let Err(error) = self.server.store_mut().begin_group() {
+            self.shared.record(Address::Server, Entry::Incident(Incident::Commit { steps: 0, error }));
+            return usize::from(self.step());
+        }
+        let mut held = Vec::new();
+        while held.len() < GROUP_STEPS && self.shared.network.next_is_for_server() {
+            let Some((index, envelope)) = self.shared.network.pop() else { break };
+            held.push(self.server_handle(index, envelope));
+        }
+        let steps = held.len();
+        match self.server.store_mut().commit_group() {
+            Ok(()) => held.into_iter().for_each(|outputs| self.dispatch(outputs)),
+            Err(error) => {
+                self.shared.record(Address::Server, Entry::Incident(Incident::Commit { steps, error }))
+            }
+        }
+        steps
     }
 
     fn server_receive(&mut self, index: usize, envelope: Envelope) {
+        let outputs = self.server_handle(index, envelope);
+        self.dispatch(outputs);
+    }
+
+    /// One server step: decode, sweep, handle; returns the outputs, not yet sent.
+    fn server_handle(&mut self, index: usize, envelope: Envelope) -> Vec<ServerOutput<ConcreteSuite>> {
         let Address::Client(from) = envelope.from else {
             self.shared.record(Address::Server, Entry::Incident(Incident::NotFromClient { envelope: index }));
-            return;
+            return Vec::new();
         };
         let message = match codec::decode(self.shared.wire, &envelope.bytes) {
             Ok(message) => message,
@@ -656,7 +721,7 @@ impl Runtime {
                     Address::Server,
                     Entry::Incident(Incident::Undecodable { envelope: index, error }),
                 );
-                return;
+                return Vec::new();
             }
         };
         self.shared.record(
@@ -667,8 +732,7 @@ impl Runtime {
         if let Err(error) = self.server.sweep(now) {
             self.shared.record(Address::Server, Entry::Incident(Incident::Sweep(error)));
         }
-        let outputs = self.server.step(&from, message, now, &mut self.shared.rng);
-        self.dispatch(outputs);
+        self.server.step(&from, message, now, &mut self.shared.rng)
     }
 
     /// Sends, texts and records what the server output.

@@ -29,6 +29,7 @@
 //! layout and read under the other fails at [`Store::take_queue`] with a decode error
 //! rather than misreading messages.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use ee2e_spec::{DirectoryEntry, Message, OtpCutoff, PendingOtp, Phone, QueueUsage, Store, StoreError, Wire};
@@ -90,6 +91,16 @@ pub struct SqliteStore {
     /// nothing to delete and runs no SQL. The sweep's range queries are re-planned by SQLite
     /// at every new cutoff, which made the per-step sweep most of a relay step's cost.
     otp_floor: Option<(i64, i64)>,
+    /// The directory table, read once when the store opens and written through after each
+    /// commit (this store is the file's only writer): the server checks sender and recipient
+    /// against the directory on every relayed message, and two SQL lookups per message were
+    /// the largest cost of a relay step. As large as the table: one entry per registered
+    /// phone, which each took an SMS OTP to register (SPEC.md §14).
+    directory: HashMap<Phone, DirectoryEntry<ConcreteSuite>>,
+    /// Whether a group transaction ([`SqliteStore::begin_group`]) is open.
+    grouped: bool,
+    /// Group transactions committed so far.
+    group_commits: u64,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -162,7 +173,8 @@ impl SqliteStore {
         }
         conn.execute_batch(SCHEMA).map_err(db("creating the schema"))?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db("setting user_version"))?;
-        Ok(SqliteStore { conn, wire, otp_floor: None })
+        let directory = read_directory(&conn)?;
+        Ok(SqliteStore { conn, wire, otp_floor: None, directory, grouped: false, group_commits: 0 })
     }
 
     /// Reads and caches the oldest OTP issue time and request time (`i64::MAX` for an empty
@@ -178,6 +190,76 @@ impl SqliteStore {
         .map_err(db("reading the oldest OTP rows"))?;
         self.otp_floor = Some(floor);
         Ok(floor)
+    }
+
+    /// Opens a group transaction: the writes of the following store operations are committed
+    /// together by [`SqliteStore::commit_group`] (group commit, one `fsync` for several server
+    /// steps), or all dropped by [`SqliteStore::rollback_group`] or a crash. The caller must
+    /// release nothing that depends on these writes before the commit returns. Operations that
+    /// write twice run as savepoints inside it, so each stays all-or-nothing.
+    ///
+    /// # Errors
+    /// If a group is already open, or SQLite cannot start the transaction.
+    pub fn begin_group(&mut self) -> Result<(), StoreError> {
+        if self.grouped {
+            return Err(StoreError("sqlite: a group transaction is already open".into()));
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db("starting a group transaction"))?;
+        self.grouped = true;
+        Ok(())
+    }
+
+    /// Commits the open group transaction: on return (with `synchronous=FULL` for a file) its
+    /// writes are on disk.
+    ///
+    /// # Errors
+    /// If no group is open, or the commit failed; the group's writes are then rolled back (the
+    /// caller must treat the grouped steps as not having happened).
+    pub fn commit_group(&mut self) -> Result<(), StoreError> {
+        if !self.grouped {
+            return Err(StoreError("sqlite: no group transaction is open".into()));
+        }
+        self.grouped = false;
+        if let Err(error) = self.conn.execute_batch("COMMIT") {
+            // Leave no transaction open; the error reported is the commit's.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.forget_cached_state();
+            return Err(db("committing a group transaction")(error));
+        }
+        self.group_commits += 1;
+        Ok(())
+    }
+
+    /// Drops the writes of the open group transaction.
+    ///
+    /// # Errors
+    /// If no group is open, or SQLite failed to roll back.
+    pub fn rollback_group(&mut self) -> Result<(), StoreError> {
+        if !self.grouped {
+            return Err(StoreError("sqlite: no group transaction is open".into()));
+        }
+        self.grouped = false;
+        let rolled_back = self.conn.execute_batch("ROLLBACK").map_err(db("rolling back a group transaction"));
+        // Read back after the rollback, so that the copy is the table as it is again.
+        self.forget_cached_state();
+        rolled_back
+    }
+
+    /// How many group transactions were committed since the store was opened.
+    pub fn group_commits(&self) -> u64 {
+        self.group_commits
+    }
+
+    /// After a rollback, the in-memory copies may hold writes that were undone: read them
+    /// again from the tables (the directory) or on next use (the OTP floor).
+    fn forget_cached_state(&mut self) {
+        self.otp_floor = None;
+        match read_directory(&self.conn) {
+            Ok(directory) => self.directory = directory,
+            // Unreadable now: an empty copy would wrongly refuse every phone, so keep the
+            // copy, which can only be ahead of the table by the rolled-back registrations.
+            Err(error) => tracing::warn!("sqlite: cannot re-read the directory after a rollback: {error}"),
+        }
     }
 
     /// The wire layout queued messages are encoded with.
@@ -237,19 +319,11 @@ impl Store<ConcreteSuite> for SqliteStore {
     }
 
     fn entry(&self, phone: &Phone) -> Result<Option<DirectoryEntry<ConcreteSuite>>, StoreError> {
-        let row = cached_row(
-            &self.conn,
-            "SELECT public_key, signature FROM directory WHERE phone = ?1",
-            params![phone.as_str()],
-            |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?)),
-        )
-        .optional()
-        .map_err(db("reading directory"))?;
-        Ok(row.map(|(public_key, signature)| DirectoryEntry {
-            phone: phone.clone(),
-            public_key: Bytes::public(public_key),
-            signature: Bytes::public(signature),
-        }))
+        Ok(self.directory.get(phone).cloned())
+    }
+
+    fn is_registered(&self, phone: &Phone) -> Result<bool, StoreError> {
+        Ok(self.directory.contains_key(phone))
     }
 
     fn put_entry(&mut self, entry: &DirectoryEntry<ConcreteSuite>) -> Result<(), StoreError> {
@@ -259,6 +333,8 @@ impl Store<ConcreteSuite> for SqliteStore {
             params![entry.phone.as_str(), entry.public_key.as_slice(), entry.signature.as_slice()],
         )
         .map_err(db("writing directory"))?;
+        // Only once the write is committed: a failed write leaves the cache as the table.
+        self.directory.insert(entry.phone.clone(), entry.clone());
         Ok(())
     }
 
@@ -267,7 +343,7 @@ impl Store<ConcreteSuite> for SqliteStore {
         entry: &DirectoryEntry<ConcreteSuite>,
         consume_otp: bool,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
+        let tx = self.conn.savepoint().map_err(db("starting a transaction"))?;
         cached_execute(
             &tx,
             "INSERT OR REPLACE INTO directory (phone, public_key, signature) VALUES (?1, ?2, ?3)",
@@ -278,7 +354,9 @@ impl Store<ConcreteSuite> for SqliteStore {
             cached_execute(&tx, "DELETE FROM pending_otp WHERE phone = ?1", params![entry.phone.as_str()])
                 .map_err(db("deleting the used OTP"))?;
         }
-        tx.commit().map_err(db("committing a registration"))
+        tx.commit().map_err(db("committing a registration"))?;
+        self.directory.insert(entry.phone.clone(), entry.clone());
+        Ok(())
     }
 
     fn enqueue(
@@ -373,7 +451,7 @@ impl Store<ConcreteSuite> for SqliteStore {
         }
         // Unknown until re-read after the sweep.
         self.otp_floor = None;
-        let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
+        let tx = self.conn.savepoint().map_err(db("starting a transaction"))?;
         let otps = cached_execute(
             &tx,
             "DELETE FROM pending_otp WHERE rowid IN \
@@ -413,7 +491,7 @@ impl Store<ConcreteSuite> for SqliteStore {
     }
 
     fn put_otp_requests(&mut self, phone: &Phone, times: &[u64]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
+        let tx = self.conn.savepoint().map_err(db("starting a transaction"))?;
         cached_execute(&tx, "DELETE FROM otp_request WHERE phone = ?1", params![phone.as_str()])
             .map_err(db("deleting from otp_request"))?;
         for at in times {
@@ -446,7 +524,7 @@ impl Store<ConcreteSuite> for SqliteStore {
 
     fn take_queue(&mut self, to: &Phone) -> Result<Vec<Message<ConcreteSuite>>, StoreError> {
         let wire = self.wire;
-        let tx = self.conn.transaction().map_err(db("starting a transaction"))?;
+        let tx = self.conn.savepoint().map_err(db("starting a transaction"))?;
         let rows = queue_rows(&tx, to)?;
         // Decode everything before deleting anything: a row that does not decode leaves the
         // whole queue in place (the transaction rolls back on drop).
@@ -467,6 +545,31 @@ impl Store<ConcreteSuite> for SqliteStore {
         .map_err(db("counting queue"))?;
         usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative queue length {n}")))
     }
+}
+
+/// Every row of the directory table, for the store's in-memory copy.
+fn read_directory(conn: &Connection) -> Result<HashMap<Phone, DirectoryEntry<ConcreteSuite>>, StoreError> {
+    let mut statement = conn
+        .prepare("SELECT phone, public_key, signature FROM directory")
+        .map_err(db("reading directory"))?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, Vec<u8>>(2)?))
+        })
+        .map_err(db("reading directory"))?;
+    let mut directory = HashMap::new();
+    for row in rows {
+        let (phone, public_key, signature) = row.map_err(db("reading directory"))?;
+        let phone = Phone::parse(&phone)
+            .map_err(|e| StoreError(format!("sqlite: directory row {phone:?} is not a phone number: {e}")))?;
+        let entry = DirectoryEntry {
+            phone: phone.clone(),
+            public_key: Bytes::public(public_key),
+            signature: Bytes::public(signature),
+        };
+        directory.insert(phone, entry);
+    }
+    Ok(directory)
 }
 
 /// `execute` through the connection's statement cache: parsing the SQL is most of the cost of
@@ -563,6 +666,60 @@ mod tests {
         let mut s = SqliteStore::in_memory(Wire::Seed).unwrap();
         let pending = PendingOtp { otp: Bytes::secret(b"1".to_vec()), issued_at: u64::MAX, attempts: 0 };
         assert!(s.put_pending_otp(&phone("+15550000001"), &pending).is_err());
+    }
+
+    #[test]
+    fn a_group_commits_all_its_writes_at_once_or_rolls_them_all_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("s.sqlite");
+        let mut s = SqliteStore::open(&path, Wire::Seed).unwrap();
+        let other = SqliteStore::open(&path, Wire::Seed).unwrap();
+        let (alice, bob) = (phone("+15550000001"), phone("+15550000002"));
+        s.begin_group().unwrap();
+        assert!(s.begin_group().is_err(), "groups do not nest");
+        s.register(&entry("+15550000001"), false).unwrap();
+        put(&mut s, &bob, &data("+15550000001", 1));
+        put(&mut s, &bob, &data("+15550000001", 2));
+        // Inside the group this connection sees its writes; another one sees none yet.
+        assert_eq!(s.queue_len(&bob).unwrap(), 2);
+        assert!(s.is_registered(&alice).unwrap());
+        assert_eq!(other.queue_len(&bob).unwrap(), 0);
+        assert!(other.entry(&alice).unwrap().is_none());
+        s.commit_group().unwrap();
+        assert_eq!(s.group_commits(), 1);
+        assert_eq!(other.queue_len(&bob).unwrap(), 2);
+        assert_eq!(
+            SqliteStore::open(&path, Wire::Seed).unwrap().entry(&alice).unwrap(),
+            Some(entry("+15550000001"))
+        );
+
+        s.begin_group().unwrap();
+        s.register(&entry("+15550000009"), false).unwrap();
+        s.remove_queued(&bob, 2).unwrap();
+        s.rollback_group().unwrap();
+        assert_eq!(s.group_commits(), 1, "a rollback commits nothing");
+        assert_eq!(s.queue_len(&bob).unwrap(), 2, "the removal was undone");
+        assert!(!s.is_registered(&phone("+15550000009")).unwrap(), "the directory copy was undone too");
+        assert!(s.is_registered(&alice).unwrap());
+        assert!(s.commit_group().is_err() && s.rollback_group().is_err(), "no group is open");
+    }
+
+    #[test]
+    fn the_directory_copy_is_read_at_open_and_follows_every_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("s.sqlite");
+        let mut s = SqliteStore::open(&path, Wire::Seed).unwrap();
+        let alice = phone("+15550000001");
+        assert!(!s.is_registered(&alice).unwrap());
+        s.put_entry(&entry("+15550000001")).unwrap();
+        assert!(s.is_registered(&alice).unwrap());
+        let replaced = DirectoryEntry { signature: Bytes::public(vec![9]), ..entry("+15550000001") };
+        s.put_entry(&replaced).unwrap();
+        assert_eq!(s.entry(&alice).unwrap(), Some(replaced.clone()));
+        drop(s);
+        let reopened = SqliteStore::open(&path, Wire::Seed).unwrap();
+        assert_eq!(reopened.entry(&alice).unwrap(), Some(replaced));
+        assert!(!reopened.is_registered(&phone("+15550000002")).unwrap());
     }
 
     #[test]

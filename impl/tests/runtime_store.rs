@@ -54,3 +54,57 @@ fn seed_runtime_keeps_its_tables_in_an_sqlite_file() {
 fn hardened_runtime_keeps_its_tables_in_an_sqlite_file() {
     file_store_run(Profile::HARDENED);
 }
+
+/// Group commit (SPEC.md §14): the server steps of one run share a transaction, and an
+/// output of the run leaves only after every write of the run is on disk. Alice seals a
+/// message to Carol (online: relayed) and then one to Bob (offline: stored); both Data
+/// messages reach the server in one run. When the tap sees the relay to Carol, Bob's stored
+/// message — written by the *later* step — must already be visible to another connection;
+/// step by step it would not be written yet.
+#[test]
+fn a_run_of_server_steps_is_committed_before_any_of_its_outputs_leaves() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use ee2e::Bytes;
+    use ee2e::runtime::{Envelope, TapAction};
+    use ee2e_spec::MessageType;
+
+    let profile = Profile::HARDENED;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("server.sqlite");
+    let (alice, bob, carol) = (fixtures::phone("alice"), fixtures::phone("bob"), fixtures::phone("carol"));
+    let store = SqliteStore::open(&path, profile.wire()).expect("open");
+    let mut rt = Runtime::builder(profile).store(store).seed([3; 32]).build().expect("runtime");
+    for (phone, name) in [(&alice, "alice"), (&bob, "bob"), (&carol, "carol")] {
+        rt.register(phone, fixtures::named(name).expect("key")).expect("register");
+    }
+    rt.start_session(&alice, &bob).expect("session with bob");
+    rt.start_session(&alice, &carol).expect("session with carol");
+    rt.disconnect(&bob).expect("bob offline");
+
+    let other = SqliteStore::open(&path, profile.wire()).expect("second connection");
+    let seen: Rc<Cell<Option<usize>>> = Rc::new(Cell::new(None));
+    let seen_in_tap = Rc::clone(&seen);
+    let bob_in_tap = bob.clone();
+    rt.set_tap(move |envelope: &Envelope| {
+        if envelope.kind() == Some(MessageType::DataDelivery) && seen_in_tap.get().is_none() {
+            seen_in_tap.set(Some(other.queue_len(&bob_in_tap).expect("queue")));
+        }
+        TapAction::Deliver
+    });
+    for to in [&carol, &bob] {
+        let text = Bytes::secret(b"grouped".to_vec());
+        rt.act(&alice, |client, rng| client.send(to, &text, rng)).expect("send");
+    }
+    let commits = rt.store().group_commits();
+    rt.run_until_idle().expect("deliver");
+    assert_eq!(seen.get(), Some(1), "Bob's stored message was committed before Carol's relay left");
+    // The two Data steps were one group; Carol's ACK then came as a second run.
+    assert_eq!(rt.store().group_commits() - commits, 2);
+    assert_eq!(rt.accepted(&carol).len(), 1);
+    assert_eq!(rt.store().queue_len(&bob).expect("queue"), 1);
+    rt.clear_tap();
+    rt.connect(&bob).expect("bob back");
+    assert_eq!(rt.accepted(&bob).len(), 1);
+}

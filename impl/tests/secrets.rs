@@ -8,8 +8,9 @@
 //! list, and, for printable secrets, as text.
 //!
 //! Zeroization on drop is not observable from safe code; where it happens is listed in
-//! SPEC.md §13 (and checked by reading: `Bytes`, `MacKey`, `CipherKey` and the keystore's
-//! buffers use `zeroize`, the `rsa` crate's key zeroizes its private parts).
+//! SPEC.md §13 (and checked by reading: secret `Bytes` wipe their buffer, `MacKey`,
+//! `CipherKey` and the keystore's buffers use `zeroize`, the `rsa` crate's key zeroizes its
+//! private parts).
 
 use ee2e::keystore::Keystore;
 use ee2e::runtime::Runtime;

@@ -277,10 +277,9 @@ impl<S: Suite> Client<S> {
             .ok_or_else(|| ClientError::NoSession(peer.clone()))?;
         let iv = S::random(rng, Fresh::Iv);
         let id = self.next_id;
-        let mut session = self.sessions[index].clone();
-        let (sealed, outstanding) = session.seal(&self.phone, id, plaintext, iv)?;
+        // Sealed in place: `seal` changes the session only once it has succeeded.
+        let (sealed, outstanding) = self.sessions[index].seal(&self.phone, id, plaintext, iv)?;
         let seq = outstanding.seq;
-        self.sessions[index] = session;
         self.outstanding.push(outstanding);
         self.next_id += 1;
         // Persisted before the message leaves: its sequence number is never used again.

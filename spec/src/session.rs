@@ -169,7 +169,8 @@ pub struct Opened<S: Suite> {
     pub plaintext: S::Value,
     /// The sequence number (hardened wire).
     pub seq: Option<u64>,
-    /// SHA-256 over (IV, ciphertext), which the ACK binds.
+    /// SHA-256 over (IV, ciphertext), which the hardened ACK carries (and binds with E6);
+    /// on the seed wire, whose ACK carries none, it is not computed and is empty.
     pub digest: S::Value,
 }
 
@@ -184,12 +185,18 @@ pub struct Outstanding<S: Suite> {
     pub session: Option<S::Value>,
     /// Sequence number (hardened wire).
     pub seq: Option<u64>,
-    /// SHA-256 over (IV, ciphertext).
+    /// SHA-256 over (IV, ciphertext) on the hardened wire, matched against the ACK's; empty
+    /// on the seed wire, whose ACK names no message.
     pub digest: S::Value,
 }
 
-fn digest<S: Suite>(iv: &S::Value, ciphertext: &S::Value) -> S::Value {
-    S::sha256(Input::Tuple(&[iv, ciphertext]))
+/// The ACK digest `SHA256(T(IV, ciphertext))` (SPEC.md §8.1), computed only on the hardened
+/// wire: the seed's ACK carries no digest, so a seed session spends no hash on it.
+fn digest<S: Suite>(mode: &Mode<S>, iv: &S::Value, ciphertext: &S::Value) -> S::Value {
+    match mode {
+        Mode::Seed => S::constant(b""),
+        Mode::Hardened { .. } => S::sha256(Input::Tuple(&[iv, ciphertext])),
+    }
 }
 
 impl<S: Suite> Session<S> {
@@ -299,7 +306,7 @@ impl<S: Suite> Session<S> {
             peer: self.peer.clone(),
             session: self.mode.id().cloned(),
             seq,
-            digest: digest::<S>(&iv, &ciphertext),
+            digest: digest::<S>(&self.mode, &iv, &ciphertext),
         };
         match (&self.mode, seq) {
             (Mode::Seed, _) | (_, None) => {
@@ -335,7 +342,7 @@ impl<S: Suite> Session<S> {
                 if !S::hmac_verify(&self.recv.mac, Input::Raw(&plaintext), mac) {
                     return Err(ClientError::BadMac);
                 }
-                Ok(Opened { plaintext, seq: None, digest: digest::<S>(iv, ciphertext) })
+                Ok(Opened { plaintext, seq: None, digest: digest::<S>(&self.mode, iv, ciphertext) })
             }
             Sealed::Hardened { seq, iv, ciphertext, mac, .. } => {
                 let encrypt_then_mac = match &self.mode {
@@ -361,7 +368,7 @@ impl<S: Suite> Session<S> {
                 if !encrypt_then_mac && !S::hmac_verify(&self.recv.mac, Input::Raw(&plaintext), mac) {
                     return Err(ClientError::BadMac);
                 }
-                Ok(Opened { plaintext, seq: Some(*seq), digest: digest::<S>(iv, ciphertext) })
+                Ok(Opened { plaintext, seq: Some(*seq), digest: digest::<S>(&self.mode, iv, ciphertext) })
             }
         }
     }

@@ -71,6 +71,12 @@ pub trait Store<S: Suite> {
     fn remove_pending_otp(&mut self, phone: &Phone) -> Result<(), StoreError>;
     /// The directory entry of `phone`.
     fn entry(&self, phone: &Phone) -> Result<Option<DirectoryEntry<S>>, StoreError>;
+    /// Whether `phone` has a directory entry: what the server checks of both ends of every
+    /// relayed message. The default reads the entry; stores that can answer without building
+    /// it override it.
+    fn is_registered(&self, phone: &Phone) -> Result<bool, StoreError> {
+        Ok(self.entry(phone)?.is_some())
+    }
     /// Stores (replaces) a directory entry.
     fn put_entry(&mut self, entry: &DirectoryEntry<S>) -> Result<(), StoreError>;
     /// Completes a registration: stores `entry` and, if `consume_otp`, removes the pending OTP

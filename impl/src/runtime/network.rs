@@ -176,6 +176,11 @@ impl Network {
         self.in_flight.pop_front()
     }
 
+    /// Whether the next envelope to deliver is addressed to the server.
+    pub(crate) fn next_is_for_server(&self) -> bool {
+        self.in_flight.front().is_some_and(|(_, envelope)| envelope.to == Address::Server)
+    }
+
     pub(crate) fn in_flight_bytes(&self) -> usize {
         self.in_flight.iter().map(|(_, envelope)| envelope.bytes.len()).sum()
     }

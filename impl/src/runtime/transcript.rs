@@ -1,6 +1,6 @@
 //! The transcript: everything that happened at the nodes, in order, as typed records.
 
-use ee2e_spec::{ClientError, ClientEvent, MessageType, Phone, ServerError, ServerEvent};
+use ee2e_spec::{ClientError, ClientEvent, MessageType, Phone, ServerError, ServerEvent, StoreError};
 
 use crate::codec::{DecodeError, EncodeError};
 use crate::keystore::KeystoreError;
@@ -49,6 +49,15 @@ pub enum Incident {
     },
     /// The server's sweep of expired OTP rows failed (the step still ran; SPEC.md §5.1).
     Sweep(ServerError),
+    /// The group transaction of several server steps could not be opened or committed
+    /// (SPEC.md §14, group commit): when it failed to commit, the steps' writes were rolled
+    /// back and none of their outputs was sent.
+    Commit {
+        /// Server steps in the group (0: the group could not be opened).
+        steps: usize,
+        /// Why.
+        error: StoreError,
+    },
 }
 
 /// What a record says.
@@ -133,6 +142,14 @@ impl Record {
                     format!("stored envelope {envelope} delivered but not removed from the queue: {error}")
                 }
                 Incident::Sweep(error) => format!("could not sweep expired OTP rows: {error}"),
+                Incident::Commit { steps: 0, error } => {
+                    format!("could not open a group transaction (steps committed one by one): {error}")
+                }
+                Incident::Commit { steps, error } => {
+                    format!(
+                        "group commit of {steps} server steps failed, their outputs were not sent: {error}"
+                    )
+                }
             },
         }
     }
