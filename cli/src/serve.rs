@@ -177,7 +177,8 @@ mod tests {
     #[test]
     fn bad_lines_are_invalid_and_change_nothing() {
         let store = SqliteStore::in_memory(Profile::HARDENED.wire()).expect("store");
-        let mut host = Host::new(Profile::HARDENED, Params::default(), fixtures::server_key(), store, os_rng());
+        let mut host =
+            Host::new(Profile::HARDENED, Params::default(), fixtures::server_key(), store, os_rng());
         for line in [
             "",
             "msg",

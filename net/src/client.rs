@@ -47,7 +47,11 @@ impl Connection {
     ///
     /// # Errors
     /// [`NetError::Io`] if the connection fails.
-    pub async fn open(server: impl ToSocketAddrs, phone: &Phone, timeout: Duration) -> Result<Self, NetError> {
+    pub async fn open(
+        server: impl ToSocketAddrs,
+        phone: &Phone,
+        timeout: Duration,
+    ) -> Result<Self, NetError> {
         let stream = tokio::time::timeout(timeout, TcpStream::connect(server))
             .await
             .map_err(|_| NetError::Timeout(timeout))??;

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use futures::SinkExt;
 use ee2e_spec::Phone;
+use futures::SinkExt;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -214,7 +214,11 @@ async fn write_loop(
         // Flush only when nothing else is waiting: one write for a burst of frames.
         let write = async {
             sink.feed(bytes::Bytes::from(payload)).await?;
-            if last || queue.is_empty() { SinkExt::<bytes::Bytes>::flush(&mut sink).await } else { Ok::<(), std::io::Error>(()) }
+            if last || queue.is_empty() {
+                SinkExt::<bytes::Bytes>::flush(&mut sink).await
+            } else {
+                Ok::<(), std::io::Error>(())
+            }
         };
         match timeout(write_timeout, write).await {
             Ok(Ok(())) => {

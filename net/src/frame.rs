@@ -26,7 +26,11 @@ const CLOSE: u8 = 0x7f;
 /// The length-delimited codec of the binding: 4-byte big-endian length, at most
 /// [`MAX_FRAME`] bytes of payload (a longer prefix is refused before the payload is read).
 pub fn codec() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder().length_field_length(4).big_endian().max_frame_length(MAX_FRAME).new_codec()
+    LengthDelimitedCodec::builder()
+        .length_field_length(4)
+        .big_endian()
+        .max_frame_length(MAX_FRAME)
+        .new_codec()
 }
 
 /// Why the server closes a connection (the byte of [`Frame::Close`]).
@@ -165,14 +169,17 @@ impl Frame {
             other => return Err(FrameError::UnknownFirstByte(other)),
         }
         let (&kind, body) = rest.split_first().ok_or(FrameError::BadLength { len: payload.len() })?;
-        let exact = |n: usize| if body.len() == n { Ok(()) } else { Err(FrameError::BadLength { len: payload.len() }) };
+        let exact = |n: usize| {
+            if body.len() == n { Ok(()) } else { Err(FrameError::BadLength { len: payload.len() }) }
+        };
         match kind {
             CLAIM => {
                 let (&len, text) = body.split_first().ok_or(FrameError::BadLength { len: payload.len() })?;
                 if usize::from(len) != text.len() || text.len() > 16 {
                     return Err(FrameError::BadLength { len: payload.len() });
                 }
-                let text = std::str::from_utf8(text).map_err(|_| FrameError::InvalidPhone("not ASCII".into()))?;
+                let text =
+                    std::str::from_utf8(text).map_err(|_| FrameError::InvalidPhone("not ASCII".into()))?;
                 Phone::parse(text).map(Frame::Claim).map_err(|e| FrameError::InvalidPhone(e.to_string()))
             }
             HANDLED => exact(0).map(|()| Frame::Handled),

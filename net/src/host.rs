@@ -103,7 +103,9 @@ impl Host {
                     Err(error) => verdict = Verdict::Unencodable(error.to_string()),
                 },
                 ServerOutput::Sms { phone, otp } => reply.sms.push((phone, otp)),
-                ServerOutput::Event(ServerEvent::Rejected { error, .. }) => verdict = Verdict::Rejected(error),
+                ServerOutput::Event(ServerEvent::Rejected { error, .. }) => {
+                    verdict = Verdict::Rejected(error)
+                }
                 ServerOutput::Event(event) => tracing::debug!(?event, "server"),
             }
         }
@@ -152,5 +154,7 @@ impl Host {
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

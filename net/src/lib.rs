@@ -7,9 +7,10 @@
 //! [`client`] a client's connection.
 #![deny(missing_docs)]
 
-pub mod host;
 pub mod client;
 mod conn;
+pub mod driver;
 pub mod frame;
+pub mod host;
 mod router;
 pub mod server;

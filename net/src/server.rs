@@ -193,6 +193,7 @@ async fn accept_loop(
     }
     drop(requests);
     // The host thread ends when its queue is empty and every sender is gone.
-    stats.lost_relays = tokio::task::spawn_blocking(move || router.join().unwrap_or_default()).await.unwrap_or_default();
+    stats.lost_relays =
+        tokio::task::spawn_blocking(move || router.join().unwrap_or_default()).await.unwrap_or_default();
     stats
 }
