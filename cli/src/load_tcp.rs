@@ -91,7 +91,10 @@ async fn load(args: &LoadArgs) -> Result<bool, String> {
     let limits = Limits { max_connections: args.connections + 8, ..Limits::default() };
     let running = server::start(listener, host, Box::new(otp.clone()), limits);
     let addr = running.addr();
-    println!("load --tcp: server on {addr}, {} connections, {} messages each", args.connections, args.messages);
+    println!(
+        "load --tcp: server on {addr}, {} connections, {} messages each",
+        args.connections, args.messages
+    );
     let n = args.connections;
     let registered = Arc::new(tokio::sync::Barrier::new(n + 1));
     let go = Arc::new(tokio::sync::Barrier::new(n + 1));
@@ -104,14 +107,23 @@ async fn load(args: &LoadArgs) -> Result<bool, String> {
             let phone = fixtures::client_phone(i);
             let next = fixtures::client_phone((i + 1) % n);
             let previous = fixtures::client_phone((i + n - 1) % n);
-            let key = fixtures::client_key(i % fixtures::CLIENT_KEYS).ok_or("no fixture key")?;
-            let server_key = ConcreteSuite::public_key(&fixtures::server_key());
-            let client = Client::new(profile, params, phone.clone(), key, server_key);
-            let conn = Connection::open(addr, &phone, Duration::from_secs(60)).await.map_err(|e| e.to_string())?;
-            let mut peer = Peer { client, conn, rng: os_rng(), due: 0, tally: Tally::default(), previous };
-            peer.register(&otp).await?;
+            let setup = async {
+                let key = fixtures::client_key(i % fixtures::CLIENT_KEYS).ok_or("no fixture key")?;
+                let server_key = ConcreteSuite::public_key(&fixtures::server_key());
+                let client = Client::new(profile, params, phone.clone(), key, server_key);
+                let conn = Connection::open(addr, &phone, Duration::from_secs(60))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut peer =
+                    Peer { client, conn, rng: os_rng(), due: 0, tally: Tally::default(), previous };
+                peer.register(&otp).await?;
+                Ok::<Peer, String>(peer)
+            };
+            let setup = setup.await;
+            // Every task reaches the barriers, so that one failure ends the run, not hangs it.
             registered.wait().await;
             go.wait().await;
+            let mut peer = setup?;
             let outputs = peer.client.start_session(&next).map_err(|e| e.to_string())?;
             peer.output(outputs, Some((&next, messages))).await?;
             while peer.due > 0 || peer.tally.received < messages || peer.tally.acks < messages {
@@ -183,6 +195,9 @@ impl Peer {
         let code = otp.0.lock().map_err(|e| e.to_string())?.remove(self.client.phone()).ok_or("no OTP")?;
         let outputs = self.client.otp_received(&code, &mut self.rng).map_err(|e| e.to_string())?;
         self.output(outputs, None).await?;
+        while self.due > 0 {
+            self.frame(None).await?;
+        }
         let connect = self.client.connect().map_err(|e| format!("{}: {e}", self.client.phone()))?;
         self.output(connect, None).await?;
         while self.due > 0 {
@@ -207,7 +222,9 @@ impl Peer {
                     self.conn.send(&bytes).await.map_err(|e| e.to_string())?;
                     self.due += 1;
                 }
-                ClientOutput::Event(ClientEvent::SessionEstablished { peer, role: Role::Initiator, .. }) => {
+                ClientOutput::Event(ClientEvent::SessionEstablished {
+                    peer, role: Role::Initiator, ..
+                }) => {
                     start = send.is_some_and(|(to, _)| *to == peer);
                 }
                 ClientOutput::Event(ClientEvent::MessageAccepted { from, plaintext, .. }) => {

@@ -32,7 +32,8 @@ fn serve(dir: &Path, profile: &str) -> Served {
         .expect("ee2e serve starts");
     let lines = common::lines_of(child.stdout.take().expect("stdout"));
     let first = lines.recv_timeout(Duration::from_secs(30)).expect("the server prints its address");
-    let addr = first.strip_prefix("listening ").and_then(|rest| rest.split(' ').next()).expect("listening ADDR");
+    let addr =
+        first.strip_prefix("listening ").and_then(|rest| rest.split(' ').next()).expect("listening ADDR");
     assert!(addr.starts_with("127.0.0.1:"), "{first}");
     Served { child, addr: addr.to_owned(), _lines: lines }
 }
@@ -54,7 +55,17 @@ fn key(name: &str) -> PathBuf {
 
 fn client(served: &Served, dir: &Path, who: &str, profile: &str, args: &[&str]) -> Output {
     let output = Command::new(EE2E)
-        .args(["client", "--server", &served.addr, "--profile", profile, "--pbkdf2-iterations", "1", "--timeout", "20"])
+        .args([
+            "client",
+            "--server",
+            &served.addr,
+            "--profile",
+            profile,
+            "--pbkdf2-iterations",
+            "1",
+            "--timeout",
+            "20",
+        ])
         .arg("--keystore")
         .arg(dir.join(who))
         .args(args)
@@ -82,7 +93,13 @@ fn conversation(profile: &str) {
     let served = serve(dir.path(), profile);
     for (who, phone) in [("alice", alice), ("bob", bob)] {
         let key = key(who);
-        let out = client(&served, dir.path(), who, profile, &["register", phone, "--otp-file", otp, "--key", key.to_str().unwrap()]);
+        let out = client(
+            &served,
+            dir.path(),
+            who,
+            profile,
+            &["register", phone, "--otp-file", otp, "--key", key.to_str().unwrap()],
+        );
         assert_eq!(stdout(&out), format!("registered {phone}\n"));
     }
     let out = client(&served, dir.path(), "alice", profile, &["send", bob, "hello bob"]);
@@ -95,7 +112,9 @@ fn conversation(profile: &str) {
     let out = client(&served, dir.path(), "bob", profile, &["receive"]);
     assert_eq!(
         stdout(&out),
-        format!("session with {alice}\nmessage from {alice}: hello bob\nmessage from {alice}: are you there?\n"),
+        format!(
+            "session with {alice}\nmessage from {alice}: hello bob\nmessage from {alice}: are you there?\n"
+        ),
         "Bob receives each message once, in order"
     );
     // Nothing is left for Bob; his ACKs wait for Alice.
@@ -133,7 +152,11 @@ fn a_client_of_an_unregistered_keystore_fails_with_a_message() {
         .output()
         .expect("runs");
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("missing"), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("missing"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     // A wrong OTP is refused by the server: RegistrationRejected.
     let output = Command::new(EE2E)
         .args(["client", "--server", &served.addr, "--pbkdf2-iterations", "1", "--keystore"])
@@ -149,4 +172,18 @@ fn a_client_of_an_unregistered_keystore_fails_with_a_message() {
         String::from_utf8_lossy(&output.stderr)
     );
     served.stop();
+}
+
+#[test]
+fn load_over_tcp_with_200_connections_loses_and_duplicates_nothing() {
+    let output = Command::new(EE2E)
+        .args(["load", "--tcp", "--connections", "200", "--messages", "2", "--pbkdf2-iterations", "1"])
+        .output()
+        .expect("ee2e load runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(text.contains("200 concurrent connections registered"), "{text}");
+    assert!(text.contains("400 of 400 messages delivered and 400 ACKs verified"), "{text}");
+    assert!(text.contains("lost 0, duplicated or out of order 0, refused 0, relays lost 0: ok"), "{text}");
+    assert!(text.contains(" msgs/s"), "{text}");
 }
