@@ -545,6 +545,8 @@ mod tests {
             churn: None,
             seed: 1,
             pbkdf2_iterations: 1,
+            tcp: false,
+            connections: 200,
         }
     }
 

@@ -136,7 +136,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         // A file that cannot be written loses the SMS without a panic.
-        FileOtp::new(dir.path()).deliver(&Phone::parse("+15550000001").unwrap(), &Bytes::secret(b"1".to_vec()));
+        FileOtp::new(dir.path())
+            .deliver(&Phone::parse("+15550000001").unwrap(), &Bytes::secret(b"1".to_vec()));
     }
 
     #[test]

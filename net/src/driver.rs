@@ -174,11 +174,12 @@ impl Driver {
         driver.step(outputs).await?;
         driver.pump().await?;
         driver.refused_by_server()?;
-        let code = match otp {
+        // The code is a secret until used: its buffer is cleared on drop.
+        let code = zeroize::Zeroizing::new(match otp {
             OtpSource::Given(code) => code.clone(),
             OtpSource::File(path) => wait_for_otp(path, phone, seen, setup.timeout).await?,
             OtpSource::Stdin => prompt_otp(phone).await?,
-        };
+        });
         let outputs =
             driver.client.otp_received(&Bytes::secret(code.trim().as_bytes().to_vec()), &mut driver.rng)?;
         driver.step(outputs).await?;

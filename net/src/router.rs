@@ -93,11 +93,12 @@ impl Router {
     fn handle(&mut self, request: Request) {
         match request {
             Request::Claim { conn, phone, outbound, done } => {
-                let result = if self.claims.contains_key(&phone) {
-                    Err(CloseReason::AddressInUse)
-                } else {
-                    self.claims.insert(phone, Claimed { conn, outbound, unconfirmed: 0 });
-                    Ok(())
+                let result = match self.claims.entry(phone) {
+                    std::collections::hash_map::Entry::Occupied(_) => Err(CloseReason::AddressInUse),
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(Claimed { conn, outbound, unconfirmed: 0 });
+                        Ok(())
+                    }
                 };
                 let _ = done.send(result);
             }

@@ -50,7 +50,8 @@ async fn well_behaved(running: &Running) {
     let request = Message::KeyRequest { peer: fixtures::phone("bob") };
     conn.send(&codec::encode(Profile::HARDENED.wire(), &request).unwrap()).await.unwrap();
     let reply = conn.next().await.expect("an error reply");
-    let error = codec::encode(Profile::HARDENED.wire(), &Message::Error { code: ErrorCode::NotRegistered }).unwrap();
+    let error =
+        codec::encode(Profile::HARDENED.wire(), &Message::Error { code: ErrorCode::NotRegistered }).unwrap();
     assert_eq!(reply, Frame::Message(error));
     assert_eq!(conn.next().await.expect("handled"), Frame::Handled);
 }
@@ -156,7 +157,9 @@ async fn the_first_frame_must_be_a_claim_in_time() {
     let running = start(limits()).await;
     // A message before the claim.
     let mut early = raw(&running).await;
-    let request = codec::encode(Profile::HARDENED.wire(), &Message::KeyRequest { peer: fixtures::phone("bob") }).unwrap();
+    let request =
+        codec::encode(Profile::HARDENED.wire(), &Message::KeyRequest { peer: fixtures::phone("bob") })
+            .unwrap();
     early.write_all(&framed(&request)).await.unwrap();
     assert_eq!(read_to_close(&mut early).await, close(CloseReason::NotClaimed));
     // No claim at all: the handshake timeout.
@@ -164,7 +167,8 @@ async fn the_first_frame_must_be_a_claim_in_time() {
     well_behaved(&running).await;
     assert_eq!(read_to_close(&mut silent).await, close(CloseReason::Timeout));
     // A second claim, and a confirmation with nothing delivered.
-    for second in [claim("+15550000105"), framed(&Frame::Confirm.encode()), framed(&Frame::Handled.encode())] {
+    for second in [claim("+15550000105"), framed(&Frame::Confirm.encode()), framed(&Frame::Handled.encode())]
+    {
         let mut stream = raw(&running).await;
         stream.write_all(&claim("+15550000105")).await.unwrap();
         stream.write_all(&second).await.unwrap();
@@ -208,7 +212,9 @@ async fn a_flood_past_the_connection_limit_is_refused_busy() {
         }
     }
     assert_eq!(refused, 20, "every connection past the limit is told Busy");
-    let request = codec::encode(Profile::HARDENED.wire(), &Message::KeyRequest { peer: fixtures::phone("bob") }).unwrap();
+    let request =
+        codec::encode(Profile::HARDENED.wire(), &Message::KeyRequest { peer: fixtures::phone("bob") })
+            .unwrap();
     good.send(&request).await.unwrap();
     assert!(matches!(good.next().await, Ok(Frame::Message(_))));
     assert_eq!(good.next().await.unwrap(), Frame::Handled);
