@@ -82,6 +82,13 @@ pub struct LoadArgs {
     /// PBKDF2 iterations at registration (registration is not measured).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub pbkdf2_iterations: u32,
+    /// Over TCP on loopback: `ee2e serve`'s front end in this process, one connection per
+    /// client (`--connections`), each sending `--messages` to the next (see `load_tcp.rs`).
+    #[arg(long)]
+    pub tcp: bool,
+    /// With `--tcp`: concurrent connections, 2 to 1000.
+    #[arg(long, value_name = "N", default_value_t = 200, requires = "tcp")]
+    pub connections: usize,
 }
 
 fn parse_profile(text: &str) -> Result<Profile, String> {
@@ -140,6 +147,9 @@ const MAGIC: &[u8; 6] = b"EE2ELD";
 
 /// Runs the load; exit status 0 if nothing was lost, duplicated or reordered, 1 otherwise.
 pub fn run(args: &LoadArgs) -> ExitCode {
+    if args.tcp {
+        return crate::load_tcp::run(args);
+    }
     if args.peers == 0 || args.peers >= args.clients {
         eprintln!(
             "ee2e load: --peers must be from 1 to {} (clients − 1), not {}",
@@ -562,6 +572,8 @@ mod tests {
             churn: None,
             seed: 1,
             pbkdf2_iterations: 1,
+            tcp: false,
+            connections: 200,
         }
     }
 

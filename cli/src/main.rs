@@ -16,6 +16,9 @@ mod demo;
 mod explore;
 mod explore_page;
 mod load;
+mod load_tcp;
+mod net_client;
+mod net_serve;
 mod serve;
 mod serve_client;
 mod vectors;
@@ -46,6 +49,10 @@ enum Command {
     Bench(bench::BenchCommand),
     /// End-to-end throughput of the in-process runtime.
     Load(load::LoadArgs),
+    /// Run the reference server over TCP until SIGTERM or Ctrl-C.
+    Serve(net_serve::NetServeArgs),
+    /// Run one client command (register, send, receive) against a server over TCP.
+    Client(net_client::NetClientArgs),
     /// Serve the server state machine over a SQLite file on stdin/stdout (for crash tests).
     #[command(hide = true)]
     ServeQueue(serve::ServeArgs),
@@ -70,6 +77,8 @@ fn main() -> ExitCode {
         Command::Vectors(command) => vectors::run(&command),
         Command::Bench(command) => bench::run(&command),
         Command::Load(args) => load::run(&args),
+        Command::Serve(args) => net_serve::run(&args),
+        Command::Client(args) => net_client::run(&args),
         Command::ServeQueue(args) => serve::run(&args),
         Command::ServeClient(args) => serve_client::run(&args),
     }

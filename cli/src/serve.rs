@@ -2,8 +2,8 @@
 //! line on standard input, for tests that kill it (`cli/tests/crash.rs`).
 //!
 //! The process plays the server side of the transport (SPEC.md §2.4): it takes encoded
-//! messages with the sender's address, hands them to [`Server::step`] over a
-//! [`SqliteStore`] file with [`Delivery::Confirmed`], and reports what the server sent. Its
+//! messages with the sender's address, hands them to `Server::step` over a
+//! [`SqliteStore`] file with `Delivery::Confirmed` (through [`Host`]), and reports what the server sent. Its
 //! acknowledgement of a command (the last line of the command's answer) is written only after
 //! the step returned, that is after every store write of the step was committed (SQLite, WAL,
 //! `synchronous=FULL`). A test can therefore kill the process at any moment and know that
@@ -30,19 +30,18 @@
 //! completed one, SPEC.md §9.2) or `invalid <reason>` (the line did not parse or the bytes did
 //! not decode: the server saw nothing). Output is flushed after every answer.
 //!
-//! Before each `msg` the server sweeps expired OTP rows ([`Server::sweep`]).
+//! Before each `msg` the server sweeps expired OTP rows (`Server::sweep`).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use ee2e::codec;
 use ee2e::fixtures;
 use ee2e::sqlite::SqliteStore;
 use ee2e::suite::os_rng;
-use ee2e_spec::{Delivery, Params, Phone, Profile, Server, ServerEvent, ServerOutput};
+use ee2e_net::host::{Host, Verdict, now_ms};
+use ee2e_spec::{Params, Phone, Profile};
 
 /// Arguments of `ee2e serve-queue`.
 #[derive(Debug, Args)]
@@ -74,9 +73,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         }
     };
     let params = Params { pbkdf2_iterations: args.pbkdf2_iterations, ..Params::default() };
-    let mut server =
-        Server::new(args.profile, params, fixtures::server_key(), store).with_delivery(Delivery::Confirmed);
-    let mut rng = os_rng();
+    let mut host = Host::new(args.profile, params, fixtures::server_key(), store, os_rng());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if writeln!(out, "ready").and_then(|()| out.flush()).is_err() {
@@ -88,7 +85,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         if line == "quit" {
             break;
         }
-        let answer = serve_line(&mut server, line, &mut rng);
+        let answer = serve_line(&mut host, line);
         if write!(out, "{answer}").and_then(|()| out.flush()).is_err() {
             return ExitCode::FAILURE;
         }
@@ -96,11 +93,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The server the command runs on.
-type QueueServer = Server<ee2e::ConcreteSuite, SqliteStore>;
-
 /// Runs one command; returns its whole answer (lines, each ending in a newline).
-fn serve_line(server: &mut QueueServer, line: &str, rng: &mut ee2e::Rng) -> String {
+fn serve_line(host: &mut Host, line: &str) -> String {
     let mut words = line.split_whitespace();
     let (command, phone, arg) = (words.next(), words.next(), words.next());
     if words.next().is_some() {
@@ -114,66 +108,37 @@ fn serve_line(server: &mut QueueServer, line: &str, rng: &mut ee2e::Rng) -> Stri
     match (command, arg) {
         (Some("msg"), Some(hex)) => {
             let Ok(bytes) = hex_decode(hex) else { return "invalid bad hex\n".into() };
-            let message = match codec::decode(server.profile().wire(), &bytes) {
-                Ok(message) => message,
+            let reply = match host.submit(&phone, &bytes, now_ms()) {
+                Ok(reply) => reply,
                 Err(error) => return format!("invalid {error}\n"),
             };
-            let now = now_ms();
             let mut answer = String::new();
-            let mut verdict = "accepted".to_string();
-            if let Err(error) = server.sweep(now) {
-                // The step still runs; the sweep is retried before the next one.
-                eprintln!("ee2e serve-queue: {error}");
+            for send in &reply.sends {
+                answer.push_str(&format!("send {} {}\n", send.to, hex_encode(&send.bytes)));
             }
-            let outputs = server.step(&phone, message, now, rng);
-            for output in outputs {
-                match output {
-                    ServerOutput::Send { to, message, .. } => {
-                        match codec::encode(server.profile().wire(), &message) {
-                            Ok(bytes) => answer.push_str(&format!("send {to} {}\n", hex_encode(&bytes))),
-                            Err(error) => {
-                                verdict = format!("rejected internal cannot encode a reply: {error}")
-                            }
-                        }
-                    }
-                    ServerOutput::Sms { phone, otp } => {
-                        answer.push_str(&format!("sms {phone} {}\n", String::from_utf8_lossy(otp.as_slice())))
-                    }
-                    ServerOutput::Event(ServerEvent::Rejected { error, .. }) => {
-                        verdict = format!("rejected {} {error}", error.code() as u8);
-                    }
-                    ServerOutput::Event(_) => {}
+            for (phone, otp) in &reply.sms {
+                answer.push_str(&format!("sms {phone} {}\n", String::from_utf8_lossy(otp.as_slice())));
+            }
+            match reply.verdict {
+                Some(Verdict::Accepted) | None => answer.push_str("accepted\n"),
+                Some(Verdict::Rejected(error)) => {
+                    answer.push_str(&format!("rejected {} {error}\n", error.code() as u8))
+                }
+                Some(Verdict::Unencodable(error)) => {
+                    answer.push_str(&format!("rejected internal cannot encode a reply: {error}\n"))
                 }
             }
-            answer.push_str(&verdict);
-            answer.push('\n');
             answer
         }
         (Some("confirm"), Some(count)) => {
             let Ok(count) = count.parse::<usize>() else { return "invalid bad count\n".into() };
-            match server.confirm_delivery(&phone, count) {
-                Ok(confirmation) => {
+            match host.confirm(&phone, count) {
+                Ok(confirmed) => {
                     let mut answer = String::new();
-                    for output in confirmation.outputs {
-                        match output {
-                            ServerOutput::Send { to, message, .. } => {
-                                match codec::encode(server.profile().wire(), &message) {
-                                    Ok(bytes) => {
-                                        answer.push_str(&format!("send {to} {}\n", hex_encode(&bytes)))
-                                    }
-                                    // It stays stored and goes out again at the next `Connect`.
-                                    Err(error) => {
-                                        eprintln!("ee2e serve-queue: cannot encode a stored message: {error}")
-                                    }
-                                }
-                            }
-                            ServerOutput::Event(ServerEvent::BatchFailed { error, .. }) => {
-                                eprintln!("ee2e serve-queue: {error}")
-                            }
-                            _ => {}
-                        }
+                    for send in &confirmed.sends {
+                        answer.push_str(&format!("send {} {}\n", send.to, hex_encode(&send.bytes)));
                     }
-                    answer.push_str(&format!("confirmed {}\n", confirmation.removed));
+                    answer.push_str(&format!("confirmed {}\n", confirmed.removed));
                     answer
                 }
                 Err(error) => format!("rejected {} {error}\n", error.code() as u8),
@@ -181,13 +146,6 @@ fn serve_line(server: &mut QueueServer, line: &str, rng: &mut ee2e::Rng) -> Stri
         }
         _ => format!("invalid unknown command {line:?}\n"),
     }
-}
-
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 pub(crate) fn hex_encode(bytes: &[u8]) -> String {
@@ -219,9 +177,8 @@ mod tests {
     #[test]
     fn bad_lines_are_invalid_and_change_nothing() {
         let store = SqliteStore::in_memory(Profile::HARDENED.wire()).expect("store");
-        let mut server = Server::new(Profile::HARDENED, Params::default(), fixtures::server_key(), store)
-            .with_delivery(Delivery::Confirmed);
-        let mut rng = os_rng();
+        let mut host =
+            Host::new(Profile::HARDENED, Params::default(), fixtures::server_key(), store, os_rng());
         for line in [
             "",
             "msg",
@@ -233,11 +190,11 @@ mod tests {
             "confirm +15550000001 x",
             "msg +15550000001 00 00",
         ] {
-            assert!(serve_line(&mut server, line, &mut rng).starts_with("invalid "), "{line:?}");
+            assert!(serve_line(&mut host, line).starts_with("invalid "), "{line:?}");
         }
         // A KeyRequest from an unregistered address: rejected, with the error reply sent.
-        let answer = serve_line(&mut server, "msg +15550000001 02100c2b3135353531323334353637", &mut rng);
+        let answer = serve_line(&mut host, "msg +15550000001 02100c2b3135353531323334353637");
         assert_eq!(answer, "send +15550000001 027f07\nrejected 7 +15550000001 is not registered\n");
-        assert_eq!(serve_line(&mut server, "confirm +15550000001 3", &mut rng), "confirmed 0\n");
+        assert_eq!(serve_line(&mut host, "confirm +15550000001 3"), "confirmed 0\n");
     }
 }

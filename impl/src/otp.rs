@@ -37,6 +37,37 @@ impl OtpDelivery for ConsoleOtp {
     }
 }
 
+/// Appends `<phone> <code>` lines to a file (for tests and scripts that play the phone:
+/// they read the code a server sent). The file is created with mode 0600; delivery is best
+/// effort, like SMS: a write that fails is logged and the SMS is lost.
+#[derive(Debug, Clone)]
+pub struct FileOtp {
+    path: std::path::PathBuf,
+}
+
+impl FileOtp {
+    /// Delivery into the file at `path` (created at the first OTP if missing).
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        FileOtp { path: path.into() }
+    }
+}
+
+impl OtpDelivery for FileOtp {
+    fn deliver(&self, phone: &Phone, otp: &Bytes) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let line = zeroize::Zeroizing::new(format!("{phone} {}\n", otp_text(otp)));
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&self.path)
+            .and_then(|mut file| file.write_all(line.as_bytes()));
+        if let Err(error) = written {
+            tracing::warn!(path = %self.path.display(), %error, "OTP file not written; the SMS is lost");
+        }
+    }
+}
+
 /// One SMS carrying an OTP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sms {
@@ -92,6 +123,21 @@ mod tests {
         assert_eq!(sms.phone, phone);
         assert_eq!(otp_text(&sms.otp), "123456");
         assert!(!format!("{sms:?}").contains("123456"), "Debug must not show the code");
+    }
+
+    #[test]
+    fn file_otp_appends_one_line_per_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otp.txt");
+        let delivery = FileOtp::new(&path);
+        delivery.deliver(&Phone::parse("+15550000001").unwrap(), &Bytes::secret(b"123456".to_vec()));
+        delivery.deliver(&Phone::parse("+15550000002").unwrap(), &Bytes::secret(b"654321".to_vec()));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "+15550000001 123456\n+15550000002 654321\n");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        // A file that cannot be written loses the SMS without a panic.
+        FileOtp::new(dir.path())
+            .deliver(&Phone::parse("+15550000001").unwrap(), &Bytes::secret(b"1".to_vec()));
     }
 
     #[test]
