@@ -8,10 +8,13 @@
 //! for key generation; a protocol step is compared with the sum of the OpenSSL operations
 //! it is made of (e.g. seal 1 KiB = AES-256-CBC over the padded 1040 bytes + HMAC-SHA-256
 //! over header and ciphertext). The table is printed and written, with the machine's
-//! description and every command run, to `benches/RESULTS.md`.
+//! description and every command run, to `benches/RESULTS.md`. The last group puts the
+//! concrete suites (`--suite`, default: every suite this build has) side by side, primitive
+//! by primitive, against the same OpenSSL operations ([`suites`]).
 
 mod openssl;
 mod report;
+mod suites;
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -29,6 +32,7 @@ use ee2e_spec::{Fix, Input, MemoryStore, Params, Profile, SigScheme, Suite};
 
 use self::openssl::{Op, OpenSsl};
 use self::report::{Report, Row};
+use crate::suite_arg::SuiteArg;
 
 /// `ee2e bench` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -60,6 +64,10 @@ pub enum BenchCommand {
         /// Print the table only; do not write the report.
         #[arg(long)]
         no_write: bool,
+        /// The suites whose primitives to compare side by side (repeatable; default: every
+        /// suite this build has, `aws-lc` with `--features aws-lc`).
+        #[arg(long, value_enum, value_name = "SUITE")]
+        suite: Vec<SuiteArg>,
     },
 }
 
@@ -78,7 +86,22 @@ const DEFAULT_OUTPUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/RE
 /// Runs the subcommand; exit status 0 on success, 1 if OpenSSL or an operation failed or
 /// the report could not be written.
 pub fn run(command: &BenchCommand) -> ExitCode {
-    let BenchCommand::Compare { quick, clock, openssl, seconds, only, output, no_write } = command;
+    let BenchCommand::Compare { quick, clock, openssl, seconds, only, output, no_write, suite } = command;
+    let kinds: Vec<ee2e::SuiteKind> = if suite.is_empty() {
+        ee2e::SuiteKind::available()
+    } else {
+        suite.iter().map(|s| ee2e::SuiteKind::from(*s)).collect()
+    };
+    let mut all = specs();
+    for kind in kinds {
+        match suites::specs(kind) {
+            Ok(rows) => all.extend(rows),
+            Err(error) => {
+                eprintln!("ee2e bench compare: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let clock = match clock {
         ClockArg::Cpu => Clock::Cpu,
         ClockArg::Wall => Clock::Wall,
@@ -96,7 +119,7 @@ pub fn run(command: &BenchCommand) -> ExitCode {
     let mut report = Report::new(plan, samples, &openssl);
     println!("{}", report.preamble_text());
     let mut failed = false;
-    for spec in specs() {
+    for spec in all {
         if !only.is_empty() && !only.iter().any(|text| spec.name.contains(text.as_str())) {
             continue;
         }

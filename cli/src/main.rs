@@ -18,6 +18,7 @@ mod explore_page;
 mod load;
 mod serve;
 mod serve_client;
+mod suite_arg;
 mod vectors;
 
 /// EE2E: a reference for the end-to-end encrypted messaging protocol.

@@ -26,10 +26,11 @@ const PSS_SALT_LEN: c_int = 32;
 /// An owned `EVP_PKEY` holding an RSA key.
 struct Pkey(NonNull<sys::EVP_PKEY>);
 
-// SAFETY: an `EVP_PKEY` is reference counted with atomic counts, and AWS-LC documents RSA
-// keys as safe for concurrent use by operations that take them as `const` or lock
-// internally (the lazily built Montgomery contexts and blinding are locked in `RSA`); this
-// type is never mutated after it is built.
+// SAFETY: AWS-LC's `rsa.h` documents that an `RSA` "may be used concurrently on multiple
+// threads by non-mutating functions" and that its encryption, decryption, signing and
+// verification functions (the only ones called here after parsing) "are considered
+// non-mutating for thread-safety purposes"; `EVP_PKEY` reference counts are atomic. Nothing
+// mutates the key after it is built.
 unsafe impl Send for Pkey {}
 // SAFETY: as for `Send`: shared use is only through AWS-LC functions safe to call
 // concurrently on one key.
