@@ -8,11 +8,14 @@
 //! for key generation; a protocol step is compared with the sum of the OpenSSL operations
 //! it is made of (e.g. seal 1 KiB = AES-256-CBC over the padded 1040 bytes + HMAC-SHA-256
 //! over header and ciphertext). The table is printed and written, with the machine's
-//! description and every command run, to `benches/RESULTS.md`.
+//! description and every command run, to `benches/RESULTS.md`. The last group puts the
+//! concrete suites (`--suite`, default: every suite this build has) side by side, primitive
+//! by primitive, against the same OpenSSL operations ([`suites`]).
 
 mod openssl;
 mod report;
 mod results;
+mod suites;
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -30,6 +33,7 @@ use ee2e_spec::{Fix, Input, MemoryStore, Params, Profile, SigScheme, Suite};
 
 use self::openssl::{Op, OpenSsl};
 use self::report::{Report, Row};
+use crate::suite_arg::SuiteArg;
 
 /// `ee2e bench` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -61,6 +65,10 @@ pub enum BenchCommand {
         /// Print the table only; do not write the report.
         #[arg(long)]
         no_write: bool,
+        /// The suites whose primitives to compare side by side (repeatable; default: every
+        /// suite this build has, `aws-lc` with `--features aws-lc`).
+        #[arg(long, value_enum, value_name = "SUITE")]
+        suite: Vec<SuiteArg>,
     },
     /// Regenerate benches/RESULTS.md: `compare` (every operation against OpenSSL), then
     /// `ee2e load` in memory, with a SQLite file, and with a file and offline recipients
@@ -94,8 +102,8 @@ const DEFAULT_OUTPUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/RE
 /// the report could not be written.
 pub fn run(command: &BenchCommand) -> ExitCode {
     match command {
-        BenchCommand::Compare { quick, clock, openssl, seconds, only, output, no_write } => {
-            let Some((report, failed)) = compare(*quick, *clock, openssl, *seconds, only) else {
+        BenchCommand::Compare { quick, clock, openssl, seconds, only, output, no_write, suite } => {
+            let Some((report, failed)) = compare(*quick, *clock, openssl, *seconds, only, suite) else {
                 return ExitCode::FAILURE;
             };
             if !no_write && !write(output, &report.markdown()) {
@@ -104,7 +112,7 @@ pub fn run(command: &BenchCommand) -> ExitCode {
             if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
         }
         BenchCommand::Results { quick, openssl, output } => {
-            let Some((mut report, mut failed)) = compare(*quick, ClockArg::Cpu, openssl, 1, &[]) else {
+            let Some((mut report, mut failed)) = compare(*quick, ClockArg::Cpu, openssl, 1, &[], &[]) else {
                 return ExitCode::FAILURE;
             };
             let loads = results::loads(if *quick { 1 } else { 3 });
@@ -141,7 +149,23 @@ fn compare(
     openssl_program: &str,
     seconds: u32,
     only: &[String],
+    suite: &[SuiteArg],
 ) -> Option<(Report, bool)> {
+    let kinds: Vec<ee2e::SuiteKind> = if suite.is_empty() {
+        ee2e::SuiteKind::available()
+    } else {
+        suite.iter().map(|s| ee2e::SuiteKind::from(*s)).collect()
+    };
+    let mut all = specs();
+    for kind in kinds {
+        match suites::specs(kind) {
+            Ok(rows) => all.extend(rows),
+            Err(error) => {
+                eprintln!("ee2e bench compare: {error}");
+                return None;
+            }
+        }
+    }
     let clock = match clock {
         ClockArg::Cpu => Clock::Cpu,
         ClockArg::Wall => Clock::Wall,
@@ -158,7 +182,7 @@ fn compare(
     let mut report = Report::new(plan, samples, &openssl);
     println!("{}", report.preamble_text());
     let mut failed = false;
-    for spec in specs() {
+    for spec in all {
         if !only.is_empty() && !only.iter().any(|text| spec.name.contains(text.as_str())) {
             continue;
         }

@@ -21,6 +21,7 @@ mod net_client;
 mod net_serve;
 mod serve;
 mod serve_client;
+mod suite_arg;
 mod vectors;
 
 /// EE2E: a reference for the end-to-end encrypted messaging protocol.

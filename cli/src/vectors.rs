@@ -2,14 +2,17 @@
 //!
 //! `generate` writes the files of `conformance/vectors/` (or `--out DIR`) from the reference
 //! implementation; the output is byte for byte the same on every run. `verify` runs the
-//! implementation against every file of a directory (default: the committed vectors), prints
-//! one line per file and `N passed, M failed, K skipped`, and exits 1 on any failure. It never
+//! implementation, on the suite `--suite` names, against every file of a directory (default:
+//! the committed vectors), prints one line per file and `N passed, M failed, K skipped`, and
+//! exits 1 on any failure. It never
 //! writes: a missing file is an error, not something to regenerate. `coverage` writes
 //! `conformance/COVERAGE.md` (or `--out FILE`) from the `checks` the vectors declare, and
 //! exits 1 if a check id or limit of SPEC.md has no vector.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use crate::suite_arg::SuiteArg;
 
 /// `ee2e vectors` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -24,6 +27,9 @@ pub enum VectorsCommand {
     Verify {
         /// Directory of vector files.
         dir: Option<PathBuf>,
+        /// The crypto suite that computes every primitive.
+        #[arg(long, value_enum, default_value_t)]
+        suite: SuiteArg,
     },
     /// Map every check id and limit of SPEC.md to the vectors in DIR that pin it.
     Coverage {
@@ -55,9 +61,11 @@ pub fn run(command: &VectorsCommand) -> ExitCode {
                 }
             }
         }
-        VectorsCommand::Verify { dir } => {
+        VectorsCommand::Verify { dir, suite } => {
             let dir = dir.clone().unwrap_or_else(ee2e_conformance::default_dir);
-            match ee2e_conformance::verify(&dir) {
+            let suite = ee2e::SuiteKind::from(*suite);
+            println!("suite: {suite}");
+            match ee2e_conformance::verify_with(&dir, suite) {
                 Ok(summary) => {
                     for file in &summary.files {
                         println!(

@@ -53,4 +53,7 @@ pub enum VectorError {
         /// What disagreed.
         message: String,
     },
+    /// The suite asked for is not in this build (`--features aws-lc`).
+    #[error(transparent)]
+    Unavailable(#[from] ee2e::suites::SuiteUnavailable),
 }

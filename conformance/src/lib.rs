@@ -9,7 +9,8 @@
 //! - [`generate`] writes the files from the reference implementation (`ee2e vectors generate`);
 //!   the output is identical on every run.
 //! - [`verify`] runs the implementation against a directory of files (`ee2e vectors verify`)
-//!   and never writes anything.
+//!   and never writes anything; [`verify_with`] does it on a chosen concrete suite
+//!   (`ee2e vectors verify --suite aws-lc`).
 //!
 //! ```no_run
 //! let summary = ee2e_conformance::verify(&ee2e_conformance::default_dir()).expect("readable vectors");
@@ -28,6 +29,8 @@ pub mod schema;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use ee2e::ConcreteSuite;
+use ee2e::suites::{BytesSuite, SuiteKind, SuiteTask};
 use ee2e_spec::Profile;
 use serde::Serialize;
 use serde_json::Value;
@@ -131,6 +134,26 @@ pub struct Failure {
 /// that is not of the schema outside its tests. A malformed *test* is not an error: it
 /// counts as failed, with a reason naming the file and `tcId`.
 pub fn verify(dir: &Path) -> Result<Summary, VectorError> {
+    verify_suite::<ConcreteSuite>(dir)
+}
+
+/// [`verify`] with every primitive computed by `suite` (the state machines, the codec and
+/// the vectors are the same for every suite).
+///
+/// # Errors
+/// Those of [`verify`], and [`VectorError::Unavailable`] if this build lacks the suite.
+pub fn verify_with(dir: &Path, suite: SuiteKind) -> Result<Summary, VectorError> {
+    struct Verify<'a>(&'a Path);
+    impl SuiteTask for Verify<'_> {
+        type Output = Result<Summary, VectorError>;
+        fn run<S: BytesSuite>(self) -> Self::Output {
+            verify_suite::<S>(self.0)
+        }
+    }
+    suite.run(Verify(dir))?
+}
+
+fn verify_suite<S: BytesSuite>(dir: &Path) -> Result<Summary, VectorError> {
     let known = checks::all().map_err(|message| VectorError::Format { file: "SPEC.md".into(), message })?;
     for name in file_names() {
         if !dir.join(&name).is_file() {
@@ -149,7 +172,7 @@ pub fn verify(dir: &Path) -> Result<Summary, VectorError> {
     let mut summary = Summary::default();
     let mut declared = 0;
     for path in &paths {
-        let (file, count) = verify_file(path, &known, &mut summary.failures)?;
+        let (file, count) = verify_file::<S>(path, &known, &mut summary.failures)?;
         declared += count;
         summary.passed += file.passed;
         summary.failed += file.failed;
@@ -166,7 +189,7 @@ pub fn verify(dir: &Path) -> Result<Summary, VectorError> {
 }
 
 /// Verifies one file; returns its summary and its declared number of tests.
-fn verify_file(
+fn verify_file<S: BytesSuite>(
     path: &Path,
     known: &[checks::Check],
     failures: &mut Vec<Failure>,
@@ -191,7 +214,7 @@ fn verify_file(
             file.failed += 1;
             failures.push(Failure { file: name.clone(), tc_id, reason });
         }
-        for (tc_id, verdict, flags, outcome) in run_group(profile, known, &typed) {
+        for (tc_id, verdict, flags, outcome) in run_group::<S>(profile, known, &typed) {
             count += 1;
             if !seen.insert(tc_id) {
                 return Err(format(format!("tcId {tc_id} appears twice")));
@@ -281,7 +304,7 @@ fn type_group(file: &str, group: TestGroup<Value, Value, Value, Value, Value>) -
 
 type Outcome = (u32, Verdict, Vec<String>, Result<(), String>);
 
-fn run_group(profile: Profile, known: &[checks::Check], group: &TypedGroup) -> Vec<Outcome> {
+fn run_group<S: BytesSuite>(profile: Profile, known: &[checks::Check], group: &TypedGroup) -> Vec<Outcome> {
     let ids = |ids: &[String], result: Verdict, error: &Option<String>| {
         check_ids(profile, known, ids, result, error.as_deref())
     };
@@ -290,7 +313,7 @@ fn run_group(profile: Profile, known: &[checks::Check], group: &TypedGroup) -> V
             .tests
             .iter()
             .map(|t| {
-                let outcome = compare(runner::run_client(profile, g, t), &expected_client(t));
+                let outcome = compare(runner::run_client::<S>(profile, g, t), &expected_client(t));
                 (t.tc_id, t.result, t.flags.clone(), ids(&t.checks, t.result, &t.error).and(outcome))
             })
             .collect(),
@@ -298,7 +321,7 @@ fn run_group(profile: Profile, known: &[checks::Check], group: &TypedGroup) -> V
             .tests
             .iter()
             .map(|t| {
-                let outcome = compare(runner::run_server(profile, g, t), &expected_server(t));
+                let outcome = compare(runner::run_server::<S>(profile, g, t), &expected_server(t));
                 (t.tc_id, t.result, t.flags.clone(), ids(&t.checks, t.result, &t.error).and(outcome))
             })
             .collect(),
@@ -317,7 +340,7 @@ fn run_group(profile: Profile, known: &[checks::Check], group: &TypedGroup) -> V
             .tests
             .iter()
             .map(|t| {
-                let problems = runner::run_message_keys(t);
+                let problems = runner::run_message_keys::<S>(t);
                 (
                     t.tc_id,
                     t.result,

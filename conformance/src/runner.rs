@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use ee2e::codec::{self, DecodeError};
 use ee2e::suite::seeded_rng;
-use ee2e::{Bytes, ConcreteSuite, PrivateKey};
+use ee2e::{Bytes, BytesSuite, ConcreteSuite};
 use ee2e_spec::{ClientError, DirectoryEntry, Phone, Profile, ServerError};
 use rand_core::Rng as _;
 
@@ -26,8 +26,6 @@ pub(crate) use client::run_client;
 pub(crate) use encode::run_encode;
 pub(crate) use intermediate::{input_bytes, tuple};
 pub(crate) use server::run_server;
-
-pub(crate) type S = ConcreteSuite;
 
 /// Why a test could not be run or compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,19 +124,21 @@ pub(crate) fn decode_field(error: &DecodeError) -> Option<String> {
 
 /// A party of a group, parsed.
 #[derive(Debug, Clone)]
-pub(crate) struct PartyInfo {
+pub(crate) struct PartyInfo<S: BytesSuite> {
     pub phone: Phone,
     pub entry: DirectoryEntry<S>,
-    pub private_key: Option<PrivateKey>,
+    pub private_key: Option<S::PrivateKey>,
 }
 
 /// Parses a group's parties by name.
-pub(crate) fn parse_parties(parties: &[Party]) -> Result<BTreeMap<String, PartyInfo>, Problem> {
+pub(crate) fn parse_parties<S: BytesSuite>(
+    parties: &[Party],
+) -> Result<BTreeMap<String, PartyInfo<S>>, Problem> {
     let mut out = BTreeMap::new();
     for party in parties {
         let phone = parse_phone(&party.phone)?;
         let private_key = match &party.private_key {
-            Some(pem) => Some(parse_key(pem, &party.name)?),
+            Some(pem) => Some(parse_key::<S>(pem, &party.name)?),
             None => None,
         };
         let entry = DirectoryEntry {
@@ -169,14 +169,14 @@ pub(crate) fn parse_phone(text: &str) -> Result<Phone, Problem> {
     Phone::parse(text).map_err(|_| Problem::Malformed(format!("{text:?} is not an E.164 phone number")))
 }
 
-pub(crate) fn parse_key(pem: &str, whose: &str) -> Result<PrivateKey, Problem> {
-    PrivateKey::from_pkcs8_pem(pem).map_err(|e| Problem::Malformed(format!("private key of {whose}: {e}")))
+pub(crate) fn parse_key<S: BytesSuite>(pem: &str, whose: &str) -> Result<S::PrivateKey, Problem> {
+    S::private_key_from_pem(pem).map_err(|e| Problem::Malformed(format!("private key of {whose}: {e}")))
 }
 
-pub(crate) fn party<'a>(
-    parties: &'a BTreeMap<String, PartyInfo>,
+pub(crate) fn party<'a, S: BytesSuite>(
+    parties: &'a BTreeMap<String, PartyInfo<S>>,
     name: &str,
-) -> Result<&'a PartyInfo, Problem> {
+) -> Result<&'a PartyInfo<S>, Problem> {
     parties.get(name).ok_or_else(|| Problem::Malformed(format!("no party named {name:?} in the group")))
 }
 
@@ -195,7 +195,7 @@ pub(crate) fn rng_for(seed: Option<&Hex>) -> Result<ee2e::Rng, Problem> {
 /// The OTP a server step seeded with `seed` issues (SPEC.md §5.1; the vectors' draw order).
 pub(crate) fn server_otp(seed: Option<&Hex>) -> Result<String, Problem> {
     let mut rng = rng_for(seed)?;
-    let otp = <S as ee2e_spec::Suite>::random(&mut rng, ee2e_spec::Fresh::Otp);
+    let otp = <ConcreteSuite as ee2e_spec::Suite>::random(&mut rng, ee2e_spec::Fresh::Otp);
     Ok(String::from_utf8_lossy(otp.as_slice()).into_owned())
 }
 
@@ -226,19 +226,26 @@ pub(crate) fn check_expect(
 }
 
 /// Decodes a received message under the profile's wire version.
-pub(crate) fn decode(profile: Profile, bytes: &Hex) -> Result<ee2e_spec::Message<S>, StepError> {
-    codec::decode(profile.wire(), bytes.as_slice()).map_err(StepError::Decode)
+pub(crate) fn decode<S: BytesSuite>(
+    profile: Profile,
+    bytes: &Hex,
+) -> Result<ee2e_spec::Message<S>, StepError> {
+    codec::decode_for(profile.wire(), bytes.as_slice()).map_err(StepError::Decode)
 }
 
 /// Encodes a message for the profile's wire version.
-pub(crate) fn encode(profile: Profile, message: &ee2e_spec::Message<S>) -> Result<Hex, Problem> {
-    codec::encode(profile.wire(), message)
+pub(crate) fn encode<S: BytesSuite>(
+    profile: Profile,
+    message: &ee2e_spec::Message<S>,
+) -> Result<Hex, Problem> {
+    codec::encode_for(profile.wire(), message)
         .map(Hex)
         .map_err(|e| Problem::Setup(format!("the implementation produced a message it cannot encode: {e}")))
 }
 
 /// Runs a decoding test: the error, or the decoded type after checking that the message
 /// re-encodes to the same bytes.
+/// No primitive runs, so the messages are `ConcreteSuite`'s whichever suite is under test.
 pub(crate) fn run_decode(profile: Profile, message: &Hex) -> (Observed, Option<String>) {
     match codec::decode(profile.wire(), message.as_slice()) {
         Err(e) => (Observed::failed(&StepError::Decode(e)), None),
@@ -257,16 +264,16 @@ pub(crate) fn run_decode(profile: Profile, message: &Hex) -> (Observed, Option<S
 }
 
 /// `enc_d` and `mac_d` of a session by SPEC.md §7.1, with their HKDF info strings.
-pub(crate) fn message_keys_for(
+pub(crate) fn message_keys_for<S: BytesSuite>(
     key: &[u8],
     sid: &[u8],
     direction: ee2e_spec::Direction,
 ) -> intermediate::MessageKeys {
-    intermediate::message_keys(&Bytes::secret(key), &Bytes::public(sid), direction)
+    intermediate::message_keys::<S>(&Bytes::secret(key), &Bytes::public(sid), direction)
 }
 
 /// Recomputes a message-key test; the mismatches, if any.
-pub(crate) fn run_message_keys(test: &MessageKeysTest) -> Vec<String> {
+pub(crate) fn run_message_keys<S: BytesSuite>(test: &MessageKeysTest) -> Vec<String> {
     let direction = match test.direction {
         0 => ee2e_spec::Direction::InitiatorToResponder,
         1 => ee2e_spec::Direction::ResponderToInitiator,
@@ -274,7 +281,7 @@ pub(crate) fn run_message_keys(test: &MessageKeysTest) -> Vec<String> {
     };
     let key = Bytes::secret(test.session_key.as_slice());
     let sid = Bytes::public(test.session_id.as_slice());
-    let keys = intermediate::message_keys(&key, &sid, direction);
+    let keys = intermediate::message_keys::<S>(&key, &sid, direction);
     let mut problems = Vec::new();
     let mut check = |name: &str, want: &Hex, got: &[u8]| {
         if want.as_slice() != got {
@@ -285,7 +292,7 @@ pub(crate) fn run_message_keys(test: &MessageKeysTest) -> Vec<String> {
     check("macInfo", &test.mac_info, &keys.mac_info);
     check("encKey", &test.enc_key, &keys.enc);
     check("macKey", &test.mac_key, &keys.mac);
-    if let Err(e) = intermediate::check_against_implementation(&key, &sid, direction, &keys) {
+    if let Err(e) = intermediate::check_against_implementation::<S>(&key, &sid, direction, &keys) {
         problems.push(e);
     }
     problems

@@ -1,7 +1,8 @@
-//! The exact primitives the protocol uses — `ConcreteSuite`'s `hmac`/`hmac_verify`, `pbkdf2`,
-//! `hkdf`, `cipher_key`/`encrypt`/`decrypt`, `pke_decrypt` (with `PrivateKey::from_pkcs8_pem`)
-//! and `verify` for PKCS#1 v1.5 and PSS — against every Wycheproof and RFC vector in
-//! `conformance/external/` (vendored unchanged in the repository; see its README).
+//! The exact primitives the protocol uses — each concrete suite's `hmac`/`hmac_verify`,
+//! `pbkdf2`, `hkdf`, `cipher_key`/`encrypt`/`decrypt`, `pke_decrypt` (with its PKCS#8 PEM key
+//! loading) and `verify` for PKCS#1 v1.5 and PSS — against every Wycheproof and RFC vector in
+//! `conformance/external/` (vendored unchanged in the repository; see its README). Every
+//! file runs through `ConcreteSuite` (module `rust_crypto`) and `AwsLcSuite` (module `aws_lc`).
 //!
 //! Every valid case must be accepted and every invalid case rejected; `acceptable` cases may
 //! go either way. The only cases not run through the suite are those it cannot express by
@@ -11,7 +12,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use ee2e::{Bytes, ConcreteSuite as S, PrivateKey};
+use ee2e::{Bytes, BytesSuite};
 use ee2e_spec::{Input, SigScheme, Suite};
 use serde_json::Value;
 
@@ -148,14 +149,14 @@ fn result(test: &Value) -> &str {
     test["result"].as_str().expect("result")
 }
 
-fn mac_key(key: &[u8]) -> <S as Suite>::MacKey {
+fn mac_key<S: BytesSuite>(key: &[u8]) -> <S as Suite>::MacKey {
     S::mac_key(&Bytes::secret(key))
 }
 
 /// A MAC check with the suite: `hmac_verify` for full tags, and the `hmac` output's prefix for
 /// truncated ones (the protocol never truncates; `hmac_verify` refuses short tags by design).
-fn mac_accepts(key: &[u8], msg: &[u8], tag: &[u8]) -> bool {
-    let k = mac_key(key);
+fn mac_accepts<S: BytesSuite>(key: &[u8], msg: &[u8], tag: &[u8]) -> bool {
+    let k = mac_key::<S>(key);
     let msg = Bytes::public(msg);
     if tag.len() == 32 {
         S::hmac_verify(&k, Input::Raw(&msg), &Bytes::public(tag))
@@ -165,22 +166,20 @@ fn mac_accepts(key: &[u8], msg: &[u8], tag: &[u8]) -> bool {
     }
 }
 
-#[test]
-fn hmac_sha256_matches_wycheproof() {
+fn hmac_sha256_matches_wycheproof<S: BytesSuite>() {
     let file = load("wycheproof/hmac_sha256_test.json");
     let mut tally = Tally::default();
     for group in groups(&file) {
         for test in tests(group) {
             let accepted =
-                mac_accepts(&hex_field(test, "key"), &hex_field(test, "msg"), &hex_field(test, "tag"));
+                mac_accepts::<S>(&hex_field(test, "key"), &hex_field(test, "msg"), &hex_field(test, "tag"));
             tally.record(result(test), accepted, &test["tcId"]);
         }
     }
     tally.finish("wycheproof/hmac_sha256_test.json", declared(&file));
 }
 
-#[test]
-fn hmac_sha256_matches_rfc_4231() {
+fn hmac_sha256_matches_rfc_4231<S: BytesSuite>() {
     let file = load("rfc/rfc4231_hmac_sha256.json");
     let mut tally = Tally::default();
     let cases = file["tests"].as_array().expect("tests");
@@ -189,13 +188,13 @@ fn hmac_sha256_matches_rfc_4231() {
         if let Some(bits) = test.get("truncated_to_bits").and_then(Value::as_u64) {
             tag.truncate(bits as usize / 8);
         }
-        let accepted = mac_accepts(&hex_field(test, "key"), &hex_field(test, "data"), &tag);
+        let accepted = mac_accepts::<S>(&hex_field(test, "key"), &hex_field(test, "data"), &tag);
         tally.record("valid", accepted, &test["id"]);
         // The same tag with one bit flipped must be rejected.
         let mut bad = tag.clone();
         bad[0] ^= 1;
         assert!(
-            !mac_accepts(&hex_field(test, "key"), &hex_field(test, "data"), &bad),
+            !mac_accepts::<S>(&hex_field(test, "key"), &hex_field(test, "data"), &bad),
             "RFC 4231 {}",
             test["id"]
         );
@@ -210,8 +209,7 @@ fn prefix_matches(output: &Bytes, expected: &[u8]) -> bool {
     n > 0 && output.as_slice()[..n] == expected[..n]
 }
 
-#[test]
-fn hkdf_sha256_matches_wycheproof() {
+fn hkdf_sha256_matches_wycheproof<S: BytesSuite>() {
     let file = load("wycheproof/hkdf_sha256_test.json");
     let mut tally = Tally::default();
     for group in groups(&file) {
@@ -235,8 +233,7 @@ fn hkdf_sha256_matches_wycheproof() {
     tally.finish("wycheproof/hkdf_sha256_test.json", declared(&file));
 }
 
-#[test]
-fn hkdf_sha256_matches_rfc_5869() {
+fn hkdf_sha256_matches_rfc_5869<S: BytesSuite>() {
     let file = load("rfc/rfc5869_hkdf_sha256.json");
     let mut tally = Tally::default();
     let cases = file["tests"].as_array().expect("tests");
@@ -251,8 +248,7 @@ fn hkdf_sha256_matches_rfc_5869() {
     tally.finish("rfc/rfc5869_hkdf_sha256.json", cases.len());
 }
 
-#[test]
-fn pbkdf2_hmac_sha256_matches_wycheproof() {
+fn pbkdf2_hmac_sha256_matches_wycheproof<S: BytesSuite>() {
     let file = load("wycheproof/pbkdf2_hmacsha256_test.json");
     let mut tally = Tally::default();
     for group in groups(&file) {
@@ -269,8 +265,7 @@ fn pbkdf2_hmac_sha256_matches_wycheproof() {
     tally.finish("wycheproof/pbkdf2_hmacsha256_test.json", declared(&file));
 }
 
-#[test]
-fn pbkdf2_hmac_sha256_matches_rfc_7914() {
+fn pbkdf2_hmac_sha256_matches_rfc_7914<S: BytesSuite>() {
     let file = load("rfc/rfc7914_pbkdf2_hmac_sha256.json");
     let mut tally = Tally::default();
     let cases = file["tests"].as_array().expect("tests");
@@ -286,8 +281,7 @@ fn pbkdf2_hmac_sha256_matches_rfc_7914() {
     tally.finish("rfc/rfc7914_pbkdf2_hmac_sha256.json", cases.len());
 }
 
-#[test]
-fn aes_256_cbc_matches_wycheproof() {
+fn aes_256_cbc_matches_wycheproof<S: BytesSuite>() {
     let file = load("wycheproof/aes_cbc_pkcs5_test.json");
     let mut tally = Tally::default();
     for group in groups(&file) {
@@ -314,8 +308,7 @@ fn aes_256_cbc_matches_wycheproof() {
     tally.finish("wycheproof/aes_cbc_pkcs5_test.json", declared(&file));
 }
 
-#[test]
-fn aes_256_cbc_matches_sp800_38a() {
+fn aes_256_cbc_matches_sp800_38a<S: BytesSuite>() {
     let file = load("rfc/sp800_38a_aes256_cbc.json");
     let mut tally = Tally::default();
     let cases = file["tests"].as_array().expect("tests");
@@ -345,12 +338,12 @@ fn aes_ctr_vectors_are_not_used_by_the_protocol() {
     tally.finish("rfc/sp800_38a_aes256_ctr.json", cases.len());
 }
 
-fn oaep_file(name: &str) {
+fn oaep_file<S: BytesSuite>(name: &str) {
     let file = load(name);
     let mut tally = Tally::default();
     for group in groups(&file) {
         let pem = group["privateKeyPem"].as_str().expect("privateKeyPem");
-        let key = PrivateKey::from_pkcs8_pem(pem).expect("the Wycheproof key loads");
+        let key = S::private_key_from_pem(pem).expect("the Wycheproof key loads");
         for test in tests(group) {
             let label = Bytes::public(hex_field(test, "label"));
             let ct = Bytes::public(hex_field(test, "ct"));
@@ -367,17 +360,15 @@ fn oaep_file(name: &str) {
     tally.finish(name, declared(&file));
 }
 
-#[test]
-fn rsa_oaep_2048_decryption_matches_wycheproof() {
-    oaep_file("wycheproof/rsa_oaep_2048_sha256_mgf1sha256_test.json");
+fn rsa_oaep_2048_decryption_matches_wycheproof<S: BytesSuite>() {
+    oaep_file::<S>("wycheproof/rsa_oaep_2048_sha256_mgf1sha256_test.json");
 }
 
-#[test]
-fn rsa_oaep_3072_decryption_matches_wycheproof() {
-    oaep_file("wycheproof/rsa_oaep_3072_sha256_mgf1sha256_test.json");
+fn rsa_oaep_3072_decryption_matches_wycheproof<S: BytesSuite>() {
+    oaep_file::<S>("wycheproof/rsa_oaep_3072_sha256_mgf1sha256_test.json");
 }
 
-fn signature_file(name: &str, scheme: SigScheme) {
+fn signature_file<S: BytesSuite>(name: &str, scheme: SigScheme) {
     use rsa::pkcs8::DecodePublicKey;
     use sha2::Digest;
     let file = load(name);
@@ -413,24 +404,20 @@ fn signature_file(name: &str, scheme: SigScheme) {
     tally.finish(name, declared(&file));
 }
 
-#[test]
-fn rsa_pss_2048_verification_matches_wycheproof() {
-    signature_file("wycheproof/rsa_pss_2048_sha256_mgf1_32_test.json", SigScheme::PssSha256);
+fn rsa_pss_2048_verification_matches_wycheproof<S: BytesSuite>() {
+    signature_file::<S>("wycheproof/rsa_pss_2048_sha256_mgf1_32_test.json", SigScheme::PssSha256);
 }
 
-#[test]
-fn rsa_pss_3072_verification_matches_wycheproof() {
-    signature_file("wycheproof/rsa_pss_3072_sha256_mgf1_32_test.json", SigScheme::PssSha256);
+fn rsa_pss_3072_verification_matches_wycheproof<S: BytesSuite>() {
+    signature_file::<S>("wycheproof/rsa_pss_3072_sha256_mgf1_32_test.json", SigScheme::PssSha256);
 }
 
-#[test]
-fn rsa_pkcs1v15_2048_verification_matches_wycheproof() {
-    signature_file("wycheproof/rsa_signature_2048_sha256_test.json", SigScheme::Pkcs1v15Sha256);
+fn rsa_pkcs1v15_2048_verification_matches_wycheproof<S: BytesSuite>() {
+    signature_file::<S>("wycheproof/rsa_signature_2048_sha256_test.json", SigScheme::Pkcs1v15Sha256);
 }
 
-#[test]
-fn rsa_pkcs1v15_3072_verification_matches_wycheproof() {
-    signature_file("wycheproof/rsa_signature_3072_sha256_test.json", SigScheme::Pkcs1v15Sha256);
+fn rsa_pkcs1v15_3072_verification_matches_wycheproof<S: BytesSuite>() {
+    signature_file::<S>("wycheproof/rsa_signature_3072_sha256_test.json", SigScheme::Pkcs1v15Sha256);
 }
 
 /// The vendored Wycheproof files are the ones `wycheproof/SOURCE.md` records: every file it
@@ -462,3 +449,32 @@ fn vendored_wycheproof_files_match_their_source_record() {
     assert_eq!(present, listed, "files in wycheproof/ and in SOURCE.md");
     assert_eq!(listed.len(), 10);
 }
+
+/// The suite-generic checks above, as tests on each concrete suite.
+macro_rules! on_each_suite {
+    ($($name:ident),* $(,)?) => {
+        mod rust_crypto {
+            $(#[test] fn $name() { super::$name::<ee2e::ConcreteSuite>() })*
+        }
+        mod aws_lc {
+            $(#[test] fn $name() { super::$name::<ee2e::AwsLcSuite>() })*
+        }
+    };
+}
+
+on_each_suite!(
+    hmac_sha256_matches_wycheproof,
+    hmac_sha256_matches_rfc_4231,
+    hkdf_sha256_matches_wycheproof,
+    hkdf_sha256_matches_rfc_5869,
+    pbkdf2_hmac_sha256_matches_wycheproof,
+    pbkdf2_hmac_sha256_matches_rfc_7914,
+    aes_256_cbc_matches_wycheproof,
+    aes_256_cbc_matches_sp800_38a,
+    rsa_oaep_2048_decryption_matches_wycheproof,
+    rsa_oaep_3072_decryption_matches_wycheproof,
+    rsa_pss_2048_verification_matches_wycheproof,
+    rsa_pss_3072_verification_matches_wycheproof,
+    rsa_pkcs1v15_2048_verification_matches_wycheproof,
+    rsa_pkcs1v15_3072_verification_matches_wycheproof,
+);

@@ -65,6 +65,22 @@ fn the_implementation_passes_every_committed_vector() {
     }
 }
 
+/// Every vector through the second suite: the tests of this crate build `ee2e` with `aws-lc`
+/// (its dev-dependency), so the suite is never missing here.
+#[test]
+fn the_aws_lc_suite_passes_every_committed_vector() {
+    use ee2e::SuiteKind;
+    assert!(SuiteKind::AwsLc.is_available(), "the conformance tests must build ee2e with aws-lc");
+    let summary = ee2e_conformance::verify_with(&default_dir(), SuiteKind::AwsLc).expect("readable vectors");
+    for failure in &summary.failures {
+        println!("FAIL {} tcId {}: {}", failure.file, failure.tc_id, failure.reason);
+    }
+    assert_eq!((summary.failed, summary.skipped), (0, 0));
+    let rust_crypto = verify(&default_dir()).expect("readable vectors");
+    assert_eq!(summary.passed, rust_crypto.passed);
+    assert!(summary.passed >= 1000, "only {} vectors", summary.passed);
+}
+
 /// The type byte of every message a test feeds to a party as invalid input, per profile.
 fn rejected_types(profile: &str) -> BTreeSet<u8> {
     let mut types = BTreeSet::new();
@@ -142,6 +158,10 @@ fn verify_reports_a_changed_expected_value_as_a_failure_of_that_test() {
     assert_eq!(summary.failures[0].file, "messages_hardened.json");
     assert_eq!(summary.failures[0].tc_id, tc_id);
     assert!(summary.failures[0].reason.contains("/output/send/0"), "{}", summary.failures[0].reason);
+    // The second suite computes the same message, so it fails the same test the same way.
+    let aws = ee2e_conformance::verify_with(dir.path(), ee2e::SuiteKind::AwsLc).expect("still readable");
+    assert_eq!(aws.failed, 1, "{:?}", aws.failures);
+    assert_eq!((aws.failures[0].file.as_str(), aws.failures[0].tc_id), ("messages_hardened.json", tc_id));
 }
 
 #[test]

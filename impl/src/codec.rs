@@ -33,7 +33,10 @@ use self::field::{
     SESSION_ID, SIGNATURE, TAG, get_code, get_phone, get_seq, get_value, put_code, put_phone, put_seq,
     put_value,
 };
+use ee2e_spec::Suite;
+
 use crate::suite::ConcreteSuite;
+use crate::value::Bytes;
 
 /// Largest AES-256-CBC ciphertext on the wire: 1 MiB of plaintext plus one block of padding.
 pub const MAX_CIPHERTEXT: usize = (1 << 20) + 16;
@@ -162,6 +165,11 @@ pub enum DecodeError {
 /// Fails if the message carries a body of the other layout, or a field outside its declared
 /// bounds; never for a message that [`decode`] produced with the same `wire`.
 pub fn encode(wire: Wire, message: &Message<ConcreteSuite>) -> Result<Vec<u8>, EncodeError> {
+    encode_for(wire, message)
+}
+
+/// [`encode`] for any suite whose values are [`Bytes`] (the concrete suites).
+pub fn encode_for<S: Suite<Value = Bytes>>(wire: Wire, message: &Message<S>) -> Result<Vec<u8>, EncodeError> {
     let hint = match message {
         Message::Data { sealed, .. } | Message::DataDelivery { sealed, .. } => match sealed {
             Sealed::Seed { ciphertext, .. } | Sealed::Hardened { ciphertext, .. } => ciphertext.len(),
@@ -180,6 +188,12 @@ pub fn encode(wire: Wire, message: &Message<ConcreteSuite>) -> Result<Vec<u8>, E
 /// The version byte is checked first: [`DecodeError::UnknownVersion`] if it names no wire,
 /// [`DecodeError::WrongVersion`] if it names the other one.
 pub fn decode(wire: Wire, bytes: &[u8]) -> Result<Message<ConcreteSuite>, DecodeError> {
+    decode_for(wire, bytes)
+}
+
+/// [`decode`] for any suite whose values are [`Bytes`] (the concrete suites: the encoding
+/// does not depend on which one computed the values).
+pub fn decode_for<S: Suite<Value = Bytes>>(wire: Wire, bytes: &[u8]) -> Result<Message<S>, DecodeError> {
     let mut input = Reader::new(bytes);
     let found = read_version(&mut input)?;
     if found != wire {
@@ -221,7 +235,11 @@ fn read_type(input: &mut Reader<'_>) -> Result<MessageType, DecodeError> {
 }
 
 /// The message's fields, in declaration order.
-fn put_message(out: &mut Vec<u8>, wire: Wire, message: &Message<ConcreteSuite>) -> Result<(), EncodeError> {
+fn put_message<S: Suite<Value = Bytes>>(
+    out: &mut Vec<u8>,
+    wire: Wire,
+    message: &Message<S>,
+) -> Result<(), EncodeError> {
     match message {
         Message::RegisterRequest { phone } => put_phone(out, "RegisterRequest.phone", phone),
         Message::RegisterSubmit { phone, public_key, proof } => {
@@ -255,11 +273,11 @@ fn put_message(out: &mut Vec<u8>, wire: Wire, message: &Message<ConcreteSuite>) 
     }
 }
 
-fn get_message(
+fn get_message<S: Suite<Value = Bytes>>(
     input: &mut Reader<'_>,
     wire: Wire,
     kind: MessageType,
-) -> Result<Message<ConcreteSuite>, DecodeError> {
+) -> Result<Message<S>, DecodeError> {
     Ok(match kind {
         MessageType::RegisterRequest => {
             Message::RegisterRequest { phone: get_phone(input, "RegisterRequest.phone")? }
@@ -297,13 +315,16 @@ fn get_message(
 }
 
 /// DirectoryEntry: phone, public key, signature (both versions).
-fn put_entry(out: &mut Vec<u8>, entry: &DirectoryEntry<ConcreteSuite>) -> Result<(), EncodeError> {
+fn put_entry<S: Suite<Value = Bytes>>(
+    out: &mut Vec<u8>,
+    entry: &DirectoryEntry<S>,
+) -> Result<(), EncodeError> {
     put_phone(out, "DirectoryEntry.phone", &entry.phone)?;
     put_value(out, PUBLIC_KEY, "DirectoryEntry.public_key", &entry.public_key)?;
     put_value(out, SIGNATURE, "DirectoryEntry.signature", &entry.signature)
 }
 
-fn get_entry(input: &mut Reader<'_>) -> Result<DirectoryEntry<ConcreteSuite>, DecodeError> {
+fn get_entry<S: Suite<Value = Bytes>>(input: &mut Reader<'_>) -> Result<DirectoryEntry<S>, DecodeError> {
     Ok(DirectoryEntry {
         phone: get_phone(input, "DirectoryEntry.phone")?,
         public_key: get_value(input, PUBLIC_KEY, "DirectoryEntry.public_key")?,
@@ -312,12 +333,15 @@ fn get_entry(input: &mut Reader<'_>) -> Result<DirectoryEntry<ConcreteSuite>, De
 }
 
 /// Transport: RSA ciphertext, signature (both versions).
-fn put_transport(out: &mut Vec<u8>, transport: &Transport<ConcreteSuite>) -> Result<(), EncodeError> {
+fn put_transport<S: Suite<Value = Bytes>>(
+    out: &mut Vec<u8>,
+    transport: &Transport<S>,
+) -> Result<(), EncodeError> {
     put_value(out, RSA_CIPHERTEXT, "Transport.ciphertext", &transport.ciphertext)?;
     put_value(out, SIGNATURE, "Transport.signature", &transport.signature)
 }
 
-fn get_transport(input: &mut Reader<'_>) -> Result<Transport<ConcreteSuite>, DecodeError> {
+fn get_transport<S: Suite<Value = Bytes>>(input: &mut Reader<'_>) -> Result<Transport<S>, DecodeError> {
     Ok(Transport {
         ciphertext: get_value(input, RSA_CIPHERTEXT, "Transport.ciphertext")?,
         signature: get_value(input, SIGNATURE, "Transport.signature")?,
@@ -329,10 +353,10 @@ fn wrong_layout(wire: Wire, body: &'static str) -> EncodeError {
 }
 
 /// RegistrationProof: v1 tag; v2 sealed tag, possession.
-fn put_proof(
+fn put_proof<S: Suite<Value = Bytes>>(
     out: &mut Vec<u8>,
     wire: Wire,
-    proof: &RegistrationProof<ConcreteSuite>,
+    proof: &RegistrationProof<S>,
 ) -> Result<(), EncodeError> {
     match (wire, proof) {
         (Wire::Seed, RegistrationProof::Seed { tag }) => put_value(out, TAG, "RegistrationProof.tag", tag),
@@ -345,7 +369,10 @@ fn put_proof(
     }
 }
 
-fn get_proof(input: &mut Reader<'_>, wire: Wire) -> Result<RegistrationProof<ConcreteSuite>, DecodeError> {
+fn get_proof<S: Suite<Value = Bytes>>(
+    input: &mut Reader<'_>,
+    wire: Wire,
+) -> Result<RegistrationProof<S>, DecodeError> {
     Ok(match wire {
         Wire::Seed => RegistrationProof::Seed { tag: get_value(input, TAG, "RegistrationProof.tag")? },
         Wire::Hardened => RegistrationProof::Hardened {
@@ -356,7 +383,11 @@ fn get_proof(input: &mut Reader<'_>, wire: Wire) -> Result<RegistrationProof<Con
 }
 
 /// Sealed: v1 IV, ciphertext, MAC; v2 session id, seq, IV, ciphertext, MAC.
-fn put_sealed(out: &mut Vec<u8>, wire: Wire, sealed: &Sealed<ConcreteSuite>) -> Result<(), EncodeError> {
+fn put_sealed<S: Suite<Value = Bytes>>(
+    out: &mut Vec<u8>,
+    wire: Wire,
+    sealed: &Sealed<S>,
+) -> Result<(), EncodeError> {
     match (wire, sealed) {
         (Wire::Seed, Sealed::Seed { iv, ciphertext, mac }) => {
             put_value(out, IV, "Sealed.iv", iv)?;
@@ -375,7 +406,7 @@ fn put_sealed(out: &mut Vec<u8>, wire: Wire, sealed: &Sealed<ConcreteSuite>) -> 
     }
 }
 
-fn get_sealed(input: &mut Reader<'_>, wire: Wire) -> Result<Sealed<ConcreteSuite>, DecodeError> {
+fn get_sealed<S: Suite<Value = Bytes>>(input: &mut Reader<'_>, wire: Wire) -> Result<Sealed<S>, DecodeError> {
     Ok(match wire {
         Wire::Seed => Sealed::Seed {
             iv: get_value(input, IV, "Sealed.iv")?,
@@ -393,7 +424,7 @@ fn get_sealed(input: &mut Reader<'_>, wire: Wire) -> Result<Sealed<ConcreteSuite
 }
 
 /// Ack: v1 text, MAC; v2 session id, seq, digest, MAC.
-fn put_ack(out: &mut Vec<u8>, wire: Wire, ack: &Ack<ConcreteSuite>) -> Result<(), EncodeError> {
+fn put_ack<S: Suite<Value = Bytes>>(out: &mut Vec<u8>, wire: Wire, ack: &Ack<S>) -> Result<(), EncodeError> {
     match (wire, ack) {
         (Wire::Seed, Ack::Seed { text, mac }) => {
             put_value(out, ACK_TEXT, "Ack.text", text)?;
@@ -410,7 +441,7 @@ fn put_ack(out: &mut Vec<u8>, wire: Wire, ack: &Ack<ConcreteSuite>) -> Result<()
     }
 }
 
-fn get_ack(input: &mut Reader<'_>, wire: Wire) -> Result<Ack<ConcreteSuite>, DecodeError> {
+fn get_ack<S: Suite<Value = Bytes>>(input: &mut Reader<'_>, wire: Wire) -> Result<Ack<S>, DecodeError> {
     Ok(match wire {
         Wire::Seed => Ack::Seed {
             text: get_value(input, ACK_TEXT, "Ack.text")?,

@@ -86,6 +86,8 @@ pub fn loads(runs: usize) -> Vec<LoadFigure> {
                     churn: None,
                     seed: 1,
                     pbkdf2_iterations: 1000,
+                    tcp: false,
+                    connections: 200,
                 };
                 let dir = match tempfile::tempdir() {
                     Ok(dir) => dir,

@@ -291,7 +291,7 @@ fn hardened_acks(
         .invalid("UnknownSession"),
     )?;
     // Bob's sending MAC key (direction 1) over the ACK input of alice's direction 0.
-    let keys = message_keys_for(s.key.as_slice(), sid.as_slice(), Direction::ResponderToInitiator);
+    let keys = message_keys_for::<S>(s.key.as_slice(), sid.as_slice(), Direction::ResponderToInitiator);
     let mac_key = S::mac_key(&Bytes::secret(keys.mac.as_slice()));
     let forge = |seq: u64, digest: &[u8]| {
         let input = tuple(&[labels::ACK, sid.as_slice(), &[0], &seq.to_be_bytes(), digest]);

@@ -503,7 +503,8 @@ fn crafted(
     let dd = |sealed: &Sealed<S>| w.data_delivery("alice", sealed);
     match (m0, &s.sid) {
         (Sealed::Hardened { session: sid, seq, iv, ciphertext, .. }, Some(_)) => {
-            let keys = message_keys_for(s.key.as_slice(), sid.as_slice(), Direction::InitiatorToResponder);
+            let keys =
+                message_keys_for::<S>(s.key.as_slice(), sid.as_slice(), Direction::InitiatorToResponder);
             let mac_key = S::mac_key(&Bytes::secret(keys.mac.as_slice()));
             let mac_over = |seq: u64, iv: &[u8], c: &[u8]| {
                 let input = tuple(&[

@@ -33,6 +33,7 @@ use crate::schema::{
     RegistrationState, SCHEMA, SeenTransports, ServerGroup, ServerInput, ServerStep, ServerTest, TestGroup,
     TypedFile, TypedGroup, Verdict,
 };
+use world::S;
 use world::World;
 
 /// The meaning of every flag a file may use.
@@ -350,7 +351,7 @@ impl<'w> ClientGroupBuilder<'w> {
             error_type: None,
             error_field: None,
         };
-        let observed = runner::run_client(self.world.profile, &self.group, &test)
+        let observed = runner::run_client::<S>(self.world.profile, &self.group, &test)
             .map_err(|p| problem(self.world, &case.comment, p))?;
         check_intent(self.world, &case.comment, case.intent, &observed)?;
         test.checks = pins::client(self.world, &test, observed.error.as_deref(), &case.pins)?;
@@ -528,7 +529,7 @@ impl<'w> ServerGroupBuilder<'w> {
             error_field: None,
             error_code: None,
         };
-        let observed = runner::run_server(self.world.profile, &self.group, &test)
+        let observed = runner::run_server::<S>(self.world.profile, &self.group, &test)
             .map_err(|p| problem(self.world, &case.comment, p))?;
         check_intent(self.world, &case.comment, case.intent, &observed)?;
         test.checks = pins::server(self.world, &test, observed.error.as_deref(), &case.pins)?;
@@ -702,12 +703,12 @@ pub(crate) fn message_keys_group(world: &World, cases: &[KeysCase]) -> Result<Ty
             } else {
                 ee2e_spec::Direction::ResponderToInitiator
             };
-            let keys = runner::message_keys_for(key, sid, d);
+            let keys = runner::message_keys_for::<S>(key, sid, d);
             test.enc_info = Hex(keys.enc_info);
             test.mac_info = Hex(keys.mac_info);
             test.enc_key = Hex(keys.enc);
             test.mac_key = Hex(keys.mac);
-            let problems = runner::run_message_keys(&test);
+            let problems = runner::run_message_keys::<S>(&test);
             if !problems.is_empty() {
                 return Err(world.fail(format!("{comment}: {problems:?}")));
             }

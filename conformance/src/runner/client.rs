@@ -1,6 +1,6 @@
 //! Client tests: build the client in the described state, run the input, observe.
 
-use ee2e::Bytes;
+use ee2e::{Bytes, BytesSuite};
 use ee2e_spec::derive::{
     RegistrationValues, labels, registration_label, session_id, transport_label, with_directory_input,
     with_possession_input, with_transport_input,
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use ee2e_spec::client::Saved;
 
 use super::{
-    Observed, PartyInfo, Problem, S, StepError, check_expect, decode, encode, keystream, parse_phone, party,
+    Observed, PartyInfo, Problem, StepError, check_expect, decode, encode, keystream, parse_phone, party,
     rng_for, variant_name,
 };
 use crate::schema::{
@@ -24,15 +24,15 @@ use crate::schema::{
     SeenTransports,
 };
 
-type Outputs = Vec<ClientOutput<S>>;
+type Outputs<S> = Vec<ClientOutput<S>>;
 
 /// Runs one client test.
-pub(crate) fn run_client(
+pub(crate) fn run_client<S: BytesSuite>(
     profile: Profile,
     group: &ClientGroup<ClientTest>,
     test: &ClientTest,
 ) -> Result<Observed, Problem> {
-    let parties = super::parse_parties(&group.parties)?;
+    let parties = super::parse_parties::<S>(&group.parties)?;
     let me = party(&parties, &group.me)?;
     let key = me
         .private_key
@@ -105,7 +105,11 @@ pub(crate) fn run_client(
 
 /// Drives a fresh client into `state` (the OTP and the randomness used on the way do not
 /// show in any test's outputs).
-fn reach(client: &mut Client<S>, state: RegistrationState, own: &DirectoryEntry<S>) -> Result<(), Problem> {
+fn reach<S: BytesSuite>(
+    client: &mut Client<S>,
+    state: RegistrationState,
+    own: &DirectoryEntry<S>,
+) -> Result<(), Problem> {
     let setup = |what: &str, e: ee2e_spec::ClientError| Problem::Setup(format!("reaching {what}: {e}"));
     let mut rng = ee2e::suite::seeded_rng([0; 32]);
     if state == RegistrationState::Unregistered {
@@ -127,12 +131,12 @@ fn reach(client: &mut Client<S>, state: RegistrationState, own: &DirectoryEntry<
 
 /// `client`, registered and with nothing else yet, rebuilt with the recorded transports the
 /// test lists (through its durable state, as after a restart).
-fn with_seen_transports(
+fn with_seen_transports<S: BytesSuite>(
     client: &Client<S>,
     profile: Profile,
     params: Params,
-    (me, server_key): (&PartyInfo, &Hex),
-    parties: &BTreeMap<String, PartyInfo>,
+    (me, server_key): (&PartyInfo<S>, &Hex),
+    parties: &BTreeMap<String, PartyInfo<S>>,
     seen: &[SeenTransports],
 ) -> Result<Client<S>, Problem> {
     if !client.is_registered() {
@@ -159,12 +163,12 @@ fn with_seen_transports(
 }
 
 /// Runs one input; `Err` is a malformed test, `Ok(Err)` the client's rejection.
-fn perform(
+fn perform<S: BytesSuite>(
     client: &mut Client<S>,
     profile: Profile,
     input: &ClientInput,
     seed: Option<&Hex>,
-) -> Result<Result<Outputs, StepError>, Problem> {
+) -> Result<Result<Outputs<S>, StepError>, Problem> {
     let mut rng = rng_for(seed)?;
     let result = match input {
         ClientInput::Register {} => client.register(),
@@ -186,7 +190,7 @@ fn perform(
     Ok(result.map_err(StepError::Client))
 }
 
-pub(crate) fn registration_state(registration: &Registration<S>) -> RegistrationState {
+pub(crate) fn registration_state<S: BytesSuite>(registration: &Registration<S>) -> RegistrationState {
     match registration {
         Registration::Unregistered => RegistrationState::Unregistered,
         Registration::AwaitingOtp => RegistrationState::AwaitingOtp,
@@ -199,7 +203,7 @@ fn hex(value: &Bytes) -> Hex {
     Hex(value.as_slice().to_vec())
 }
 
-fn event_spec(event: &ClientEvent<S>) -> EventSpec {
+fn event_spec<S: BytesSuite>(event: &ClientEvent<S>) -> EventSpec {
     match event {
         ClientEvent::Registered => EventSpec::Registered {},
         ClientEvent::PeerKeyVerified(peer) => EventSpec::PeerKeyVerified { peer: peer.to_string() },
@@ -221,7 +225,7 @@ fn event_spec(event: &ClientEvent<S>) -> EventSpec {
 }
 
 /// The context for computing a successful step's intermediate values.
-struct Run<'a> {
+struct Run<'a, S: BytesSuite> {
     profile: Profile,
     iterations: u32,
     before: &'a Client<S>,
@@ -229,7 +233,7 @@ struct Run<'a> {
     seed: Option<&'a Hex>,
 }
 
-fn sent(outputs: &Outputs) -> Option<&Message<S>> {
+fn sent<S: BytesSuite>(outputs: &Outputs<S>) -> Option<&Message<S>> {
     outputs.iter().find_map(|o| match o {
         ClientOutput::Send(m) => Some(m),
         _ => None,
@@ -240,12 +244,16 @@ fn missing(what: &str) -> Problem {
     Problem::Setup(format!("the step succeeded without {what}"))
 }
 
-impl Run<'_> {
+impl<S: BytesSuite> Run<'_, S> {
     fn hardened(&self) -> bool {
         self.profile.wire() == Wire::Hardened
     }
 
-    fn intermediate(&self, input: &ClientInput, outputs: &Outputs) -> Result<Option<Intermediate>, Problem> {
+    fn intermediate(
+        &self,
+        input: &ClientInput,
+        outputs: &Outputs<S>,
+    ) -> Result<Option<Intermediate>, Problem> {
         let im = match input {
             ClientInput::OtpReceived { otp } => self.otp(otp, outputs)?,
             ClientInput::Send { peer, plaintext } => self.send(peer, plaintext, outputs)?,
@@ -264,7 +272,7 @@ impl Run<'_> {
         Ok(Some(im))
     }
 
-    fn otp(&self, otp: &str, outputs: &Outputs) -> Result<Intermediate, Problem> {
+    fn otp(&self, otp: &str, outputs: &Outputs<S>) -> Result<Intermediate, Problem> {
         let me = self.before.phone();
         let pk = self.before.public_key();
         let values =
@@ -313,10 +321,10 @@ impl Run<'_> {
         let Some(sid) = session.id().filter(|_| self.profile.has(Fix::EncryptThenMac)) else {
             return Ok(());
         };
-        let send = message_keys(&session.key, sid, session.role.sending());
-        let recv = message_keys(&session.key, sid, session.role.receiving());
+        let send = message_keys::<S>(&session.key, sid, session.role.sending());
+        let recv = message_keys::<S>(&session.key, sid, session.role.receiving());
         for (keys, direction) in [(&send, session.role.sending()), (&recv, session.role.receiving())] {
-            intermediate::check_against_implementation(&session.key, sid, direction, keys)
+            intermediate::check_against_implementation::<S>(&session.key, sid, direction, keys)
                 .map_err(Problem::Setup)?;
         }
         im.send_enc_key = Some(Hex(send.enc));
@@ -326,7 +334,7 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn peer_key(&self, entry: &DirectoryEntry<S>, outputs: &Outputs) -> Result<Intermediate, Problem> {
+    fn peer_key(&self, entry: &DirectoryEntry<S>, outputs: &Outputs<S>) -> Result<Intermediate, Problem> {
         let mut im = self.entry_input(entry);
         let me = self.before.phone();
         let Some(Message::KeyTransport { transport, .. }) = sent(outputs) else {
@@ -376,7 +384,7 @@ impl Run<'_> {
         Ok(im)
     }
 
-    fn send(&self, peer: &str, plaintext: &Hex, outputs: &Outputs) -> Result<Intermediate, Problem> {
+    fn send(&self, peer: &str, plaintext: &Hex, outputs: &Outputs<S>) -> Result<Intermediate, Problem> {
         let peer = parse_phone(peer)?;
         let session = self.before.session_with(&peer).ok_or_else(|| missing("a session"))?;
         let Some(Message::Data { sealed, .. }) = sent(outputs) else { return Err(missing("a Data message")) };
@@ -401,7 +409,7 @@ impl Run<'_> {
         };
         // The seed's ACK carries no digest, so a seed client computes none (SPEC.md §8.1).
         if self.profile.wire() == Wire::Hardened {
-            im.digest = Some(Hex(digest(&Bytes::public(iv.as_slice()), c)));
+            im.digest = Some(Hex(digest::<S>(&Bytes::public(iv.as_slice()), c)));
         }
         im.iv = Some(Hex(iv));
         im.ciphertext = Some(hex(c));
@@ -414,7 +422,7 @@ impl Run<'_> {
         &self,
         from: &ee2e_spec::Phone,
         sealed: &Sealed<S>,
-        outputs: &Outputs,
+        outputs: &Outputs<S>,
     ) -> Result<Intermediate, Problem> {
         let me = self.before.phone();
         let plaintext = outputs
@@ -450,7 +458,7 @@ impl Run<'_> {
                 } else {
                     plaintext.as_slice().to_vec()
                 }));
-                let d = digest(iv, ciphertext);
+                let d = digest::<S>(iv, ciphertext);
                 if self.profile.has(Fix::AckBinding) {
                     im.ack_input = Some(Hex(ack_input(sid.as_slice(), session.role.receiving(), *seq, &d)));
                 }

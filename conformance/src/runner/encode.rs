@@ -1,12 +1,13 @@
-//! Encoding tests (SPEC.md §4.6): build the message from its named fields, encode it.
+//! Encoding tests (SPEC.md §4.6): build the message from its named fields, encode it. No
+//! primitive runs, so the suite is `ConcreteSuite` whichever one is under test.
 
 use std::collections::BTreeMap;
 
-use ee2e::Bytes;
 use ee2e::codec::{self, EncodeError};
+use ee2e::{Bytes, ConcreteSuite as S};
 use ee2e_spec::{Ack, DirectoryEntry, Message, Phone, Profile, RegistrationProof, Sealed, Transport};
 
-use super::{Problem, S, parse_phone, variant_name};
+use super::{Problem, parse_phone, variant_name};
 use crate::schema::{EncodeTest, Hex};
 
 /// What encoding a test's message gave: the bytes, or the error's name and field.

@@ -1,18 +1,17 @@
 //! Intermediate values: the byte strings SPEC.md's formulas name, computed with the
-//! implementation's constructions (`ee2e_spec::derive`) and primitives (`ConcreteSuite`).
+//! implementation's constructions (`ee2e_spec::derive`) and the primitives of the suite under
+//! test. The tuple encoding is not a primitive: `ConcreteSuite` owns it for both suites.
 
-use ee2e::Bytes;
+use ee2e::{Bytes, BytesSuite, ConcreteSuite};
 use ee2e_spec::derive::labels;
 use ee2e_spec::session::DirectionKeys;
 use ee2e_spec::{Direction, Input, Suite};
-
-use super::S;
 
 /// The bytes an [`Input`] stands for: the value, or the tuple encoding of the parts.
 pub(crate) fn input_bytes(input: Input<'_, Bytes>) -> Vec<u8> {
     match input {
         Input::Raw(value) => value.as_slice().to_vec(),
-        Input::Tuple(parts) => S::tuple(parts).as_slice().to_vec(),
+        Input::Tuple(parts) => ConcreteSuite::tuple(parts).as_slice().to_vec(),
     }
 }
 
@@ -20,7 +19,7 @@ pub(crate) fn input_bytes(input: Input<'_, Bytes>) -> Vec<u8> {
 pub(crate) fn tuple(parts: &[&[u8]]) -> Vec<u8> {
     let values: Vec<Bytes> = parts.iter().map(|p| Bytes::public(*p)).collect();
     let refs: Vec<&Bytes> = values.iter().collect();
-    S::tuple(&refs).as_slice().to_vec()
+    ConcreteSuite::tuple(&refs).as_slice().to_vec()
 }
 
 /// The hardened message keys of one direction, with their HKDF info strings.
@@ -34,7 +33,7 @@ pub(crate) struct MessageKeys {
 
 /// `enc_d` and `mac_d` by SPEC.md §7.1: `HKDF(K, salt = sid, info = T("EE2E-v2 message keys",
 /// [d], "enc" | "mac"))`.
-pub(crate) fn message_keys(key: &Bytes, sid: &Bytes, direction: Direction) -> MessageKeys {
+pub(crate) fn message_keys<S: BytesSuite>(key: &Bytes, sid: &Bytes, direction: Direction) -> MessageKeys {
     let d = [direction as u8];
     let enc_info = tuple(&[labels::MESSAGE_KEYS, &d, b"enc"]);
     let mac_info = tuple(&[labels::MESSAGE_KEYS, &d, b"mac"]);
@@ -45,7 +44,7 @@ pub(crate) fn message_keys(key: &Bytes, sid: &Bytes, direction: Direction) -> Me
 
 /// Checks that the session keys the implementation derives (`DirectionKeys::derive`) are the
 /// ones the formula gives.
-pub(crate) fn check_against_implementation(
+pub(crate) fn check_against_implementation<S: BytesSuite>(
     key: &Bytes,
     sid: &Bytes,
     direction: Direction,
@@ -64,7 +63,7 @@ pub(crate) fn check_against_implementation(
 }
 
 /// `SHA256(T(IV, C))` (SPEC.md §7.2).
-pub(crate) fn digest(iv: &Bytes, ciphertext: &Bytes) -> Vec<u8> {
+pub(crate) fn digest<S: BytesSuite>(iv: &Bytes, ciphertext: &Bytes) -> Vec<u8> {
     S::sha256(Input::Tuple(&[iv, ciphertext])).as_slice().to_vec()
 }
 

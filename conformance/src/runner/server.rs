@@ -1,6 +1,6 @@
 //! Server tests: build the server's tables as described, run the message, observe.
 
-use ee2e::Bytes;
+use ee2e::{Bytes, BytesSuite};
 use ee2e_spec::derive::{
     RegistrationValues, registration_label, with_directory_input, with_possession_input,
 };
@@ -11,7 +11,7 @@ use ee2e_spec::{
 
 use super::intermediate::input_bytes;
 use super::{
-    Observed, Problem, S, StepError, check_expect, decode, encode, keystream, parse_key, parse_phone, party,
+    Observed, Problem, StepError, check_expect, decode, encode, keystream, parse_key, parse_phone, party,
     rng_for,
 };
 use crate::schema::{
@@ -19,10 +19,14 @@ use crate::schema::{
     ServerTest, Sms,
 };
 
-type TestServer = Server<S, MemoryStore<S>>;
+type TestServer<S> = Server<S, MemoryStore<S>>;
 
 /// The message a queue filler describes (all byte fields zero).
-fn filler_message(profile: Profile, from: ee2e_spec::Phone, filler: &Filler) -> Result<Message<S>, Problem> {
+fn filler_message<S: BytesSuite>(
+    profile: Profile,
+    from: ee2e_spec::Phone,
+    filler: &Filler,
+) -> Result<Message<S>, Problem> {
     let n = filler.ciphertext_length;
     if n == 0 || !n.is_multiple_of(16) || n > ee2e_spec::profile::MAX_PLAINTEXT + 16 {
         return Err(Problem::Malformed(format!(
@@ -44,19 +48,19 @@ fn filler_message(profile: Profile, from: ee2e_spec::Phone, filler: &Filler) -> 
 }
 
 /// Runs one server test.
-pub(crate) fn run_server(
+pub(crate) fn run_server<S: BytesSuite>(
     profile: Profile,
     group: &ServerGroup<ServerTest>,
     test: &ServerTest,
 ) -> Result<Observed, Problem> {
-    let parties = super::parse_parties(&group.parties)?;
+    let parties = super::parse_parties::<S>(&group.parties)?;
     let pem = group
         .server
         .private_key
         .as_ref()
         .ok_or_else(|| Problem::Malformed("a server group needs the server's privateKey".into()))?;
-    let key = parse_key(pem, "the server")?;
-    if key.public_key_der().as_slice() != group.server.public_key.as_slice() {
+    let key = parse_key::<S>(pem, "the server")?;
+    if S::public_key(&key).as_slice() != group.server.public_key.as_slice() {
         return Err(Problem::Malformed("the server's publicKey is not that of its privateKey".into()));
     }
     let params =
@@ -136,7 +140,7 @@ pub(crate) fn run_server(
         DeliveryMode::OnConnect => Delivery::OnConnect,
         DeliveryMode::Confirmed => Delivery::Confirmed,
     };
-    let mut server = TestServer::new(profile, params, key, store).with_delivery(delivery);
+    let mut server = TestServer::<S>::new(profile, params, key, store).with_delivery(delivery);
     let mut rng = rng_for(None)?;
     for name in &test.online {
         let phone = party(&parties, name)?.phone.clone();
@@ -169,8 +173,8 @@ pub(crate) fn run_server(
     }
 }
 
-fn perform(
-    server: &mut TestServer,
+fn perform<S: BytesSuite>(
+    server: &mut TestServer<S>,
     profile: Profile,
     input: &ServerInput,
     seed: Option<&Hex>,
@@ -183,9 +187,9 @@ fn perform(
     })
 }
 
-fn server_outputs(
+fn server_outputs<S: BytesSuite>(
     profile: Profile,
-    after: &TestServer,
+    after: &TestServer<S>,
     outputs: &[ServerOutput<S>],
     fillers: &[(Filler, Message<S>)],
 ) -> Result<ServerOutputs, Problem> {
@@ -219,15 +223,15 @@ fn server_outputs(
     Ok(out)
 }
 
-fn intermediate(
+fn intermediate<S: BytesSuite>(
     profile: Profile,
     iterations: u32,
-    before: &TestServer,
+    before: &TestServer<S>,
     input: &ServerInput,
     seed: Option<&Hex>,
     outputs: &[ServerOutput<S>],
 ) -> Result<Option<Intermediate>, Problem> {
-    let Ok(Message::RegisterSubmit { phone, public_key, .. }) = decode(profile, &input.message) else {
+    let Ok(Message::RegisterSubmit { phone, public_key, .. }) = decode::<S>(profile, &input.message) else {
         return Ok(None);
     };
     let pending = before
