@@ -57,18 +57,15 @@ fn check_text_report_shows_verdicts_counterexamples_and_statistics() {
         text.contains("registration_binding violated — profile seed, threat network, scenario registration:"),
         "{text}"
     );
-    assert!(text.contains("attacker tries all 10^6 codes offline"), "{text}");
+    assert!(text.contains("attacker guesses online: submits E → S: RegisterSubmit(A, pk(E)"), "{text}");
+    assert!(text.contains("↳ E's online guesses find otp_S0"), "{text}");
+    assert!(text.contains("fix: E8 otp-limits"), "{text}");
+    // Under hardened the attempt limit locks the OTP before the guessing gets anywhere (E8).
     assert!(
-        text.contains("↳ E tests all 10^6 OTPs offline against hmac(pbkdf2(otp_S0, hmac(otp_S0, A)), pk(A)) → learns otp_S0"),
+        text.contains("under hardened, S rejects step 3 with TooManyAttempts(A) (wire code TooManyAttempts)"),
         "{text}"
     );
-    assert!(text.contains("fix: E7 sealed-tag"), "{text}");
-    // Under hardened E has no verifier to guess against: the tag is sealed (E7).
-    assert!(
-        text.contains("under hardened, E cannot carry out step 4: no offline verifier for otp_S0"),
-        "{text}"
-    );
-    assert!(text.contains("(SPEC.md#e7--sealed-registration-tag)"), "{text}");
+    assert!(text.contains("(SPEC.md#e8--otp-limits)"), "{text}");
     assert!(text.contains("⇒ after step"), "{text}");
     assert!(text.contains("unique/s"), "{text}");
     assert!(text.contains("Coverage"), "{text}");
@@ -128,15 +125,15 @@ fn check_json_follows_the_documented_schema() {
         seed["properties"].as_array().unwrap().iter().find(|p| p["name"] == "registration_binding").unwrap();
     assert_eq!(rb["expected"]["spec"]["anchor"], "14-limits");
     let story = &json["counterexamples"][rb["counterexample"].as_u64().expect("an index") as usize]["story"];
-    assert_eq!(story["fix"]["erratum"], "E7");
-    assert_eq!(story["fix"]["step"], 4);
-    assert_eq!(story["fix"]["party"], "E");
-    assert_eq!(story["fix"]["error"], "no offline verifier for otp_S0");
-    assert_eq!(story["fix"]["spec"]["anchor"], "e7--sealed-registration-tag");
+    assert_eq!(story["fix"]["erratum"], "E8");
+    assert_eq!(story["fix"]["step"], 3);
+    assert_eq!(story["fix"]["party"], "S");
+    assert_eq!(story["fix"]["error"], "TooManyAttempts(A) (wire code TooManyAttempts)");
+    assert_eq!(story["fix"]["spec"]["anchor"], "e8--otp-limits");
     assert_eq!(story["replay"][0]["succeeded"], false);
     let guess =
-        story["entries"].as_array().unwrap().iter().find(|e| e["rule"] == "guess_offline").expect("a guess");
-    assert_eq!(guess["after_step"], 4);
+        story["entries"].as_array().unwrap().iter().find(|e| e["rule"] == "guess_online").expect("a guess");
+    assert_eq!(guess["after_step"], 3);
 }
 
 /// The 2-step seed attack on session key secrecy shows what E knew, A's key transport that

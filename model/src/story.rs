@@ -403,6 +403,9 @@ pub fn tell(model: &Ee2eModel, actions: &[Action], property: Option<&str>) -> Re
         let (packet, built_from, injected) = match action {
             Action::Deliver(p) | Action::Replay(p) => (Some(view(p)), None, None),
             Action::Inject(p, why) => (Some(view(p)), Some(why.clone()), Some(p)),
+            Action::GuessOnline(p) => {
+                (Some(view(p)), Some("the guess that S accepts, if it lets E go on".into()), Some(p))
+            }
             Action::ForgeError { to, code } => {
                 let p = Packet {
                     hop: Hop::ToClient { to: *to },

@@ -61,8 +61,26 @@ fn session_key_secrecy_shows_the_intercepted_transport_and_its_decryption() {
 }
 
 #[test]
-fn registration_binding_shows_the_offline_guess_and_its_verifier() {
+fn registration_binding_shows_the_online_guess_and_the_submission_it_confirms() {
     let all = stories(seed(Scenario::Registration));
+    let s = story_of(&all, "registration_binding");
+    let guess = s.derivations().find(|d| d.rule == DerivationRule::GuessOnline).expect("an online guess");
+    assert!(guess.term.starts_with("otp_S"), "{guess:?}");
+    let step = s.steps().find(|st| st.n == guess.after_step).expect("the step");
+    assert_eq!(step.kind, StepKind::GuessOnline);
+    // The step shows the submission E guesses with; it is E's own, not an intercepted send.
+    let packet = step.packet.as_ref().expect("the guessing step has its submission");
+    assert_eq!(packet.message.kind, "RegisterSubmit");
+    assert!(step.sent.iter().all(|p| p.packet.message.kind != "RegisterSubmit"), "{:?}", step.sent);
+}
+
+/// Where the attempt limit stops online guessing but the tag travels in clear (hardened
+/// without E7), the story shows the offline guess and the verifier it used.
+#[test]
+fn registration_binding_without_the_sealed_tag_shows_the_offline_guess_and_its_verifier() {
+    let config =
+        Config { profile: Profile::HARDENED.without(Fix::SealedTag), ..seed(Scenario::Registration) };
+    let all = stories(config);
     let s = story_of(&all, "registration_binding");
     let guess = s.derivations().find(|d| d.rule == DerivationRule::GuessOffline).expect("an offline guess");
     assert!(guess.term.starts_with("otp_S"), "{guess:?}");
