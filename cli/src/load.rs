@@ -305,11 +305,8 @@ impl Sent {
 fn setup(args: &LoadArgs, store_path: Option<&Path>) -> Result<(Runtime, Vec<Phone>), LoadError> {
     let n = args.clients;
     let wire = args.profile.wire();
-    let store = match store_path {
-        Some(path) => SqliteStore::open(path, wire),
-        None => SqliteStore::in_memory(wire),
-    }
-    .map_err(|e| LoadError::Store(e.to_string()))?;
+    let store =
+        SqliteStore::open_or_in_memory(store_path, wire).map_err(|e| LoadError::Store(e.to_string()))?;
     println!(
         "store: {}",
         store_path.map_or("SQLite in memory".to_string(), |p| format!("SQLite file {}", p.display()))

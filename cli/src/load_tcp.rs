@@ -79,11 +79,7 @@ pub fn run(args: &LoadArgs) -> ExitCode {
 
 async fn load(args: &LoadArgs) -> Result<bool, String> {
     let wire = args.profile.wire();
-    let store = match &args.store {
-        Some(path) => SqliteStore::open(path, wire),
-        None => SqliteStore::in_memory(wire),
-    }
-    .map_err(|e| e.to_string())?;
+    let store = SqliteStore::open_or_in_memory(args.store.as_deref(), wire).map_err(|e| e.to_string())?;
     let params = Params { pbkdf2_iterations: args.pbkdf2_iterations, ..Params::default() };
     let host = Host::new(args.profile, params, fixtures::server_key(), store, os_rng());
     let otp = MapOtp::default();

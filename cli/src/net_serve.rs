@@ -84,11 +84,7 @@ fn serve(args: &NetServeArgs) -> Result<(), String> {
         std::fs::write(path, pem).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     let wire = args.profile.wire();
-    let store = match &args.store {
-        Some(path) => SqliteStore::open(path, wire),
-        None => SqliteStore::in_memory(wire),
-    }
-    .map_err(|e| e.to_string())?;
+    let store = SqliteStore::open_or_in_memory(args.store.as_deref(), wire).map_err(|e| e.to_string())?;
     let params = Params { pbkdf2_iterations: args.pbkdf2_iterations, ..Params::default() };
     let host = Host::new(args.profile, params, key, store, os_rng());
     let otp: Box<dyn OtpDelivery + Send> = match &args.otp_file {

@@ -138,6 +138,15 @@ impl SqliteStore {
         Self::init(conn, wire)
     }
 
+    /// The database file at `path` ([`open`](Self::open)), or a fresh in-memory one
+    /// ([`in_memory`](Self::in_memory)) without a path: the commands' `--store` flag.
+    pub fn open_or_in_memory(path: Option<&Path>, wire: Wire) -> Result<Self, StoreError> {
+        match path {
+            Some(path) => Self::open(path, wire),
+            None => Self::in_memory(wire),
+        }
+    }
+
     /// A fresh in-memory database; queued messages are encoded with `wire`.
     pub fn in_memory(wire: Wire) -> Result<Self, StoreError> {
         let conn = Connection::open_in_memory().map_err(db("opening an in-memory database"))?;
