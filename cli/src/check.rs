@@ -51,12 +51,13 @@ pub struct CheckArgs {
     /// per run and property).
     #[arg(long)]
     pub svg: Option<PathBuf>,
-    /// Key exchanges A may start (each with B or E).
-    #[arg(long, default_value_t = Bounds::default().sessions)]
-    pub sessions: u8,
-    /// Key exchanges B may start (each with A or E).
-    #[arg(long, default_value_t = Bounds::default().b_sessions)]
-    pub b_sessions: u8,
+    /// Key exchanges A may start (each with B or E) [default: 1].
+    #[arg(long)]
+    pub sessions: Option<u8>,
+    /// Key exchanges B may start (each with A or E) [default: 0; `messaging` also runs once
+    /// with 1 and one message per direction].
+    #[arg(long)]
+    pub b_sessions: Option<u8>,
     /// Messages per direction [default: 2; 1 in `lifecycle`].
     #[arg(long)]
     pub messages: Option<u8>,
@@ -64,8 +65,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub injections: Option<u8>,
     /// Clock ticks, each just past the OTP lifetime (scenarios `registration`, `lifecycle`).
-    #[arg(long, default_value_t = Bounds::default().ticks)]
-    pub ticks: u8,
+    #[arg(long)]
+    pub ticks: Option<u8>,
     /// Checker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -185,19 +186,31 @@ pub fn configs(args: &CheckArgs) -> Result<Vec<Config>, String> {
     let mut out = Vec::new();
     for threat in threats(&args.threat)? {
         for scenario in scenarios(&args.scenario)? {
-            let bounds = Bounds {
-                sessions: args.sessions,
-                b_sessions: args.b_sessions,
-                messages: args.messages.unwrap_or(Bounds::for_scenario(scenario).messages),
-                injections: args.injections.unwrap_or(Bounds::for_scenario(scenario).injections),
-                ticks: args.ticks,
-            };
-            for profile in profiles(&args.profile)? {
-                out.push(Config { profile, threat, scenario, bounds });
+            for bounds in bounds_for(args, scenario) {
+                for profile in profiles(&args.profile)? {
+                    out.push(Config { profile, threat, scenario, bounds });
+                }
             }
         }
     }
     Ok(out)
+}
+
+/// The bounds `scenario` runs at: the scenario's default sets ([`Bounds::defaults`]) when no
+/// bound flag is given; otherwise one set, the flags over the scenario's first default.
+pub fn bounds_for(args: &CheckArgs, scenario: Scenario) -> Vec<Bounds> {
+    let flags = [args.sessions, args.b_sessions, args.messages, args.injections, args.ticks];
+    if flags.iter().all(Option::is_none) {
+        return Bounds::defaults(scenario);
+    }
+    let d = Bounds::for_scenario(scenario);
+    vec![Bounds {
+        sessions: args.sessions.unwrap_or(d.sessions),
+        b_sessions: args.b_sessions.unwrap_or(d.b_sessions),
+        messages: args.messages.unwrap_or(d.messages),
+        injections: args.injections.unwrap_or(d.injections),
+        ticks: args.ticks.unwrap_or(d.ticks),
+    }]
 }
 
 /// Runs the subcommand's model checks; setting `interrupt` stops them cleanly.
@@ -392,8 +405,13 @@ fn write_svgs(
                 ..c.story.clone()
             };
             let title = format!("{} violated — {}", c.property, run);
-            let file = dir
-                .join(format!("{}-{}-{}-{}.svg", config.profile, config.threat, config.scenario, c.property));
+            let file = dir.join(format!(
+                "{}-{}-{}-{}.svg",
+                config.profile,
+                config.threat,
+                config.label(),
+                c.property
+            ));
             std::fs::write(file, ee2e_model::svg::render(&title, &story))?;
         }
     }

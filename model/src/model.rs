@@ -318,6 +318,17 @@ impl Ee2eModel {
     /// `script` holds the honest steps enabled in `state` ([`Ee2eModel::honest_actions`]).
     fn ample(&self, state: &State, script: &[Action]) -> Option<Vec<Action>> {
         let possible = |a: &Action| self.next_state(state, a.clone()).is_some();
+        // B's offline spell as early as it can be: going offline and back (the next rule)
+        // only puts two constant announcements on the network and changes no machine, so
+        // with the return it commutes with every step, and when the server hears them is
+        // up to the network. Only in `messaging`, where B is registered for good (a
+        // re-registration in `lifecycle` disables it for a while).
+        if self.config.scenario == Scenario::Messaging
+            && state.progress.presence == 0
+            && possible(&Action::GoOffline)
+        {
+            return Some(vec![Action::GoOffline]);
+        }
         if self.config.scenario.messages() && state.progress.presence == 1 && possible(&Action::GoOnline) {
             return Some(vec![Action::GoOnline]);
         }
@@ -598,6 +609,14 @@ impl Ee2eModel {
     fn deliver_changing(&self, state: &mut State, last: &State, packet: &Packet) -> Option<()> {
         self.deliver(state, packet)?;
         if self.prune && state.same_world(last) { None } else { Some(()) }
+    }
+
+    /// [`deliver_changing`](Self::deliver_changing) for a step that costs an injection: also
+    /// `None` (with pruning on) if all it did was put one more copy of a packet already on the
+    /// network ([`State::copied_only`]).
+    fn inject_changing(&self, state: &mut State, last: &State, packet: &Packet) -> Option<()> {
+        self.deliver(state, packet)?;
+        if self.prune && state.copied_only(last) { None } else { Some(()) }
     }
 
     /// A registration submission for `victim`'s phone with the attacker's key and a wrong
@@ -949,11 +968,11 @@ impl Model for Ee2eModel {
             }
             Action::Replay(packet) => {
                 state.injections += 1;
-                self.deliver_changing(&mut state, last, &packet)?;
+                self.inject_changing(&mut state, last, &packet)?;
             }
             Action::Inject(packet, _) => {
                 state.injections += 1;
-                self.deliver_changing(&mut state, last, &packet)?;
+                self.inject_changing(&mut state, last, &packet)?;
                 self.emit(&mut state, packet.clone());
                 state.delivered.insert(packet);
             }

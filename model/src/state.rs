@@ -187,11 +187,26 @@ impl State {
     /// free) or not spent the injection, and every state reachable from the step's result is
     /// reachable from `other` with at least the same budget.
     pub fn same_world(&self, other: &State) -> bool {
+        self.copies == other.copies && self.same_but_copies(other)
+    }
+
+    /// Whether `self` is `last` with one more pending copy of a packet `last` already held,
+    /// and otherwise [the same world](Self::same_world). A step that costs an injection and
+    /// does only that (a replay to the server of a message it relays to an online recipient
+    /// again) is pruned as well: the copy's free delivery later is the same step as
+    /// replaying that packet then, for the same one injection, so every state reachable from
+    /// `self` is reachable from `last` with the same budget.
+    pub fn copied_only(&self, last: &State) -> bool {
+        let held = |s: &State, p: &Packet| s.copies.get(p).copied().unwrap_or(0);
+        let added: u8 = self.copies.iter().map(|(p, n)| n.saturating_sub(held(last, p))).sum();
+        added <= 1 && last.copies.iter().all(|(p, n)| held(self, p) >= *n) && self.same_but_copies(last)
+    }
+
+    fn same_but_copies(&self, other: &State) -> bool {
         self.server == other.server
             && self.clients == other.clients
             && self.rngs == other.rngs
             && self.pool == other.pool
-            && self.copies == other.copies
             && self.knowledge == other.knowledge
             && self.inbox == other.inbox
             && self.progress == other.progress

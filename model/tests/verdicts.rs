@@ -1,6 +1,6 @@
-//! The model's verdicts under the default threat model `network` and default bounds
-//! (1 key exchange, 1 message per direction, 2 injections): the seed's attacks are found, the
-//! hardened profile holds every property, and every reachability property is witnessed.
+//! The model's verdicts under the default threat model `network` and the default bounds of
+//! each scenario (`Bounds::defaults`): the seed's attacks are found, the hardened profile holds
+//! every property, and every reachability property is witnessed.
 
 use ee2e_model::run::{RunReport, Status, run};
 use ee2e_model::{Bounds, Config, Scenario, Threat};
@@ -65,7 +65,7 @@ fn hardened_messaging_holds_every_property() {
     let r = check(Profile::HARDENED, Scenario::Messaging);
     assert_eq!(with_status(&r, Status::Violated), Vec::<&str>::new());
     assert_eq!(with_status(&r, Status::NotWitnessed), Vec::<&str>::new());
-    assert_eq!(r.unique_states, 109_828);
+    assert_eq!(r.unique_states, 39_261);
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn hardened_lifecycle_holds_every_property_across_phases() {
     let r = check(Profile::HARDENED, Scenario::Lifecycle);
     assert_eq!(with_status(&r, Status::Violated), Vec::<&str>::new());
     assert_eq!(with_status(&r, Status::NotWitnessed), Vec::<&str>::new());
-    assert_eq!(r.unique_states, 28_374);
+    assert_eq!(r.unique_states, 24_221);
     // B's re-registration replaced its entry while A could hold the old one.
     assert_eq!(r.property("entry_replaced").map(|p| p.status), Some(Status::Witnessed));
 }
@@ -125,4 +125,21 @@ fn the_explorer_step_text_shows_the_violation_in_the_attack_state() {
     }
     let last = model.format_step(&state, trace[trace.len() - 1].clone()).expect("last step");
     assert!(last.contains("in this state: violated: directory_binding, session_key_secrecy"), "{last}");
+}
+
+/// The default check's second `messaging` run: a key exchange by each initiator.
+#[test]
+fn hardened_messaging_with_both_initiators_holds_every_property() {
+    let bounds = Bounds::defaults(Scenario::Messaging)[1];
+    assert_eq!((bounds.sessions, bounds.b_sessions), (1, 1));
+    let config =
+        Config { profile: Profile::HARDENED, threat: Threat::Network, scenario: Scenario::Messaging, bounds };
+    assert_eq!(config.label(), "messaging-ab");
+    let r = run(config, 2);
+    assert_eq!(with_status(&r, Status::Violated), Vec::<&str>::new());
+    assert_eq!(with_status(&r, Status::NotWitnessed), Vec::<&str>::new());
+    assert_eq!(r.unique_states, 111_171);
+    for probe in ["b_initiates_session", "sessions_overlap"] {
+        assert_eq!(r.property(probe).map(|p| p.status), Some(Status::Witnessed), "{probe}");
+    }
 }

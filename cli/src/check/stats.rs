@@ -48,8 +48,8 @@ pub fn runs_table(runs: &[(Config, RunReport)], with_bounds: bool) -> String {
     align.extend([Align::Right; 6]);
     let rows: Vec<Vec<String>> = runs
         .iter()
-        .map(|(_, r)| {
-            let mut row = vec![r.profile.clone(), r.threat.to_string(), r.scenario.to_string()];
+        .map(|(c, r)| {
+            let mut row = vec![r.profile.clone(), r.threat.to_string(), c.label()];
             if with_bounds {
                 let b = r.bounds_values;
                 row.push(format!(

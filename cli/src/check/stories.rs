@@ -24,7 +24,7 @@ pub struct Counterexample {
 
 /// The name of a run.
 pub fn run_name(config: &Config) -> String {
-    format!("{} / {} / {}", config.profile, config.threat, config.scenario)
+    format!("{} / {} / {}", config.profile, config.threat, config.label())
 }
 
 /// The fix of a `hardened-without-…` run: the erratum it removes.
@@ -119,7 +119,7 @@ pub fn counterexamples(runs: &[(Config, RunReport)]) -> Result<Vec<Counterexampl
                 .map_err(|e| format!("{} / {}: {e}", run_name(config), p.name))?;
             let key = serde_json::to_string(&story.entries).map_err(|e| e.to_string())?;
             let expected = ee2e_model::spec_refs::expectation(config, p.name).is_some();
-            let key = (format!("{} {} {} {expected}", p.name, config.profile, config.scenario), key);
+            let key = (format!("{} {} {} {expected}", p.name, config.profile, config.label()), key);
             if let Some(i) = index.get(&key) {
                 out[*i].runs.push(run_name(config));
                 continue;

@@ -82,7 +82,9 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
     let mut out = String::new();
     let mut profiles: Vec<Profile> = Vec::new();
     let mut threats: Vec<Threat> = Vec::new();
-    let mut scenarios: Vec<Scenario> = Vec::new();
+    // A scenario may run at several bound sets (`Bounds::defaults`); each is a group of its
+    // own, named by `Config::label`.
+    let mut scenarios: Vec<(Scenario, String)> = Vec::new();
     let _ = writeln!(out, "EE2E model check — bounds:");
     for (c, _) in runs {
         if !profiles.contains(&c.profile) {
@@ -91,26 +93,28 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
         if !threats.contains(&c.threat) {
             threats.push(c.threat);
         }
-        // Bounds are per scenario (`Bounds::for_scenario`): printed once for each.
-        if !scenarios.contains(&c.scenario) {
-            scenarios.push(c.scenario);
-            let _ = writeln!(out, "  {:<12} {}", c.scenario.name(), c.bounds);
+        // Bounds are per scenario group: printed once for each.
+        let group = (c.scenario, c.label());
+        if !scenarios.contains(&group) {
+            let _ = writeln!(out, "  {:<12} {}", group.1, c.bounds);
+            scenarios.push(group);
         }
     }
     let _ = writeln!(out);
-    for (_, r) in runs.iter().filter(|(_, r)| !r.complete) {
+    for (c, r) in runs.iter().filter(|(_, r)| !r.complete) {
         let _ = writeln!(
             out,
             "INCOMPLETE: {} / {} / {} stopped ({}): no violation in the {} states explored beyond those listed; not a verdict.\n",
             r.profile,
             r.threat,
-            r.scenario,
+            c.label(),
             r.stopped.as_deref().unwrap_or("stopped"),
             r.unique_states
         );
     }
-    let run_of = |p: &Profile, t: &Threat, sc: &Scenario| {
-        runs.iter().find(|(c, _)| c.profile == *p && c.threat == *t && c.scenario == *sc)
+    let run_of = |p: &Profile, t: &Threat, (sc, label): &(Scenario, String)| {
+        runs.iter()
+            .find(|(c, _)| c.profile == *p && c.threat == *t && c.scenario == *sc && c.label() == *label)
     };
     let profile_names: Vec<String> = profiles.iter().map(|p| p.name()).collect();
     for threat in &threats {
@@ -119,7 +123,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
         header.extend(profile_names.iter().map(String::as_str));
         let mut rows = Vec::new();
         for scenario in &scenarios {
-            for def in ALL.iter().filter(|d| d.kind != Kind::Covers && d.part.in_scenario(*scenario)) {
+            for def in ALL.iter().filter(|d| d.kind != Kind::Covers && d.part.in_scenario(scenario.0)) {
                 let cells: Vec<Option<&str>> = profiles
                     .iter()
                     .map(|p| {
@@ -128,8 +132,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
                     })
                     .collect();
                 if cells.iter().any(Option::is_some) {
-                    let mut row =
-                        vec![def.name.to_string(), scenario.name().to_string(), def.level.to_string()];
+                    let mut row = vec![def.name.to_string(), scenario.1.clone(), def.level.to_string()];
                     row.extend(cells.iter().map(|c| c.unwrap_or("-").to_string()));
                     rows.push(row);
                 }
@@ -150,8 +153,8 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
         header.extend(profile_names.iter().map(String::as_str));
         let mut rows = Vec::new();
         for scenario in &scenarios {
-            for def in ALL.iter().filter(|d| d.kind == Kind::Always && d.part.in_scenario(*scenario)) {
-                let mut row = vec![def.name.to_string(), scenario.name().to_string()];
+            for def in ALL.iter().filter(|d| d.kind == Kind::Always && d.part.in_scenario(scenario.0)) {
+                let mut row = vec![def.name.to_string(), scenario.1.clone()];
                 for p in &profiles {
                     let holds: Vec<&str> = threats
                         .iter()
@@ -174,7 +177,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
     out.push_str(&exercisability_section(runs));
 
     let _ = writeln!(out, "Coverage — behaviours each run reached (not verdicts):\n");
-    for (_, r) in runs {
+    for (c, r) in runs {
         let cover = |reached: bool| -> Vec<&str> {
             r.properties
                 .iter()
@@ -188,7 +191,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
             "  {} / {} / {}: reached {}{}",
             r.profile,
             r.threat,
-            r.scenario,
+            c.label(),
             if yes.is_empty() { "none".to_string() } else { yes.join(", ") },
             if no.is_empty() {
                 String::new()
@@ -228,7 +231,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
     let _ = writeln!(out, "Runs:\n");
     out.push_str(&super::stats::runs_table(runs, false));
     let _ = writeln!(out);
-    for (_, r) in runs {
+    for (c, r) in runs {
         let holds: Vec<_> =
             r.properties.iter().filter(|p| p.status == Status::Holds).map(|p| p.name).collect();
         if !holds.is_empty() {
@@ -237,7 +240,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
                 "{} / {} / {}: no attack on {} with up to {} ({} states).",
                 r.profile,
                 r.threat,
-                r.scenario,
+                c.label(),
                 holds.join(", "),
                 r.bounds,
                 r.unique_states
@@ -250,10 +253,10 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
 /// The properties the bounds of each run cannot exercise, with the reason (empty if none).
 fn exercisability_section(runs: &[(Config, RunReport)]) -> String {
     let mut out = String::new();
-    for (_, r) in runs {
+    for (c, r) in runs {
         for p in &r.properties {
             if let Some(why) = p.why {
-                let _ = writeln!(out, "  {} / {} / {}: {} — {why}", r.profile, r.threat, r.scenario, p.name);
+                let _ = writeln!(out, "  {} / {} / {}: {} — {why}", r.profile, r.threat, c.label(), p.name);
             }
         }
     }
@@ -266,12 +269,15 @@ fn exercisability_section(runs: &[(Config, RunReport)]) -> String {
 /// `--witnesses`: the shortest witness of each sometimes-property, run by run.
 pub fn witnesses(runs: &[(Config, RunReport)]) -> String {
     let mut out = String::from("Witnesses (shortest attacker-free runs, breadth-first):\n\n");
-    for (_, r) in runs {
+    for (c, r) in runs {
         for p in r.properties.iter().filter(|p| p.kind == "sometimes") {
             let _ = write!(
                 out,
                 "{} — profile {}, threat {}, scenario {}: ",
-                p.name, r.profile, r.threat, r.scenario
+                p.name,
+                r.profile,
+                r.threat,
+                c.label()
             );
             match p.status {
                 Status::Witnessed => {
