@@ -40,6 +40,7 @@
 
 mod attacker;
 pub mod brute;
+pub mod live;
 mod online;
 mod props;
 mod report;
@@ -66,6 +67,7 @@ use ee2e_spec::{ClientError, MessageType, Phone, Profile, ServerError, Store};
 use stateright::Model;
 
 pub use brute::BruteForce;
+pub use live::{Expect, LiveTrace, Planned, Play, Taken, live_supported};
 pub use online::OnlineGuess;
 pub use props::Violation;
 pub use report::{render, table};

@@ -120,11 +120,18 @@ pub(crate) struct RunView<'a> {
 /// this run sent at the same place, an injection is rebuilt for the run's profile
 /// ([`Translator`]); `Ok(None)` if it names a packet this run never sent. Shared by the
 /// in-process replay and the live one (`ee2e mitm`).
-pub(crate) fn action(run: &RunView<'_>, action: &Action, notes: &mut Vec<String>) -> Result<Option<Action>, String> {
+pub(crate) fn action(
+    run: &RunView<'_>,
+    action: &Action,
+    notes: &mut Vec<String>,
+) -> Result<Option<Action>, String> {
     Ok(Some(match action {
         Action::Deliver(p) | Action::Replay(p) => {
-            let key =
-                run.places.source.get(p).ok_or_else(|| format!("the trace delivers an unsent packet {p:?}"))?;
+            let key = run
+                .places
+                .source
+                .get(p)
+                .ok_or_else(|| format!("the trace delivers an unsent packet {p:?}"))?;
             let Some(target) = run.places.target.get(key) else { return Ok(None) };
             if run.profile == run.source_profile && target != p {
                 return Err(format!("the same run sent {target:?} where the trace has {p:?}"));
