@@ -62,17 +62,8 @@ enum Event {
 
 /// The step being played.
 enum Doing {
-    Honest {
-        who: Phone,
-        expect: Vec<Expect>,
-        got: Vec<Envelope>,
-    },
-    Send {
-        envelope: Envelope,
-        sent_on: Option<u64>,
-        got: Vec<Envelope>,
-        done: bool,
-    },
+    Honest { who: Phone, expect: Vec<Expect>, got: Vec<Envelope> },
+    Send { envelope: Envelope, sent_on: Option<u64>, got: Vec<Envelope>, done: bool },
     Over,
 }
 
@@ -283,10 +274,11 @@ impl Proxy<'_> {
                 .iter()
                 .map(|e| {
                     format!(
-                        "{} → {}: {:?}",
+                        "{} → {}: {}",
                         party(&e.from),
                         party(&e.to),
-                        codec::decode(trace_wire(self.options), &e.bytes).map(|m| m.kind()).ok()
+                        codec::decode(trace_wire(self.options), &e.bytes)
+                            .map_or_else(|_| "undecodable".to_string(), |m| format!("{:?}", m.kind()))
                     )
                 })
                 .collect();
@@ -365,8 +357,12 @@ impl Proxy<'_> {
     /// Writes the owed `Handled` frames of every client no coming step is waiting to hand a
     /// message to first.
     fn release(&mut self, trace: &LiveTrace) {
+        // The party the current step waits on: held if it is handed a message, free if it acts.
         let current = match &self.doing {
-            Doing::Send { envelope: Envelope { to: Address::Client(to), .. }, .. } => Some(to.clone()),
+            Doing::Send { envelope: Envelope { to: Address::Client(to), .. }, .. } => {
+                Some((to.clone(), true))
+            }
+            Doing::Honest { who, .. } => Some((who.clone(), false)),
             _ => None,
         };
         for conn in self.conns.values_mut() {
@@ -376,13 +372,12 @@ impl Proxy<'_> {
             }
             let over = matches!(self.doing, Doing::Over);
             let hold = !over
-                && (current.as_ref() == Some(phone)
-                    || trace
-                        .upcoming()
-                        .iter()
-                        .filter_map(involves)
-                        .find(|(p, _)| p == phone)
-                        .is_some_and(|(_, delivery)| delivery));
+                && current
+                    .iter()
+                    .cloned()
+                    .chain(trace.upcoming().iter().filter_map(involves))
+                    .find(|(p, _)| p == phone)
+                    .is_some_and(|(_, delivery)| delivery);
             if hold {
                 continue;
             }
