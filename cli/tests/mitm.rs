@@ -32,13 +32,14 @@ fn listening(args: &[&str]) -> (std::process::Child, String, std::sync::mpsc::Re
         .spawn()
         .expect("ee2e starts");
     let lines = common::lines_of(child.stdout.take().expect("stdout"));
-    loop {
-        let line = lines.recv_timeout(Duration::from_secs(60)).expect("it prints its address");
-        if let Some(rest) = line.strip_prefix("listening ") {
-            let addr = rest.split(' ').next().expect("an address").to_owned();
-            return (child, addr, lines);
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(60)) {
+        if let Some(addr) = line.strip_prefix("listening ").and_then(|rest| rest.split(' ').next()) {
+            return (child, addr.to_owned(), lines);
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("ee2e {args:?} printed no address");
 }
 
 fn client(server: &str, dir: &Path, who: &str, profile: &str, args: &[&str]) -> Output {

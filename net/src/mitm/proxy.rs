@@ -390,14 +390,14 @@ impl Proxy<'_> {
         }
     }
 
-    async fn open_upstream(&mut self, down: Option<(u64, ())>, phone: &Phone) -> Result<u64, MitmError> {
+    async fn open_upstream(&mut self, down: Option<u64>, phone: &Phone) -> Result<u64, MitmError> {
         let stream = TcpStream::connect(&self.options.upstream).await?;
         stream.set_nodelay(true)?;
         let (read, write) = stream.into_split();
         let up = spawn_writer(write);
         let _ = up.try_send(Frame::Claim(phone.clone()).encode());
         let id = match down {
-            Some((id, ())) => id,
+            Some(id) => id,
             None => {
                 self.next_id += 1;
                 self.conns.insert(
@@ -446,25 +446,25 @@ impl Proxy<'_> {
                 // Either side closed: both go (dropping the writers closes them).
                 self.conns.remove(&id);
             }
-            Event::Down(id, Some(payload)) => self.from_client(id, payload).await?,
-            Event::Up(id, Some(payload)) => self.from_server(id, payload),
+            Event::Down(id, Some(payload)) => self.client_frame(id, payload).await?,
+            Event::Up(id, Some(payload)) => self.server_frame(id, payload),
         }
         Ok(())
     }
 
-    async fn from_client(&mut self, id: u64, payload: Vec<u8>) -> Result<(), MitmError> {
+    async fn client_frame(&mut self, id: u64, payload: Vec<u8>) -> Result<(), MitmError> {
         let Some(conn) = self.conns.get_mut(&id) else { return Ok(()) };
         let parsed = Frame::parse(&payload);
-        if conn.phone.is_none() {
-            if let Ok(Frame::Claim(phone)) = &parsed {
-                conn.phone = Some(phone.clone());
-                let phone = phone.clone();
-                if let Err(error) = self.open_upstream(Some((id, ())), &phone).await {
-                    tracing::warn!(%error, "upstream connection failed");
-                    self.conns.remove(&id);
-                }
-                return Ok(());
+        if conn.phone.is_none()
+            && let Ok(Frame::Claim(phone)) = &parsed
+        {
+            conn.phone = Some(phone.clone());
+            let phone = phone.clone();
+            if let Err(error) = self.open_upstream(Some(id), &phone).await {
+                tracing::warn!(%error, "upstream connection failed");
+                self.conns.remove(&id);
             }
+            return Ok(());
         }
         let wire = trace_wire(self.options);
         let Some(phone) = conn.phone.clone() else {
@@ -520,7 +520,7 @@ impl Proxy<'_> {
         Ok(())
     }
 
-    fn from_server(&mut self, id: u64, payload: Vec<u8>) {
+    fn server_frame(&mut self, id: u64, payload: Vec<u8>) {
         let Some(conn) = self.conns.get_mut(&id) else { return };
         let Some(phone) = conn.phone.clone() else { return };
         match Frame::parse(&payload) {
