@@ -89,7 +89,7 @@ async fn a_connection_that_never_reads_is_dropped_at_its_queue_bound_and_blocks_
                 return true;
             }
             sent += 256;
-            if sent % 4096 == 0 {
+            if sent.is_multiple_of(4096) {
                 // Meanwhile, another connection is served.
                 served(&running, &format!("+1555000{:04}", 4000 + sent / 4096)).await;
             }
