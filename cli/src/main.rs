@@ -18,6 +18,7 @@ mod explore_page;
 mod load;
 mod load_tcp;
 mod net_client;
+mod net_mitm;
 mod net_serve;
 mod serve;
 mod serve_client;
@@ -54,6 +55,8 @@ enum Command {
     Serve(net_serve::NetServeArgs),
     /// Run one client command (register, send, receive) against a server over TCP.
     Client(net_client::NetClientArgs),
+    /// A proxy between clients and a server that plays the model's attack on a property.
+    Mitm(net_mitm::MitmArgs),
     /// Serve the server state machine over a SQLite file on stdin/stdout (for crash tests).
     #[command(hide = true)]
     ServeQueue(serve::ServeArgs),
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Load(args) => load::run(&args),
         Command::Serve(args) => net_serve::run(&args),
         Command::Client(args) => net_client::run(&args),
+        Command::Mitm(args) => net_mitm::run(&args),
         Command::ServeQueue(args) => serve::run(&args),
         Command::ServeClient(args) => serve_client::run(&args),
     }

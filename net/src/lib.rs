@@ -12,5 +12,6 @@ mod conn;
 pub mod driver;
 pub mod frame;
 pub mod host;
+pub mod mitm;
 mod router;
 pub mod server;

@@ -40,6 +40,7 @@
 
 mod attacker;
 pub mod brute;
+pub mod live;
 mod online;
 mod props;
 mod report;
@@ -66,12 +67,13 @@ use ee2e_spec::{ClientError, MessageType, Phone, Profile, ServerError, Store};
 use stateright::Model;
 
 pub use brute::BruteForce;
+pub use live::{Expect, LiveTrace, Planned, Play, Taken, live_supported};
 pub use online::OnlineGuess;
 pub use props::Violation;
 pub use report::{render, table};
 
 use attacker::Attacker;
-use translate::{Correspondence, Translator};
+use translate::{Correspondence, Places};
 use world::{World, addresses};
 
 /// PBKDF2 iterations in replays, in the runtime's parameters and in the attacker's brute
@@ -371,10 +373,8 @@ struct Run<'a> {
     state: State,
     world: World,
     att: Attacker,
-    /// Where each packet of the seed run was sent: (step, position).
-    source_keys: HashMap<Packet, (usize, usize)>,
-    /// The packet this run sent at each place.
-    packets: HashMap<(usize, usize), Packet>,
+    /// Where each packet of the seed run and of this run was sent.
+    places: Places,
     /// The envelope the implementation sent (or the attacker injected) for each packet.
     envelopes: HashMap<Packet, Envelope>,
     corr: Correspondence,
@@ -420,8 +420,7 @@ pub fn replay(attack: &Attack, profile: Profile) -> Result<Replay, ReplayError> 
         state,
         world,
         att,
-        source_keys: HashMap::new(),
-        packets: HashMap::new(),
+        places: Places::default(),
         envelopes: HashMap::new(),
         corr: Correspondence::default(),
         truth: HashMap::new(),
@@ -474,12 +473,7 @@ impl Run<'_> {
         // The seed trace, in the seed model.
         let source_step = steps::step(&self.source_model, &self.source, action)?
             .ok_or_else(|| format!("the trace's action is not possible in the model: {action:?}"))?;
-        for (j, p) in source_step.emitted.iter().enumerate() {
-            self.source_keys.entry(p.clone()).or_insert((n, j));
-        }
-        if let Some(p) = &source_step.injected {
-            self.source_keys.entry(p.clone()).or_insert((n, INJECTED));
-        }
+        self.places.record_source(n, &source_step);
 
         // The same action in this profile.
         let mut notes = Vec::new();
@@ -528,7 +522,7 @@ impl Run<'_> {
         }
         if let (Action::Inject(p, _) | Action::GuessOnline(p), Some(envelope)) = (&target, injected_envelope)
         {
-            self.packets.insert((n, INJECTED), p.clone());
+            self.places.target.insert((n, INJECTED), p.clone());
             self.envelopes.insert(p.clone(), envelope);
         }
         match model_step {
@@ -564,7 +558,7 @@ impl Run<'_> {
                         return Err(format!("one model packet, two different envelopes: {p:?}"));
                     }
                     self.envelopes.entry(p.clone()).or_insert(envelope);
-                    self.packets.insert((n, j), p.clone());
+                    self.places.target.insert((n, j), p.clone());
                     if let Some(sp) = source_step.emitted.get(j)
                         && sp.hop == p.hop
                     {
@@ -605,39 +599,16 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// The action of this run for the seed trace's `action`: `Ok(None)` if it names a
-    /// packet this run never sent.
+    /// The action of this run for the seed trace's `action` ([`translate::action`]).
     fn translate(&self, action: &Action, notes: &mut Vec<String>) -> Result<Option<Action>, String> {
-        Ok(Some(match action {
-            Action::Deliver(p) | Action::Replay(p) => {
-                let key = self
-                    .source_keys
-                    .get(p)
-                    .ok_or_else(|| format!("the trace delivers an unsent packet {p:?}"))?;
-                let Some(target) = self.packets.get(key) else { return Ok(None) };
-                if self.profile == self.attack.config.profile && target != p {
-                    return Err(format!("the same run sent {target:?} where the trace has {p:?}"));
-                }
-                if matches!(action, Action::Replay(_)) || !self.state.deliverable(target) {
-                    Action::Replay(target.clone())
-                } else {
-                    Action::Deliver(target.clone())
-                }
-            }
-            Action::Inject(p, why) if self.profile != self.attack.config.profile => {
-                let mut t = Translator::new(self.profile, &self.state, &self.corr);
-                let packet = t.packet(p);
-                notes.append(&mut t.notes);
-                Action::Inject(packet, why.clone())
-            }
-            Action::GuessOnline(p) if self.profile != self.attack.config.profile => {
-                let mut t = Translator::new(self.profile, &self.state, &self.corr);
-                let packet = t.packet(p);
-                notes.append(&mut t.notes);
-                Action::GuessOnline(packet)
-            }
-            other => other.clone(),
-        }))
+        let run = translate::RunView {
+            profile: self.profile,
+            source_profile: self.attack.config.profile,
+            state: &self.state,
+            corr: &self.corr,
+            places: &self.places,
+        };
+        translate::action(&run, action, notes)
     }
 
     /// Runs `action` on the implementation. Returns the outcome (before looking at

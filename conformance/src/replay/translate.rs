@@ -13,6 +13,9 @@
 //!
 //! Every substitution is noted, so that the report says what the attacker could not do.
 
+use std::collections::HashMap;
+
+use ee2e_model::Action;
 use ee2e_model::config::{E, SERVER, owner, party_name};
 use ee2e_model::model::params;
 use ee2e_model::state::{Hop, Packet, State, Sym};
@@ -77,6 +80,82 @@ impl Correspondence {
     fn body(&self, b: &Body) -> Option<Body> {
         self.bodies.iter().find(|(s, _)| s == b).map(|(_, t)| t.clone())
     }
+}
+
+/// Where each packet was sent, as (step, position in the step): the seed run's packets by
+/// packet, this run's by place (an injected packet at position [`super::INJECTED`]).
+#[derive(Debug, Default)]
+pub(crate) struct Places {
+    pub(crate) source: HashMap<Packet, (usize, usize)>,
+    pub(crate) target: HashMap<(usize, usize), Packet>,
+}
+
+impl Places {
+    /// Records the packets the seed run sent (or injected) at step `n`.
+    pub(crate) fn record_source(&mut self, n: usize, step: &super::steps::ModelStep) {
+        for (j, p) in step.emitted.iter().enumerate() {
+            self.source.entry(p.clone()).or_insert((n, j));
+        }
+        if let Some(p) = &step.injected {
+            self.source.entry(p.clone()).or_insert((n, super::INJECTED));
+        }
+    }
+}
+
+/// What [`action`] needs to know of a replay in progress.
+pub(crate) struct RunView<'a> {
+    /// The profile this run plays.
+    pub profile: Profile,
+    /// The profile of the trace (the seed).
+    pub source_profile: Profile,
+    /// This run's model state.
+    pub state: &'a State,
+    /// Messages of the two runs paired by place.
+    pub corr: &'a Correspondence,
+    /// Where the packets of both runs were sent.
+    pub places: &'a Places,
+}
+
+/// The action of a run for the seed trace's `action`: a delivery or replay names the packet
+/// this run sent at the same place, an injection is rebuilt for the run's profile
+/// ([`Translator`]); `Ok(None)` if it names a packet this run never sent. Shared by the
+/// in-process replay and the live one (`ee2e mitm`).
+pub(crate) fn action(
+    run: &RunView<'_>,
+    action: &Action,
+    notes: &mut Vec<String>,
+) -> Result<Option<Action>, String> {
+    Ok(Some(match action {
+        Action::Deliver(p) | Action::Replay(p) => {
+            let key = run
+                .places
+                .source
+                .get(p)
+                .ok_or_else(|| format!("the trace delivers an unsent packet {p:?}"))?;
+            let Some(target) = run.places.target.get(key) else { return Ok(None) };
+            if run.profile == run.source_profile && target != p {
+                return Err(format!("the same run sent {target:?} where the trace has {p:?}"));
+            }
+            if matches!(action, Action::Replay(_)) || !run.state.deliverable(target) {
+                Action::Replay(target.clone())
+            } else {
+                Action::Deliver(target.clone())
+            }
+        }
+        Action::Inject(p, why) if run.profile != run.source_profile => {
+            let mut t = Translator::new(run.profile, run.state, run.corr);
+            let packet = t.packet(p);
+            notes.append(&mut t.notes);
+            Action::Inject(packet, why.clone())
+        }
+        Action::GuessOnline(p) if run.profile != run.source_profile => {
+            let mut t = Translator::new(run.profile, run.state, run.corr);
+            let packet = t.packet(p);
+            notes.append(&mut t.notes);
+            Action::GuessOnline(packet)
+        }
+        other => other.clone(),
+    }))
 }
 
 /// Translates the seed attacker's injections into `profile`.
