@@ -21,8 +21,8 @@ use ee2e_model::term::{Node, Party, Purpose, Term};
 use ee2e_spec::derive::{session_id, sig_scheme, with_directory_input};
 use ee2e_spec::session::Opened;
 use ee2e_spec::{
-    Ack, DirectoryEntry, Fix, Input, KeyTransport, Message, Mode, Phone, Profile, RegistrationProof, Role,
-    Sealed, Session, Store, Suite, Transport, Wire,
+    Ack, DirectoryEntry, Fix, KeyTransport, Message, Mode, Phone, Profile, RegistrationProof, Role, Sealed,
+    Session, Store, Suite, Transport, Wire,
 };
 
 /// A message body, for matching observed messages across the two runs.
@@ -375,25 +375,25 @@ impl<'a> Translator<'a> {
             .filter_map(|p| match (&p.hop, &p.message) {
                 (
                     Hop::ToServer { from: sender },
-                    Message::Data { to: x, sealed: Sealed::Hardened { session, seq, iv, ciphertext, .. } },
+                    Message::Data { to: x, sealed: Sealed::Hardened { session, seq, mac, .. } },
                 ) if ee2e_model::config::phone(*sender) == *to && x == from => {
-                    Some((session.clone(), *seq, Sym::sha256(Input::Tuple(&[iv, ciphertext]))))
+                    Some((session.clone(), *seq, mac.clone()))
                 }
                 _ => None,
             })
             .collect();
         sent.sort();
-        let (seq, digest) = match sent.iter().find(|(s, ..)| *s == sid).or(sent.last()) {
-            Some((session, seq, digest)) => {
+        let (seq, tag) = match sent.iter().find(|(s, ..)| *s == sid).or(sent.last()) {
+            Some((session, seq, tag)) => {
                 sid = session.clone();
-                (*seq, digest.clone())
+                (*seq, tag.clone())
             }
             None => {
                 self.notes.push("no message to acknowledge on the wire; names sequence number 0".into());
-                (0, Sym::sha256(Input::Tuple(&[])))
+                (0, Sym::constant(b""))
             }
         };
-        let opened = Opened { plaintext: Sym::constant(b""), seq: Some(seq), digest };
+        let opened = Opened { plaintext: Sym::constant(b""), seq: Some(seq), tag };
         match Session::<Sym>::new(Mode::hardened(self.profile, sid), from.clone(), role, key) {
             Ok(session) => session.ack(&opened),
             Err(_) => a.clone(),
