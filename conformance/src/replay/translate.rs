@@ -21,8 +21,8 @@ use ee2e_model::term::{Node, Party, Purpose, Term};
 use ee2e_spec::derive::{session_id, sig_scheme, with_directory_input};
 use ee2e_spec::session::Opened;
 use ee2e_spec::{
-    Ack, DirectoryEntry, Fix, KeyTransport, Message, Mode, Phone, Profile, RegistrationProof, Role, Sealed,
-    Session, Store, Suite, Transport, Wire,
+    Ack, DirectoryEntry, Fix, Input, KeyTransport, Message, Mode, Phone, Profile, RegistrationProof, Role,
+    Sealed, Session, Store, Suite, Transport, Wire,
 };
 
 /// A message body, for matching observed messages across the two runs.
@@ -390,7 +390,8 @@ impl<'a> Translator<'a> {
             }
             None => {
                 self.notes.push("no message to acknowledge on the wire; names sequence number 0".into());
-                (0, Sym::constant(b""))
+                // A 32-byte stand-in that names no message (an ACK's tag field is fixed-size).
+                (0, Sym::sha256(Input::Tuple(&[])))
             }
         };
         let opened = Opened { plaintext: Sym::constant(b""), seq: Some(seq), tag };
