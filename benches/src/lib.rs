@@ -423,15 +423,13 @@ pub fn generate_key(bits: usize, rng: &mut Rng) -> Result<PrivateKey, FixtureErr
 
 /// Lengths of what a seal computes over a `len`-byte plaintext under `profile`, for building
 /// the OpenSSL composite: (AES-CBC input incl. padding, HMAC input, SHA-256 digest input).
-pub fn seal_lengths(profile: Profile, len: usize) -> (usize, usize, usize) {
+pub fn seal_lengths(profile: Profile, len: usize) -> (usize, usize) {
     let padded = (len / 16 + 1) * 16;
     // Hardened MAC input: the tuple (version, sid, sender, recipient, seq, iv, ciphertext),
     // each part behind a 4-byte length.
     let phones = alice_phone().as_bytes().len() + bob_phone().as_bytes().len();
     let mac = if profile.has(Fix::EncryptThenMac) { 7 * 4 + 1 + 32 + phones + 8 + 16 + padded } else { len };
-    // The ACK digest: SHA-256 over the tuple (iv, ciphertext).
-    let digest = 2 * 4 + 16 + padded;
-    (padded, mac, digest)
+    (padded, mac)
 }
 
 #[cfg(test)]
@@ -459,7 +457,7 @@ mod tests {
         for (_, profile) in PROFILES {
             let mut pair = SessionPair::new(profile).expect("pair");
             for (_, len) in SIZES {
-                let (padded, _, _) = seal_lengths(profile, len);
+                let (padded, _) = seal_lengths(profile, len);
                 let ciphertext = match pair.seal(&plaintext(len)).expect("seal") {
                     Sealed::Seed { ciphertext, .. } | Sealed::Hardened { ciphertext, .. } => ciphertext,
                 };

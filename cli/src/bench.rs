@@ -281,13 +281,7 @@ fn padded(len: usize) -> usize {
     (len / 16 + 1) * 16
 }
 
-/// Whether `profile` uses the hardened wire, whose seal and open hash (IV, ciphertext) for
-/// the ACK.
-fn hardened_wire(profile: Profile) -> bool {
-    profile.wire() == ee2e_spec::Wire::Hardened
-}
-
-/// Length of the hardened ACK MAC input: ("EE2E-v2 ack", sid, direction, seq, digest).
+/// Length of the hardened ACK MAC input: ("EE2E-v2 ack", sid, direction, seq, tag).
 const HARDENED_ACK_INPUT: usize = 5 * 4 + 11 + 32 + 1 + 8 + 32;
 
 /// Every comparison, in report order.
@@ -417,7 +411,7 @@ fn specs() -> Vec<Spec> {
     // ---- seal and open ----
     for (size, len) in SIZES {
         for (profile_name, profile) in PROFILES {
-            let (aes, mac, digest) = seal_lengths(profile, len);
+            let (aes, mac) = seal_lengths(profile, len);
             let mut seal = Spec::new(format!("seal {size} {profile_name}"), "message", vec![], {
                 Box::new(move |plan, _| {
                     let mut pair = SessionPair::new(profile)?;
@@ -428,16 +422,8 @@ fn specs() -> Vec<Spec> {
                     })
                 })
             })
-            .note(if hardened_wire(profile) {
-                "IV draw + Session::seal (+ SHA-256 digest for the ACK)"
-            } else {
-                "IV draw + Session::seal (the seed computes no ACK digest)"
-            });
+            .note("IV draw + Session::seal (the ACK names the message by its MAC: no digest)");
             seal.references = vec![("", vec![Op::AesEncrypt(aes), Op::Hmac(mac)])];
-            if hardened_wire(profile) {
-                seal.references
-                    .push((" (vs +digest)", vec![Op::AesEncrypt(aes), Op::Hmac(mac), Op::Sha256(digest)]));
-            }
             specs.push(seal);
             let mut open = Spec::new(format!("open {size} {profile_name}"), "message", vec![], {
                 Box::new(move |plan, _| {
@@ -449,16 +435,8 @@ fn specs() -> Vec<Spec> {
                     })
                 })
             })
-            .note(if hardened_wire(profile) {
-                "Session::open (+ SHA-256 digest for the ACK)"
-            } else {
-                "Session::open (the seed computes no ACK digest)"
-            });
+            .note("Session::open (the ACK names the message by its MAC: no digest)");
             open.references = vec![("", vec![Op::AesDecrypt(aes), Op::Hmac(mac)])];
-            if hardened_wire(profile) {
-                open.references
-                    .push((" (vs +digest)", vec![Op::AesDecrypt(aes), Op::Hmac(mac), Op::Sha256(digest)]));
-            }
             specs.push(open);
         }
     }

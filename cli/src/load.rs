@@ -361,10 +361,9 @@ fn messaging(args: &LoadArgs, runtime: &mut Runtime, phones: &[Phone]) -> Result
             None => Vec::new(),
         };
         let away = !offline.is_empty();
+        let offline_phones: Vec<Phone> = offline.iter().map(|&i| phones[i].clone()).collect();
         if away {
-            for &i in &offline {
-                runtime.disconnect(&phones[i])?;
-            }
+            runtime.disconnect_all(&offline_phones)?;
         }
         let mut send = |runtime: &mut Runtime, i: usize| -> Result<(), LoadError> {
             let to = (i + 1 + round % args.peers) % n;
@@ -380,9 +379,7 @@ fn messaging(args: &LoadArgs, runtime: &mut Runtime, phones: &[Phone]) -> Result
         }
         runtime.run_until_idle()?;
         if away {
-            for &i in &offline {
-                runtime.connect(&phones[i])?;
-            }
+            runtime.connect_all(&offline_phones)?;
             for &i in &offline {
                 send(runtime, i)?;
             }
@@ -455,7 +452,7 @@ fn durability(store_path: Option<&Path>, commits: u64) -> String {
             ee2e::runtime::GROUP_STEPS
         ),
         Some(_) => format!(
-            "SQLite file, WAL, synchronous=FULL, group commit: the writes of up to {} server steps are fsynced in one commit before any output of those steps is sent, so a crash loses only steps whose effects nobody saw; {commits} group commits",
+            "SQLite file, WAL, synchronous=FULL, group commit: the writes of up to {} server steps are fsynced in one commit before any output of those steps is sent, so a crash loses only steps whose effects nobody saw; stored deliveries are confirmed (removed from the queue) in groups of up to as many, committed after their recipients committed them, so a crash before that commit delivers them again and none is lost; {commits} group commits",
             ee2e::runtime::GROUP_STEPS
         ),
     }

@@ -344,7 +344,7 @@ def layout(kind, v):
         sealed = [("session", "Sealed.session", fixed(32)), ("seq", "Sealed.seq", fixed(8)),
                   ("iv", "Sealed.iv", fixed(16)), ("ct", "Sealed.ciphertext", AES_CT), ("mac", "Sealed.mac", fixed(32))]
         ack = [("session", "Ack.session", fixed(32)), ("seq", "Ack.seq", fixed(8)),
-               ("digest", "Ack.digest", fixed(32)), ("mac", "Ack.mac", fixed(32))]
+               ("tag", "Ack.tag", fixed(32)), ("mac", "Ack.mac", fixed(32))]
         proof = [("sealed_tag", "RegistrationProof.sealed_tag", RSA_VALUE),
                  ("possession", "RegistrationProof.possession", POSSESSION)]
     return {
@@ -492,10 +492,6 @@ def message_keys(k, sid, d):
     enc_info = T(L_MESSAGE_KEYS, bytes([d]), b"enc")
     mac_info = T(L_MESSAGE_KEYS, bytes([d]), b"mac")
     return enc_info, mac_info, hkdf(k, sid, enc_info), hkdf(k, sid, mac_info)
-
-
-def digest(iv, c):
-    return sha256(T(iv, c))
 
 
 def scheme(hardened):
@@ -774,14 +770,14 @@ class Client:
             fields = {"to": peer, "iv": iv, "ct": c}
         mac = hmac_sha256(session["send_mac"], mac_input)
         fields["mac"] = mac
-        # §8.1: the seed's ACK carries no digest, so the seed computes none (kept empty).
-        d = digest(iv, c) if self.hardened else b""
+        # §8.1: the hardened ACK names the message by its MAC; the seed's names none (kept empty).
+        d = mac if self.hardened else b""
         message_id = self.s["next_id"]
         self.s["next_id"] += 1
-        self.s["outstanding"].append({"id": message_id, "peer": peer, "sid": session["sid"], "seq": seq, "digest": d})
+        self.s["outstanding"].append({"id": message_id, "peer": peer, "sid": session["sid"], "seq": seq, "tag": d})
         im.update({"iv": iv, "ciphertext": c, "macInput": mac_input, "mac": mac})
         if self.hardened:
-            im["digest"] = d
+            im["ackTag"] = d
         event = {"event": "MessageSent", "peer": peer.decode(), "id": message_id, "plaintext": plaintext.hex()}
         if seq is not None:
             event["seq"] = seq
@@ -823,11 +819,11 @@ class Client:
                 raise ClientError("DecryptFailed")
             session["accepted"].add(seq)
             session["highest"] = seq if h is None else max(h, seq)
-            d = digest(iv, c)
+            d = mac
             acked = 0 if session["role"] == RESPONDER else 1  # A's sending direction
             ack_input = T(L_ACK, sid, bytes([acked]), u64(seq), d)
-            ack = {"to": a, "session": sid, "seq": seq, "digest": d, "mac": hmac_sha256(session["send_mac"], ack_input)}
-            im = {"macInput": mac_input, "digest": d}
+            ack = {"to": a, "session": sid, "seq": seq, "tag": d, "mac": hmac_sha256(session["send_mac"], ack_input)}
+            im = {"macInput": mac_input, "ackTag": d}
             self.keys_intermediate(im, session)
             event = {"event": "MessageAccepted", "from": a.decode(), "plaintext": m.hex(), "seq": seq}
         im.update({"plaintext": m, "ackInput": ack_input, "ackMac": ack["mac"]})
@@ -849,7 +845,7 @@ class Client:
                 raise ClientError("UnexpectedAck")
             im = {"ackInput": SEED_ACK}
         else:
-            sid, seq, d = f["session"], f["seq"], f["digest"]
+            sid, seq, d = f["session"], f["seq"], f["tag"]
             session = self.by_id(sid, b)
             sending = 0 if session["role"] == INITIATOR else 1
             ack_input = T(L_ACK, sid, bytes([sending]), u64(seq), d)
@@ -858,9 +854,9 @@ class Client:
             found = next((o for o in self.s["outstanding"] if o["sid"] == sid and o["seq"] == seq), None)
             if found is None:
                 raise ClientError("UnexpectedAck")
-            if found["digest"] != d:
+            if found["tag"] != d:
                 raise ClientError("AckMismatch")
-            im = {"ackInput": ack_input, "digest": d}
+            im = {"ackInput": ack_input, "ackTag": d}
             self.keys_intermediate(im, session)
         self.s["outstanding"].remove(found)
         return [], [{"event": "AckAccepted", "peer": b.decode(), "id": found["id"]}], im

@@ -715,13 +715,13 @@ pub struct Intermediate {
     /// The message MAC (§7.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<Hex>,
-    /// `SHA256(T(IV, C))` (§7.2, §8.1).
+    /// The tag the hardened ACK names: the acknowledged message's MAC (§8.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<Hex>,
+    pub ack_tag: Option<Hex>,
     /// `M` (§7.4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plaintext: Option<Hex>,
-    /// The bytes the ACK MAC covers: `"ACK"` (seed) or `T("EE2E-v2 ack", sid, [d], u64(seq), digest)`.
+    /// The bytes the ACK MAC covers: `"ACK"` (seed) or `T("EE2E-v2 ack", sid, [d], u64(seq), tag)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ack_input: Option<Hex>,
     /// The ACK MAC (§8.1).

@@ -29,7 +29,7 @@ mod tests;
 use ee2e_spec::{Ack, DirectoryEntry, Message, MessageType, RegistrationProof, Sealed, Transport, Wire};
 
 use self::field::{
-    ACK_TEXT, AES_CIPHERTEXT, DIGEST, IV, MAC, POSSESSION, PUBLIC_KEY, RSA_CIPHERTEXT, Reader, SEALED_TAG,
+    ACK_TEXT, AES_CIPHERTEXT, IV, MAC, POSSESSION, PUBLIC_KEY, RSA_CIPHERTEXT, Reader, SEALED_TAG,
     SESSION_ID, SIGNATURE, TAG, get_code, get_phone, get_seq, get_value, put_code, put_phone, put_seq,
     put_value,
 };
@@ -82,7 +82,7 @@ pub enum EncodeError {
         /// The field, as `Type.field`.
         field: &'static str,
     },
-    /// A fixed-size field (IV, MAC, session id, digest, seed tag) has the wrong size.
+    /// A fixed-size field (IV, MAC, session id, ACK tag, seed tag) has the wrong size.
     #[error("{field} is {len} bytes, expected {expected}")]
     WrongLength {
         /// The field, as `Type.field`.
@@ -423,17 +423,17 @@ fn get_sealed<S: Suite<Value = Bytes>>(input: &mut Reader<'_>, wire: Wire) -> Re
     })
 }
 
-/// Ack: v1 text, MAC; v2 session id, seq, digest, MAC.
+/// Ack: v1 text, MAC; v2 session id, seq, the acknowledged message's MAC tag, MAC.
 fn put_ack<S: Suite<Value = Bytes>>(out: &mut Vec<u8>, wire: Wire, ack: &Ack<S>) -> Result<(), EncodeError> {
     match (wire, ack) {
         (Wire::Seed, Ack::Seed { text, mac }) => {
             put_value(out, ACK_TEXT, "Ack.text", text)?;
             put_value(out, MAC, "Ack.mac", mac)
         }
-        (Wire::Hardened, Ack::Hardened { session, seq, digest, mac }) => {
+        (Wire::Hardened, Ack::Hardened { session, seq, tag, mac }) => {
             put_value(out, SESSION_ID, "Ack.session", session)?;
             put_seq(out, "Ack.seq", *seq)?;
-            put_value(out, DIGEST, "Ack.digest", digest)?;
+            put_value(out, MAC, "Ack.tag", tag)?;
             put_value(out, MAC, "Ack.mac", mac)
         }
         (_, Ack::Seed { .. }) => Err(wrong_layout(wire, "Ack::Seed")),
@@ -450,7 +450,7 @@ fn get_ack<S: Suite<Value = Bytes>>(input: &mut Reader<'_>, wire: Wire) -> Resul
         Wire::Hardened => Ack::Hardened {
             session: get_value(input, SESSION_ID, "Ack.session")?,
             seq: get_seq(input, "Ack.seq")?,
-            digest: get_value(input, DIGEST, "Ack.digest")?,
+            tag: get_value(input, MAC, "Ack.tag")?,
             mac: get_value(input, MAC, "Ack.mac")?,
         },
     })

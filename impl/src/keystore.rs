@@ -961,7 +961,7 @@ mod tests {
                 peer,
                 session: Some(Bytes::public(vec![1; 32])),
                 seq: Some(6),
-                digest: Bytes::public(vec![9; 32]),
+                tag: Bytes::public(vec![9; 32]),
             }],
             next_id,
         }
@@ -994,7 +994,7 @@ mod tests {
         let cases = [
             (good.replace("\"window_seen\": 5", "\"window_seen\": 4"), "field `window_seen` is invalid"),
             (good.replace("+15550000004", "15550000004"), "field `lookups` is invalid"),
-            (good.replace(&"09".repeat(32), "0g"), "field `digest` is not valid hex"),
+            (good.replace(&"09".repeat(32), "0g"), "field `tag` is not valid hex"),
             (good[..good.len() / 2].to_string(), "corrupt JSON"),
         ];
         for (text, expected) in cases {
@@ -1059,7 +1059,7 @@ mod tests {
         let ack = ee2e_spec::Ack::Hardened {
             session: Bytes::public(vec![1; 32]),
             seq,
-            digest: Bytes::public(vec![9; 32]),
+            tag: Bytes::public(vec![9; 32]),
             mac: Bytes::public(vec![8; 32]),
         };
         vec![

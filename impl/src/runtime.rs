@@ -228,6 +228,7 @@ impl RuntimeBuilder {
             server: Server::new(self.profile, self.params, server_key, store)
                 .with_delivery(Delivery::Confirmed),
             clients: BTreeMap::new(),
+            held_confirmations: None,
             shared: Shared {
                 wire,
                 clock: Clock::starting_at(self.start_ms),
@@ -326,6 +327,9 @@ pub struct Runtime {
     server: RuntimeServer,
     clients: BTreeMap<Phone, ClientNode>,
     shared: Shared,
+    /// While a group of client deliveries runs: the server's outputs of the stored-delivery
+    /// confirmations, held until the group's transaction has committed.
+    held_confirmations: Option<Vec<Vec<ServerOutput<ConcreteSuite>>>>,
 }
 
 /// A message a client accepted.
@@ -637,7 +641,10 @@ impl Runtime {
                         client_receive(&mut self.shared, &phone, node, index, &envelope);
                         if stored_for.as_ref() == Some(&phone) {
                             match self.server.confirm_delivery(&phone, 1) {
-                                Ok(confirmation) => self.dispatch(confirmation.outputs),
+                                Ok(confirmation) => match &mut self.held_confirmations {
+                                    Some(held) => held.push(confirmation.outputs),
+                                    None => self.dispatch(confirmation.outputs),
+                                },
                                 Err(error) => self.shared.record(
                                     Address::Server,
                                     Entry::Incident(Incident::Unconfirmed { envelope: index, error }),
@@ -661,14 +668,19 @@ impl Runtime {
     /// [`GROUP_STEPS`]) is handled inside one store transaction, and the outputs of those
     /// steps are sent, in order, only once it has committed. The network order is the same as
     /// step by step (the outputs would have queued behind the same envelopes); the store
-    /// writes one commit instead of one per write.
+    /// writes one commit instead of one per write. Likewise each run of client-bound
+    /// envelopes: the confirmations of the stored deliveries among them (the server's
+    /// removals from the offline queue) are committed together after the clients handled
+    /// them, and what the server sends in reply leaves after that commit.
     pub fn run_until_idle(&mut self) -> Result<usize, RuntimeError> {
         let mut delivered = 0;
         loop {
             let delivered_now = if self.shared.network.next_is_for_server() {
                 self.server_group()
-            } else {
+            } else if self.shared.stored.is_empty() {
                 usize::from(self.step())
+            } else {
+                self.client_group()
             };
             if delivered_now == 0 {
                 return Ok(delivered);
@@ -694,6 +706,31 @@ impl Runtime {
             held.push(self.server_handle(index, envelope));
         }
         let steps = held.len();
+        match self.server.store_mut().commit_group() {
+            Ok(()) => held.into_iter().for_each(|outputs| self.dispatch(outputs)),
+            Err(error) => {
+                self.shared.record(Address::Server, Entry::Incident(Incident::Commit { steps, error }))
+            }
+        }
+        steps
+    }
+
+    /// Delivers the run of client-bound envelopes at the head of the network (at most
+    /// [`GROUP_STEPS`]) inside one server store transaction, which holds the confirmations of
+    /// the stored deliveries among them. Each client commits its own keystore before its
+    /// delivery is confirmed, so a crash before the group commits leaves the messages stored
+    /// and they are delivered again (the clients refuse the second copies: SPEC.md §14).
+    fn client_group(&mut self) -> usize {
+        if let Err(error) = self.server.store_mut().begin_group() {
+            self.shared.record(Address::Server, Entry::Incident(Incident::Commit { steps: 0, error }));
+            return usize::from(self.step());
+        }
+        self.held_confirmations = Some(Vec::new());
+        let mut steps = 0;
+        while steps < GROUP_STEPS && !self.shared.network.next_is_for_server() && self.step() {
+            steps += 1;
+        }
+        let held = self.held_confirmations.take().unwrap_or_default();
         match self.server.store_mut().commit_group() {
             Ok(()) => held.into_iter().for_each(|outputs| self.dispatch(outputs)),
             Err(error) => {
@@ -756,11 +793,21 @@ impl Runtime {
 
     /// Takes the client off the network after draining the network and telling the server.
     pub fn disconnect(&mut self, phone: &Phone) -> Result<(), RuntimeError> {
+        self.disconnect_all(std::slice::from_ref(phone))
+    }
+
+    /// [`disconnect`](Self::disconnect) for several clients at once: their `Disconnect`s
+    /// reach the server in one run, so a store file commits them together (group commit).
+    pub fn disconnect_all(&mut self, phones: &[Phone]) -> Result<(), RuntimeError> {
         self.run_until_idle()?;
-        self.act(phone, |client, _| client.disconnect())?;
+        for phone in phones {
+            self.act(phone, |client, _| client.disconnect())?;
+        }
         self.run_until_idle()?;
-        if let Some(node) = self.clients.get_mut(phone) {
-            node.online = false;
+        for phone in phones {
+            if let Some(node) = self.clients.get_mut(phone) {
+                node.online = false;
+            }
         }
         Ok(())
     }
@@ -768,9 +815,18 @@ impl Runtime {
     /// Puts the client back on the network and sends `Connect`; the server delivers what it
     /// stored for the client, in order.
     pub fn connect(&mut self, phone: &Phone) -> Result<(), RuntimeError> {
-        let node = self.clients.get_mut(phone).ok_or_else(|| RuntimeError::UnknownClient(phone.clone()))?;
-        node.online = true;
-        self.act(phone, |client, _| client.connect())?;
+        self.connect_all(std::slice::from_ref(phone))
+    }
+
+    /// [`connect`](Self::connect) for several clients at once: their `Connect`s reach the
+    /// server in one run, and their stored deliveries are confirmed in groups.
+    pub fn connect_all(&mut self, phones: &[Phone]) -> Result<(), RuntimeError> {
+        for phone in phones {
+            let node =
+                self.clients.get_mut(phone).ok_or_else(|| RuntimeError::UnknownClient(phone.clone()))?;
+            node.online = true;
+            self.act(phone, |client, _| client.connect())?;
+        }
         self.run_until_idle()?;
         Ok(())
     }

@@ -1040,35 +1040,35 @@ fn acked_message(profile: Profile) -> (World, Message<S>) {
     (w, ack)
 }
 
-/// The digest field of a hardened ACK.
-fn digest_mut(message: &mut Message<S>) -> &mut Bytes {
+/// The tag field of a hardened ACK.
+fn tag_mut(message: &mut Message<S>) -> &mut Bytes {
     match ack_mut(message) {
-        Ack::Hardened { digest, .. } => digest,
+        Ack::Hardened { tag, .. } => tag,
         Ack::Seed { .. } => panic!("a hardened ACK"),
     }
 }
 
-/// §8.3 #7 [E6]: an ACK, validly MACed by Bob's session, whose digest is not that of the
-/// message Alice sent; an edited digest without Bob's MAC is a bad MAC.
+/// §8.3 #7 [E6]: an ACK, validly MACed by Bob's session, whose tag is not the MAC of the
+/// message Alice sent; an edited tag without Bob's MAC is a bad MAC.
 #[test]
-fn hardened_client_rejects_ack_with_mismatched_digest() {
+fn hardened_client_rejects_ack_with_mismatched_tag() {
     let profile = Profile::HARDENED;
     let (mut w, ack) = acked_message(profile);
-    let Message::AckDelivery { ack: Ack::Hardened { seq, digest, .. }, .. } = &ack else { panic!("v2 ack") };
-    let wrong = Opened::<S> { plaintext: Bytes::secret(b"hello"), seq: Some(*seq), digest: flip(digest) };
+    let Message::AckDelivery { ack: Ack::Hardened { seq, tag, .. }, .. } = &ack else { panic!("v2 ack") };
+    let wrong = Opened::<S> { plaintext: Bytes::secret(b"hello"), seq: Some(*seq), tag: flip(tag) };
     let bobs_mac = w.bob.session_with(&phone("alice")).expect("session").ack(&wrong);
     let mismatched = tampered(&ack, |m| *ack_mut(m) = bobs_mac);
     refuse(&mut w.alice, mismatched, ClientError::AckMismatch);
-    let edited = tampered(&ack, |m| *digest_mut(m) = flip(digest_mut(&mut ack.clone())));
+    let edited = tampered(&ack, |m| *tag_mut(m) = flip(tag_mut(&mut ack.clone())));
     refuse(&mut w.alice, edited, ClientError::BadMac);
     w.alice_handles(ack).expect("the honest ack");
 }
 
-/// Without E6 the ACK MAC covers a constant and the digest is not compared.
+/// Without E6 the ACK MAC covers a constant and the tag is not compared.
 #[test]
-fn client_without_ack_binding_accepts_ack_with_edited_digest() {
+fn client_without_ack_binding_accepts_ack_with_edited_tag() {
     let (mut w, ack) = acked_message(Profile::HARDENED.without(Fix::AckBinding));
-    let edited = tampered(&ack, |m| *digest_mut(m) = flip(digest_mut(&mut ack.clone())));
+    let edited = tampered(&ack, |m| *tag_mut(m) = flip(tag_mut(&mut ack.clone())));
     assert_eq!(acked(&w.alice_handles(edited).expect("accepted without E6")), 0);
 }
 
@@ -1281,7 +1281,7 @@ const CLIENT_ERROR_TESTS: &[(&str, &[&str])] = &[
             "hardened_client_rejects_old_ack_for_newer_message",
         ],
     ),
-    ("AckMismatch", &["hardened_client_rejects_ack_with_mismatched_digest"]),
+    ("AckMismatch", &["hardened_client_rejects_ack_with_mismatched_tag"]),
     ("MalformedAck", &["seed_client_rejects_malformed_ack_text"]),
     ("Crypto", &["hardened_client_rejects_otp_when_the_pinned_server_key_is_invalid"]),
     (

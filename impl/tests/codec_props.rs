@@ -83,7 +83,7 @@ fn ack(wire: Wire) -> BoxedStrategy<Ack<ConcreteSuite>> {
             .prop_map(|(text, mac)| Ack::Seed { text, mac })
             .boxed(),
         Wire::Hardened => (fixed(32), any::<u64>(), fixed(32), fixed(32))
-            .prop_map(|(session, seq, digest, mac)| Ack::Hardened { session, seq, digest, mac })
+            .prop_map(|(session, seq, tag, mac)| Ack::Hardened { session, seq, tag, mac })
             .boxed(),
     }
 }

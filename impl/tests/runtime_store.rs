@@ -108,3 +108,51 @@ fn a_run_of_server_steps_is_committed_before_any_of_its_outputs_leaves() {
     rt.connect(&bob).expect("bob back");
     assert_eq!(rt.accepted(&bob).len(), 1);
 }
+
+/// Group commit of confirmations (SPEC.md §14): Bob comes back to three stored messages. He
+/// handles each (his ACK leaves at once), but the server's removals from the queue are
+/// committed together after the run: when his third ACK leaves, another connection still
+/// sees all three queued (one by one, two would be gone). After the run the queue is empty
+/// and each message was accepted once, in order.
+#[test]
+fn confirmations_of_a_run_of_stored_deliveries_are_committed_together() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use ee2e::runtime::{Envelope, TapAction};
+    use ee2e_spec::MessageType;
+
+    let profile = Profile::HARDENED;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("server.sqlite");
+    let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
+    let store = SqliteStore::open(&path, profile.wire()).expect("open");
+    let mut rt = Runtime::builder(profile).store(store).seed([5; 32]).build().expect("runtime");
+    rt.register(&alice, fixtures::named("alice").expect("key")).expect("register");
+    rt.register(&bob, fixtures::named("bob").expect("key")).expect("register");
+    rt.start_session(&alice, &bob).expect("session");
+    rt.disconnect(&bob).expect("bob offline");
+    for text in ["one", "two", "three"] {
+        rt.send(&alice, &bob, text.as_bytes()).expect("send");
+    }
+    let other = SqliteStore::open(&path, profile.wire()).expect("second connection");
+    assert_eq!(other.queue_len(&bob).expect("queue"), 3);
+
+    let queued_at_acks: Rc<RefCell<Vec<usize>>> = Rc::default();
+    let in_tap = Rc::clone(&queued_at_acks);
+    let bob_in_tap = bob.clone();
+    rt.set_tap(move |envelope: &Envelope| {
+        if envelope.kind() == Some(MessageType::Ack) {
+            in_tap.borrow_mut().push(other.queue_len(&bob_in_tap).expect("queue"));
+        }
+        TapAction::Deliver
+    });
+    rt.connect(&bob).expect("bob back");
+    assert_eq!(*queued_at_acks.borrow(), vec![3, 3, 3], "no removal committed before the run ends");
+    rt.clear_tap();
+    assert_eq!(rt.store().queue_len(&bob).expect("queue"), 0);
+    let texts: Vec<Vec<u8>> = rt.accepted(&bob).iter().map(|m| m.plaintext.as_slice().to_vec()).collect();
+    assert_eq!(texts, [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+    let reopened = SqliteStore::open(&path, profile.wire()).expect("reopen");
+    assert_eq!(reopened.queue_len(&bob).expect("queue"), 0, "the removals are on disk");
+}

@@ -4,8 +4,8 @@
 use ee2e_spec::derive::{session_id, sig_scheme, with_directory_input};
 use ee2e_spec::session::Opened;
 use ee2e_spec::{
-    Ack, DirectoryEntry, Fix, Input, KeyTransport, Message, Mode, RegistrationProof, Role, Sealed, Session,
-    Store, Suite, Wire,
+    Ack, DirectoryEntry, Fix, KeyTransport, Message, Mode, RegistrationProof, Role, Sealed, Session, Store,
+    Suite, Wire,
 };
 
 use crate::config::{CLIENTS, E, HONEST, SERVER, owner, phone};
@@ -50,8 +50,8 @@ pub fn message_terms(m: &Message<Sym>, out: &mut Vec<Term>) {
         },
         Message::Ack { ack, .. } | Message::AckDelivery { ack, .. } => match ack {
             Ack::Seed { text, mac } => out.extend([text.clone(), mac.clone()]),
-            Ack::Hardened { session, digest, mac, .. } => {
-                out.extend([session.clone(), digest.clone(), mac.clone()])
+            Ack::Hardened { session, tag, mac, .. } => {
+                out.extend([session.clone(), tag.clone(), mac.clone()])
             }
         },
         Message::Error { .. } => {}
@@ -293,14 +293,11 @@ fn forged_traffic(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
                             if let Message::Data { sealed, .. } | Message::DataDelivery { sealed, .. } =
                                 &packet.message
                             {
-                                let (seq, iv, ct) = match sealed {
-                                    Sealed::Seed { iv, ciphertext, .. } => (None, iv, ciphertext),
-                                    Sealed::Hardened { seq, iv, ciphertext, .. } => {
-                                        (Some(*seq), iv, ciphertext)
-                                    }
+                                let (seq, tag) = match sealed {
+                                    Sealed::Seed { .. } => (None, Sym::constant(b"")),
+                                    Sealed::Hardened { seq, mac, .. } => (Some(*seq), mac.clone()),
                                 };
-                                let digest = Sym::sha256(Input::Tuple(&[iv, ct]));
-                                let opened = Opened { plaintext: Sym::constant(b""), seq, digest };
+                                let opened = Opened { plaintext: Sym::constant(b""), seq, tag };
                                 let ack = session.ack(&opened);
                                 out.push((
                                     to_client(to, Message::AckDelivery { from: phone(from), ack }),
@@ -347,9 +344,9 @@ fn rewritten_sequence_numbers(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
     }
 }
 
-/// Digests (SHA-256 over IV and ciphertext) of every message seen on the network.
-fn known_digests(cx: &Ctx<'_>) -> Vec<Term> {
-    let mut digests: Vec<Term> = cx
+/// The MAC tags of every message seen on the network: what a hardened ACK names a message by.
+fn known_tags(cx: &Ctx<'_>) -> Vec<Term> {
+    let mut tags: Vec<Term> = cx
         .state
         .pool
         .iter()
@@ -358,36 +355,34 @@ fn known_digests(cx: &Ctx<'_>) -> Vec<Term> {
             _ => None,
         })
         .map(|sealed| match sealed {
-            Sealed::Seed { iv, ciphertext, .. } | Sealed::Hardened { iv, ciphertext, .. } => {
-                Sym::sha256(Input::Tuple(&[iv, ciphertext]))
-            }
+            Sealed::Seed { mac, .. } | Sealed::Hardened { mac, .. } => mac.clone(),
         })
         .collect();
-    digests.sort();
-    digests.dedup();
-    digests
+    tags.sort();
+    tags.dedup();
+    tags
 }
 
-/// Honest ACKs with the message they name rewritten (which sequence number, which digest).
+/// Honest ACKs with the message they name rewritten (which sequence number, which tag).
 fn rewritten_acks(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
-    let digests = known_digests(cx);
+    let tags = known_tags(cx);
     for packet in &cx.state.pool {
         let (
             Hop::ToClient { to },
-            Message::AckDelivery { from, ack: Ack::Hardened { session, seq, digest, mac } },
+            Message::AckDelivery { from, ack: Ack::Hardened { session, seq, tag, mac } },
         ) = (&packet.hop, &packet.message)
         else {
             continue;
         };
         for other_seq in 0..u64::from(cx.model.config.bounds.messages.max(1)) {
-            for other_digest in &digests {
-                if other_seq == *seq && other_digest == digest {
+            for other_tag in &tags {
+                if other_seq == *seq && other_tag == tag {
                     continue;
                 }
                 let ack = Ack::Hardened {
                     session: session.clone(),
                     seq: other_seq,
-                    digest: other_digest.clone(),
+                    tag: other_tag.clone(),
                     mac: mac.clone(),
                 };
                 out.push((

@@ -562,14 +562,14 @@ impl<S: Suite> Client<S> {
         let position = match &ack {
             // The seed ACK names no message: it acknowledges the oldest outstanding one.
             Ack::Seed { .. } => self.outstanding.iter().position(|o| o.peer == from),
-            Ack::Hardened { session, seq, digest, .. } => {
+            Ack::Hardened { session, seq, tag, .. } => {
                 let found = self
                     .outstanding
                     .iter()
                     .position(|o| o.session.as_ref() == Some(session) && o.seq == Some(*seq));
                 if let Some(i) = found
                     && self.profile.has(Fix::AckBinding)
-                    && self.outstanding[i].digest != *digest
+                    && self.outstanding[i].tag != *tag
                 {
                     return Err(ClientError::AckMismatch);
                 }

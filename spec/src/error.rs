@@ -185,8 +185,8 @@ pub enum ClientError {
     /// An ACK arrived for no outstanding message.
     #[error("ACK for no outstanding message")]
     UnexpectedAck,
-    /// An ACK names a message whose ciphertext hash differs.
-    #[error("ACK digest does not match the sent message")]
+    /// An ACK names a message whose MAC tag differs from the one sent (E6).
+    #[error("ACK tag does not match the sent message")]
     AckMismatch,
     /// A seed ACK whose text is not `ACK`.
     #[error("malformed ACK text")]

@@ -82,14 +82,14 @@ pub enum Ack<S: Suite> {
         /// HMAC-SHA-256 over the text.
         mac: S::Value,
     },
-    /// Hardened: binds session, direction, sequence number and ciphertext hash.
+    /// Hardened: binds session, direction, sequence number and the message's MAC tag.
     Hardened {
         /// The 32-byte session id.
         session: S::Value,
         /// The sequence number of the acknowledged message.
         seq: u64,
-        /// SHA-256 over (IV, ciphertext) of the acknowledged message.
-        digest: S::Value,
+        /// The MAC tag of the acknowledged message (its `Sealed::Hardened::mac`).
+        tag: S::Value,
         /// HMAC-SHA-256 under the acknowledging direction's MAC key.
         mac: S::Value,
     },
@@ -311,7 +311,7 @@ impl<S: Suite> Message<S> {
         };
         let ack = |a: &Ack<S>| match a {
             Ack::Seed { text, mac } => v(text) + v(mac),
-            Ack::Hardened { session, digest, mac, .. } => v(session) + 8 + v(digest) + v(mac),
+            Ack::Hardened { session, tag, mac, .. } => v(session) + 8 + v(tag) + v(mac),
         };
         let transport = |t: &Transport<S>| v(&t.ciphertext) + v(&t.signature);
         match self {

@@ -94,7 +94,8 @@ pub enum Mode<S: Suite> {
         encrypt_then_mac: bool,
         /// E5: sequence numbers pass a replay window (SPEC.md §7.4).
         replay_window: bool,
-        /// E6: the ACK binds session, direction, sequence number and digest (SPEC.md §8.1).
+        /// E6: the ACK binds session, direction, sequence number and the message's MAC tag
+        /// (SPEC.md §8.1).
         ack_binding: bool,
     },
 }
@@ -169,9 +170,9 @@ pub struct Opened<S: Suite> {
     pub plaintext: S::Value,
     /// The sequence number (hardened wire).
     pub seq: Option<u64>,
-    /// SHA-256 over (IV, ciphertext), which the hardened ACK carries (and binds with E6);
-    /// on the seed wire, whose ACK carries none, it is not computed and is empty.
-    pub digest: S::Value,
+    /// The message's MAC tag, which the hardened ACK carries (and binds with E6); empty on
+    /// the seed wire, whose ACK names no message.
+    pub tag: S::Value,
 }
 
 /// A sent message waiting for its ACK.
@@ -185,18 +186,9 @@ pub struct Outstanding<S: Suite> {
     pub session: Option<S::Value>,
     /// Sequence number (hardened wire).
     pub seq: Option<u64>,
-    /// SHA-256 over (IV, ciphertext) on the hardened wire, matched against the ACK's; empty
-    /// on the seed wire, whose ACK names no message.
-    pub digest: S::Value,
-}
-
-/// The ACK digest `SHA256(T(IV, ciphertext))` (SPEC.md §8.1), computed only on the hardened
-/// wire: the seed's ACK carries no digest, so a seed session spends no hash on it.
-fn digest<S: Suite>(mode: &Mode<S>, iv: &S::Value, ciphertext: &S::Value) -> S::Value {
-    match mode {
-        Mode::Seed => S::constant(b""),
-        Mode::Hardened { .. } => S::sha256(Input::Tuple(&[iv, ciphertext])),
-    }
+    /// The message's MAC tag on the hardened wire, matched against the ACK's (SPEC.md §8.3);
+    /// empty on the seed wire, whose ACK names no message.
+    pub tag: S::Value,
 }
 
 impl<S: Suite> Session<S> {
@@ -301,17 +293,17 @@ impl<S: Suite> Session<S> {
             Mode::Hardened { .. } => Some(self.next_seq.ok_or(ClientError::SequenceExhausted)?),
         };
         let ciphertext = S::encrypt(&self.send.enc, &iv, plaintext).map_err(ClientError::Crypto)?;
-        let outstanding = |seq| Outstanding {
+        let outstanding = |seq, tag| Outstanding {
             id,
             peer: self.peer.clone(),
             session: self.mode.id().cloned(),
             seq,
-            digest: digest::<S>(&self.mode, &iv, &ciphertext),
+            tag,
         };
         match (&self.mode, seq) {
             (Mode::Seed, _) | (_, None) => {
                 let mac = S::hmac(&self.send.mac, Input::Raw(plaintext));
-                let out = outstanding(None);
+                let out = outstanding(None, S::constant(b""));
                 Ok((Sealed::Seed { iv, ciphertext, mac }, out))
             }
             (Mode::Hardened { id: sid, encrypt_then_mac, .. }, Some(seq)) => {
@@ -322,7 +314,8 @@ impl<S: Suite> Session<S> {
                 } else {
                     S::hmac(&self.send.mac, Input::Raw(plaintext))
                 };
-                let out = outstanding(Some(seq));
+                // The ACK names the message by its tag (SPEC.md §8.1): no hash of its own.
+                let out = outstanding(Some(seq), mac.clone());
                 // After u64::MAX there is no number left: the session is exhausted (§7.2).
                 self.next_seq = seq.checked_add(1);
                 let session = sid.clone();
@@ -342,7 +335,7 @@ impl<S: Suite> Session<S> {
                 if !S::hmac_verify(&self.recv.mac, Input::Raw(&plaintext), mac) {
                     return Err(ClientError::BadMac);
                 }
-                Ok(Opened { plaintext, seq: None, digest: digest::<S>(&self.mode, iv, ciphertext) })
+                Ok(Opened { plaintext, seq: None, tag: S::constant(b"") })
             }
             Sealed::Hardened { seq, iv, ciphertext, mac, .. } => {
                 let encrypt_then_mac = match &self.mode {
@@ -368,7 +361,7 @@ impl<S: Suite> Session<S> {
                 if !encrypt_then_mac && !S::hmac_verify(&self.recv.mac, Input::Raw(&plaintext), mac) {
                     return Err(ClientError::BadMac);
                 }
-                Ok(Opened { plaintext, seq: Some(*seq), digest: digest::<S>(&self.mode, iv, ciphertext) })
+                Ok(Opened { plaintext, seq: Some(*seq), tag: mac.clone() })
             }
         }
     }
@@ -385,13 +378,13 @@ impl<S: Suite> Session<S> {
         match (&self.mode, opened.seq) {
             (Mode::Hardened { id: sid, ack_binding, .. }, Some(seq)) => {
                 let mac = if *ack_binding {
-                    Self::with_ack_input(sid, self.role.receiving(), seq, &opened.digest, |input| {
+                    Self::with_ack_input(sid, self.role.receiving(), seq, &opened.tag, |input| {
                         S::hmac(&self.send.mac, input)
                     })
                 } else {
                     S::hmac(&self.send.mac, Input::Raw(&S::constant(labels::SEED_ACK_TEXT)))
                 };
-                Ack::Hardened { session: sid.clone(), seq, digest: opened.digest.clone(), mac }
+                Ack::Hardened { session: sid.clone(), seq, tag: opened.tag.clone(), mac }
             }
             _ => {
                 let text = S::constant(labels::SEED_ACK_TEXT);
@@ -401,18 +394,19 @@ impl<S: Suite> Session<S> {
         }
     }
 
-    /// Hardened ACK MAC input: `("EE2E-v2 ack", sid, [acked direction], seq, digest)`.
+    /// Hardened ACK MAC input: `("EE2E-v2 ack", sid, [acked direction], seq, tag)`, `tag`
+    /// the acknowledged message's MAC.
     fn with_ack_input<R>(
         sid: &S::Value,
         acked: Direction,
         seq: u64,
-        digest: &S::Value,
+        tag: &S::Value,
         f: impl FnOnce(Input<'_, S::Value>) -> R,
     ) -> R {
         let label = S::constant(labels::ACK);
         let dir = S::constant(&[acked as u8]);
         let seq = S::constant(&seq.to_be_bytes());
-        f(Input::Tuple(&[&label, sid, &dir, &seq, digest]))
+        f(Input::Tuple(&[&label, sid, &dir, &seq, tag]))
     }
 
     /// Verifies an ACK's MAC (seed 4.4, SPEC.md §8.2). Matching it to an outstanding
@@ -425,9 +419,9 @@ impl<S: Suite> Session<S> {
                 }
                 S::hmac_verify(&self.recv.mac, Input::Raw(text), mac)
             }
-            Ack::Hardened { seq, digest, mac, .. } => match &self.mode {
+            Ack::Hardened { seq, tag, mac, .. } => match &self.mode {
                 Mode::Hardened { id: sid, ack_binding: true, .. } => {
-                    Self::with_ack_input(sid, self.role.sending(), *seq, digest, |input| {
+                    Self::with_ack_input(sid, self.role.sending(), *seq, tag, |input| {
                         S::hmac_verify(&self.recv.mac, input, mac)
                     })
                 }

@@ -239,7 +239,7 @@ fn sender_group(w: &World, s: &Shared) -> Result<TypedGroup, VectorError> {
 fn other_layout(ack: &Ack<S>) -> Ack<S> {
     match ack.clone() {
         Ack::Seed { mac, .. } => {
-            Ack::Hardened { session: public(&[0xaa; 32]), seq: 0, digest: public(&[0xdd; 32]), mac }
+            Ack::Hardened { session: public(&[0xaa; 32]), seq: 0, tag: public(&[0xdd; 32]), mac }
         }
         Ack::Hardened { mac, .. } => Ack::Seed { text: public(b"ACK"), mac },
     }
@@ -252,14 +252,14 @@ fn hardened_acks(
     one: &str,
     two: &str,
 ) -> Result<(), VectorError> {
-    let Ack::Hardened { session: sid, digest, .. } = &s.acks[0] else {
+    let Ack::Hardened { session: sid, tag, .. } = &s.acks[0] else {
         return Err(w.fail("hardened ACK expected"));
     };
     let ad = |ack: &Ack<S>| w.ack_delivery("bob", ack);
     let change = |f: &dyn Fn(&mut Bytes, &mut u64, &mut Bytes)| {
         with_ack(&s.acks[0], |a| {
-            if let Ack::Hardened { session, seq, digest, .. } = a {
-                f(session, seq, digest);
+            if let Ack::Hardened { session, seq, tag, .. } = a {
+                f(session, seq, tag);
             }
         })
     };
@@ -272,7 +272,7 @@ fn hardened_acks(
     )?;
     g.add(
         Case::new(
-            "the ACK's digest's first bit flipped",
+            "the ACK's tag's first bit flipped",
             receive(ad(&change(&|_, _, d| *d = flip_value(d, 0)))?),
         )
         .state(one)
@@ -293,29 +293,26 @@ fn hardened_acks(
     // Bob's sending MAC key (direction 1) over the ACK input of alice's direction 0.
     let keys = message_keys_for::<S>(s.key.as_slice(), sid.as_slice(), Direction::ResponderToInitiator);
     let mac_key = S::mac_key(&Bytes::secret(keys.mac.as_slice()));
-    let forge = |seq: u64, digest: &[u8]| {
-        let input = tuple(&[labels::ACK, sid.as_slice(), &[0], &seq.to_be_bytes(), digest]);
+    let forge = |seq: u64, tag: &[u8]| {
+        let input = tuple(&[labels::ACK, sid.as_slice(), &[0], &seq.to_be_bytes(), tag]);
         Ack::Hardened {
             session: sid.clone(),
             seq,
-            digest: public(digest),
+            tag: public(tag),
             mac: S::hmac(&mac_key, Input::Raw(&public(&input))),
         }
     };
     g.add(
-        Case::new(
-            "a validly MACed ACK for message 0 with another digest",
-            receive(ad(&forge(0, &[0x77; 32]))?),
-        )
-        .state(one)
-        .setup(alice_setup(w, 1)?)
-        .flags(&["Crafted"])
-        .invalid("AckMismatch"),
+        Case::new("a validly MACed ACK for message 0 with another tag", receive(ad(&forge(0, &[0x77; 32]))?))
+            .state(one)
+            .setup(alice_setup(w, 1)?)
+            .flags(&["Crafted"])
+            .invalid("AckMismatch"),
     )?;
     g.add(
         Case::new(
             "a validly MACed ACK for sequence number 7, never sent",
-            receive(ad(&forge(7, digest.as_slice()))?),
+            receive(ad(&forge(7, tag.as_slice()))?),
         )
         .state(one)
         .setup(alice_setup(w, 1)?)
@@ -325,7 +322,7 @@ fn hardened_acks(
     let seed_style = Ack::Hardened {
         session: sid.clone(),
         seq: 0,
-        digest: digest.clone(),
+        tag: tag.clone(),
         mac: S::hmac(&S::mac_key(&s.key), Input::Raw(&public(b"ACK"))),
     };
     g.add(

@@ -562,7 +562,7 @@ fn sample_sealed(w: &World) -> Sealed<S> {
 fn sample_ack(w: &World) -> Ack<S> {
     let b = |n: usize, v: u8| Bytes::public(vec![v; n]);
     if hardened(w) {
-        Ack::Hardened { session: b(32, 0xaa), seq: 7, digest: b(32, 0xdd), mac: b(32, 0x33) }
+        Ack::Hardened { session: b(32, 0xaa), seq: 7, tag: b(32, 0xdd), mac: b(32, 0x33) }
     } else {
         Ack::Seed { text: Bytes::public(&b"ACK"[..]), mac: b(32, 0x33) }
     }
@@ -1146,7 +1146,7 @@ fn encode_group(w: &World) -> Result<TypedGroup, VectorError> {
             fields.extend([
                 ("Ack.session", B(vec![0xaa; 32])),
                 ("Ack.seq", B(vec![0; 8])),
-                ("Ack.digest", B(vec![0xdd; 32])),
+                ("Ack.tag", B(vec![0xdd; 32])),
             ]);
         } else {
             fields.push(("Ack.text", B(b"ACK".to_vec())));
@@ -1199,11 +1199,11 @@ fn encode_group(w: &World) -> Result<TypedGroup, VectorError> {
             Intent::Invalid("WrongLength"),
         )?;
         g.add(
-            "an ACK digest of 33 bytes",
+            "an ACK tag of 33 bytes",
             &["Extended"],
             "Ack",
             Some(v),
-            &ack(v, Some(("Ack.digest", vec![0xdd; 33]))),
+            &ack(v, Some(("Ack.tag", vec![0xdd; 33]))),
             Intent::Invalid("WrongLength"),
         )?;
         g.add(

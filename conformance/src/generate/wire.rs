@@ -65,7 +65,7 @@ fn fields(kind: MessageType, wire: Wire) -> Vec<(&'static str, Kind)> {
         Wire::Hardened => vec![
             ("Ack.session", Kind::Fixed(32)),
             ("Ack.seq", Kind::Fixed(8)),
-            ("Ack.digest", Kind::Fixed(32)),
+            ("Ack.tag", Kind::Fixed(32)),
             ("Ack.mac", Kind::Fixed(32)),
         ],
     };
@@ -374,7 +374,7 @@ fn boundary_group(w: &World) -> Result<crate::schema::TypedGroup, VectorError> {
             Intent::Invalid("FieldTooLong"),
         )?;
     } else {
-        // §4.9: Ack to +4930123456, v2, session aa×32, seq 0x1234, digest dd×32, MAC 33×32.
+        // §4.9: Ack to +4930123456, v2, session aa×32, seq 0x1234, tag dd×32, MAC 33×32.
         let mut ack = vec![2, 0x30, 11];
         ack.extend_from_slice(b"+4930123456");
         ack.extend_from_slice(&[0xaa; 32]);

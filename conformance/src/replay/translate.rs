@@ -454,25 +454,26 @@ impl<'a> Translator<'a> {
             .filter_map(|p| match (&p.hop, &p.message) {
                 (
                     Hop::ToServer { from: sender },
-                    Message::Data { to: x, sealed: Sealed::Hardened { session, seq, iv, ciphertext, .. } },
+                    Message::Data { to: x, sealed: Sealed::Hardened { session, seq, mac, .. } },
                 ) if ee2e_model::config::phone(*sender) == *to && x == from => {
-                    Some((session.clone(), *seq, Sym::sha256(Input::Tuple(&[iv, ciphertext]))))
+                    Some((session.clone(), *seq, mac.clone()))
                 }
                 _ => None,
             })
             .collect();
         sent.sort();
-        let (seq, digest) = match sent.iter().find(|(s, ..)| *s == sid).or(sent.last()) {
-            Some((session, seq, digest)) => {
+        let (seq, tag) = match sent.iter().find(|(s, ..)| *s == sid).or(sent.last()) {
+            Some((session, seq, tag)) => {
                 sid = session.clone();
-                (*seq, digest.clone())
+                (*seq, tag.clone())
             }
             None => {
                 self.notes.push("no message to acknowledge on the wire; names sequence number 0".into());
+                // A 32-byte stand-in that names no message (an ACK's tag field is fixed-size).
                 (0, Sym::sha256(Input::Tuple(&[])))
             }
         };
-        let opened = Opened { plaintext: Sym::constant(b""), seq: Some(seq), digest };
+        let opened = Opened { plaintext: Sym::constant(b""), seq: Some(seq), tag };
         match Session::<Sym>::new(Mode::hardened(self.profile, sid), from.clone(), role, key) {
             Ok(session) => session.ack(&opened),
             Err(_) => a.clone(),

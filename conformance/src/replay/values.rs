@@ -83,7 +83,7 @@ pub(crate) fn values<S: Suite>(message: &Message<S>) -> Vec<&S::Value> {
     fn ack<S: Suite>(a: &Ack<S>) -> Vec<&S::Value> {
         match a {
             Ack::Seed { text, mac } => vec![text, mac],
-            Ack::Hardened { session, digest, mac, .. } => vec![session, digest, mac],
+            Ack::Hardened { session, tag, mac, .. } => vec![session, tag, mac],
         }
     }
     match message {
@@ -184,8 +184,8 @@ fn map_ack<S: Suite, T: Suite, E>(
 ) -> Result<Ack<T>, E> {
     Ok(match a {
         Ack::Seed { text, mac } => Ack::Seed { text: f(text)?, mac: f(mac)? },
-        Ack::Hardened { session, seq, digest, mac } => {
-            Ack::Hardened { session: f(session)?, seq: *seq, digest: f(digest)?, mac: f(mac)? }
+        Ack::Hardened { session, seq, tag, mac } => {
+            Ack::Hardened { session: f(session)?, seq: *seq, tag: f(tag)?, mac: f(mac)? }
         }
     })
 }

@@ -10,7 +10,7 @@ use ee2e_spec::{
     RegistrationProof, Sealed, Session, Wire,
 };
 
-use super::intermediate::{self, ack_input, digest, input_bytes, mac_input, message_keys};
+use super::intermediate::{self, ack_input, input_bytes, mac_input, message_keys};
 use std::collections::BTreeMap;
 
 use ee2e_spec::client::Saved;
@@ -407,9 +407,9 @@ impl<S: BytesSuite> Run<'_, S> {
                 (ciphertext, mac, input)
             }
         };
-        // The seed's ACK carries no digest, so a seed client computes none (SPEC.md §8.1).
+        // The hardened ACK names the message by its MAC; the seed's names none (SPEC.md §8.1).
         if self.profile.wire() == Wire::Hardened {
-            im.digest = Some(Hex(digest::<S>(&Bytes::public(iv.as_slice()), c)));
+            im.ack_tag = Some(hex(mac));
         }
         im.iv = Some(Hex(iv));
         im.ciphertext = Some(hex(c));
@@ -438,7 +438,7 @@ impl<S: BytesSuite> Run<'_, S> {
         let mut im = Intermediate::default();
         match sealed {
             Sealed::Seed { .. } => im.mac_input = Some(hex(&plaintext)),
-            Sealed::Hardened { session: sid, seq, iv, ciphertext, .. } => {
+            Sealed::Hardened { session: sid, seq, iv, ciphertext, mac } => {
                 let session = self
                     .before
                     .sessions()
@@ -458,11 +458,11 @@ impl<S: BytesSuite> Run<'_, S> {
                 } else {
                     plaintext.as_slice().to_vec()
                 }));
-                let d = digest::<S>(iv, ciphertext);
                 if self.profile.has(Fix::AckBinding) {
-                    im.ack_input = Some(Hex(ack_input(sid.as_slice(), session.role.receiving(), *seq, &d)));
+                    let input = ack_input(sid.as_slice(), session.role.receiving(), *seq, mac.as_slice());
+                    im.ack_input = Some(Hex(input));
                 }
-                im.digest = Some(Hex(d));
+                im.ack_tag = Some(hex(mac));
             }
         }
         im.plaintext = Some(hex(&plaintext));
@@ -481,7 +481,7 @@ impl<S: BytesSuite> Run<'_, S> {
             Ack::Seed { .. } => {
                 im.ack_input = Some(Hex(labels::SEED_ACK_TEXT.to_vec()));
             }
-            Ack::Hardened { session: sid, seq, digest, .. } => {
+            Ack::Hardened { session: sid, seq, tag, .. } => {
                 let session = self
                     .before
                     .sessions()
@@ -490,11 +490,11 @@ impl<S: BytesSuite> Run<'_, S> {
                     .ok_or_else(|| missing("the session"))?;
                 self.keys(&mut im, session)?;
                 im.ack_input = Some(Hex(if self.profile.has(Fix::AckBinding) {
-                    ack_input(sid.as_slice(), session.role.sending(), *seq, digest.as_slice())
+                    ack_input(sid.as_slice(), session.role.sending(), *seq, tag.as_slice())
                 } else {
                     labels::SEED_ACK_TEXT.to_vec()
                 }));
-                im.digest = Some(hex(digest));
+                im.ack_tag = Some(hex(tag));
             }
         }
         Ok(im)

@@ -85,7 +85,7 @@ impl Fields<'_> {
             Ack::Hardened {
                 session: self.bytes("Ack.session")?,
                 seq: self.seq("Ack.seq")?,
-                digest: self.bytes("Ack.digest")?,
+                tag: self.bytes("Ack.tag")?,
                 mac,
             }
         })

@@ -62,11 +62,6 @@ pub(crate) fn check_against_implementation<S: BytesSuite>(
     }
 }
 
-/// `SHA256(T(IV, C))` (SPEC.md §7.2).
-pub(crate) fn digest<S: BytesSuite>(iv: &Bytes, ciphertext: &Bytes) -> Vec<u8> {
-    S::sha256(Input::Tuple(&[iv, ciphertext])).as_slice().to_vec()
-}
-
 /// The hardened message MAC input `T([2], sid, sender, recipient, u64(seq), IV, C)` (§7.2).
 pub(crate) fn mac_input(
     sid: &[u8],
@@ -79,7 +74,8 @@ pub(crate) fn mac_input(
     tuple(&[&[2], sid, sender, recipient, &seq.to_be_bytes(), iv, ciphertext])
 }
 
-/// The hardened ACK MAC input `T("EE2E-v2 ack", sid, [d], u64(seq), digest)` (§8.1).
-pub(crate) fn ack_input(sid: &[u8], direction: Direction, seq: u64, digest: &[u8]) -> Vec<u8> {
-    tuple(&[labels::ACK, sid, &[direction as u8], &seq.to_be_bytes(), digest])
+/// The hardened ACK MAC input `T("EE2E-v2 ack", sid, [d], u64(seq), tag)` (§8.1), `tag` the
+/// acknowledged message's MAC.
+pub(crate) fn ack_input(sid: &[u8], direction: Direction, seq: u64, tag: &[u8]) -> Vec<u8> {
+    tuple(&[labels::ACK, sid, &[direction as u8], &seq.to_be_bytes(), tag])
 }

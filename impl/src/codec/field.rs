@@ -161,8 +161,6 @@ pub(super) const IV: Kind = Kind::fixed(16);
 pub(super) const MAC: Kind = Kind::fixed(32);
 /// A hardened session id (SHA-256 output).
 pub(super) const SESSION_ID: Kind = Kind::fixed(32);
-/// A SHA-256 digest of (IV, ciphertext).
-pub(super) const DIGEST: Kind = Kind::fixed(32);
 /// A sequence number: u64 big-endian.
 pub(super) const SEQ: Kind = Kind::fixed(8);
 /// An error code: one byte.

@@ -63,7 +63,7 @@ fn ack(wire: Wire) -> Ack<ConcreteSuite> {
     match wire {
         Wire::Seed => Ack::Seed { text: Bytes::public(b"ACK".to_vec()), mac: fill(0x4d, 32) },
         Wire::Hardened => {
-            Ack::Hardened { session: fill(0x5d, 32), seq: 7, digest: fill(0xd1, 32), mac: fill(0x4d, 32) }
+            Ack::Hardened { session: fill(0x5d, 32), seq: 7, tag: fill(0xd1, 32), mac: fill(0x4d, 32) }
         }
     }
 }
@@ -111,7 +111,7 @@ fn expected_len(kind: MessageType, wire: Wire) -> usize {
     let ack = match wire {
         Wire::Seed => len(field::ACK_TEXT, 3) + len(field::MAC, 32),
         Wire::Hardened => {
-            len(field::SESSION_ID, 32) + len(field::SEQ, 8) + len(field::DIGEST, 32) + len(field::MAC, 32)
+            len(field::SESSION_ID, 32) + len(field::SEQ, 8) + len(field::MAC, 32) + len(field::MAC, 32)
         }
     };
     HEADER_LEN
@@ -241,12 +241,7 @@ fn key_request_encoding_matches_golden_bytes() {
 fn hardened_ack_encoding_matches_golden_bytes() {
     let message: M = Message::Ack {
         to: phone("+4930123456"),
-        ack: Ack::Hardened {
-            session: fill(0xaa, 32),
-            seq: 0x1234,
-            digest: fill(0xdd, 32),
-            mac: fill(0x33, 32),
-        },
+        ack: Ack::Hardened { session: fill(0xaa, 32), seq: 0x1234, tag: fill(0xdd, 32), mac: fill(0x33, 32) },
     };
     let expected = [
         "02",                     // version: hardened
@@ -255,7 +250,7 @@ fn hardened_ack_encoding_matches_golden_bytes() {
         "2b34393330313233343536", // "+4930123456"
         &"aa".repeat(32),         // Ack.session
         "0000000000001234",       // Ack.seq
-        &"dd".repeat(32),         // Ack.digest
+        &"dd".repeat(32),         // Ack.tag
         &"33".repeat(32),         // Ack.mac
     ]
     .concat();
@@ -608,9 +603,9 @@ fn encode_rejects_fixed_fields_of_the_wrong_size() {
 
     let message: M = Message::AckDelivery {
         from: phone(PHONE_B),
-        ack: Ack::Hardened { session: fill(1, 32), seq: 0, digest: fill(2, 33), mac: fill(3, 32) },
+        ack: Ack::Hardened { session: fill(1, 32), seq: 0, tag: fill(2, 33), mac: fill(3, 32) },
     };
-    let err = EncodeError::WrongLength { field: "Ack.digest", len: 33, expected: 32 };
+    let err = EncodeError::WrongLength { field: "Ack.tag", len: 33, expected: 32 };
     assert_eq!(encode(Wire::Hardened, &message), Err(err));
 
     let message: M = Message::RegisterSubmit {
@@ -693,7 +688,6 @@ fn field_kinds_declare_their_framing() {
         (field::IV, 16),
         (field::MAC, 32),
         (field::SESSION_ID, 32),
-        (field::DIGEST, 32),
         (field::SEQ, 8),
         (field::CODE, 1),
     ] {

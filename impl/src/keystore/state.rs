@@ -46,7 +46,8 @@ struct OutstandingEntry {
     peer: String,
     session: Option<String>,
     seq: Option<u64>,
-    digest: String,
+    /// The message's MAC tag (SPEC.md §8.3).
+    tag: String,
 }
 
 fn hex_opt(value: &Option<Bytes>) -> Option<String> {
@@ -90,7 +91,7 @@ impl StateFile {
                     peer: o.peer.to_string(),
                     session: hex_opt(&o.session),
                     seq: o.seq,
-                    digest: o.digest.to_hex(),
+                    tag: o.tag.to_hex(),
                 })
                 .collect(),
             next_id: state.next_id,
@@ -144,7 +145,7 @@ impl StateFile {
                     peer: parse_phone(path, "peer", &o.peer)?,
                     session: parse_opt(path, "session", &o.session)?,
                     seq: o.seq,
-                    digest: Bytes::public(parse_hex(path, "digest", &o.digest)?),
+                    tag: Bytes::public(parse_hex(path, "tag", &o.tag)?),
                 })
             })
             .collect::<Result<Vec<_>, KeystoreError>>()?;

@@ -286,7 +286,7 @@ pub fn other_layout_sealed(sealed: &Sealed<S>) -> Sealed<S> {
 pub fn other_layout_ack(ack: &Ack<S>) -> Ack<S> {
     match ack {
         Ack::Seed { mac, .. } => {
-            Ack::Hardened { session: public(&[0; 32]), seq: 0, digest: public(&[0; 32]), mac: mac.clone() }
+            Ack::Hardened { session: public(&[0; 32]), seq: 0, tag: public(&[0; 32]), mac: mac.clone() }
         }
         Ack::Hardened { mac, .. } => Ack::Seed { text: public(b"ACK"), mac: mac.clone() },
     }
