@@ -55,7 +55,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub sessions: Option<u8>,
     /// Key exchanges B may start (each with A or E) [default: 0; `messaging` also runs once
-    /// with 1 and one message per direction].
+    /// with 1 and one message per direction, as `messaging-ab`]. Any bound flag replaces the
+    /// default runs by one run at the given bounds.
     #[arg(long)]
     pub b_sessions: Option<u8>,
     /// Messages per direction [default: 2; 1 in `lifecycle`].

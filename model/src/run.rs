@@ -73,6 +73,8 @@ pub struct RunReport {
     pub threat: &'static str,
     /// Scenario.
     pub scenario: &'static str,
+    /// The run's name in reports ([`Config::label`]): the scenario's, or `messaging-ab`.
+    pub label: String,
     /// Bounds as text.
     pub bounds: String,
     /// Bounds as numbers.
@@ -318,6 +320,7 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
         profile: config.profile.name(),
         threat: config.threat.name(),
         scenario: config.scenario.name(),
+        label: config.label(),
         bounds: b.to_string(),
         bounds_values: b,
         complete,
@@ -381,7 +384,7 @@ fn watch(
                 "ee2e check: {} / {} / {}: {} states, {} unique, depth {}, {:.0} states/s, {:.2} GiB resident, {:.0} s",
                 config.profile,
                 config.threat,
-                config.scenario,
+                config.label(),
                 checker.state_count(),
                 unique,
                 checker.max_depth(),
