@@ -387,17 +387,24 @@ fn length_prefix(len: usize) -> [u8; LENGTH_PREFIX] {
     u32::try_from(len).expect("tuple part longer than 4 GiB").to_be_bytes()
 }
 
-/// Feeds `input` into a hash or MAC state: a tuple part by part, without building it.
-fn feed<U: hmac::digest::Update>(state: &mut U, input: Input<'_, Bytes>) {
+/// Feeds `input` to `update` as [`Suite::tuple`] would encode it, part by part, without
+/// building it: the one streaming form of the tuple encoding, for every suite's hashes and
+/// MACs.
+pub(crate) fn feed_parts(input: Input<'_, Bytes>, mut update: impl FnMut(&[u8])) {
     match input {
-        Input::Raw(value) => state.update(value.as_slice()),
+        Input::Raw(value) => update(value.as_slice()),
         Input::Tuple(parts) => {
             for part in parts {
-                state.update(&length_prefix(part.len()));
-                state.update(part.as_slice());
+                update(&length_prefix(part.len()));
+                update(part.as_slice());
             }
         }
     }
+}
+
+/// Feeds `input` into a hash or MAC state ([`feed_parts`]).
+fn feed<U: hmac::digest::Update>(state: &mut U, input: Input<'_, Bytes>) {
+    feed_parts(input, |bytes| state.update(bytes));
 }
 
 /// SHA-256 of `input` as an array (no allocation).

@@ -59,7 +59,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use self::ffi::{PrivateRsa, PublicRsa};
 use self::padding::H_LEN;
-use crate::suite::{ConcreteSuite, KeyError, Rng};
+use crate::suite::{ConcreteSuite, KeyError, Rng, feed_parts};
 use crate::value::Bytes;
 
 /// AES block and CBC IV length.
@@ -241,31 +241,10 @@ impl fmt::Debug for CipherKey {
     }
 }
 
-/// The 4-byte big-endian length prefix of a tuple part.
-///
-/// # Panics
-/// If the part is 4 GiB or longer, which no protocol value can be.
-fn length_prefix(len: usize) -> [u8; 4] {
-    u32::try_from(len).expect("tuple part longer than 4 GiB").to_be_bytes()
-}
-
-/// Feeds `input` to `update`: a tuple part by part, without building it.
-fn feed(input: Input<'_, Bytes>, mut update: impl FnMut(&[u8])) {
-    match input {
-        Input::Raw(value) => update(value.as_slice()),
-        Input::Tuple(parts) => {
-            for part in parts {
-                update(&length_prefix(part.len()));
-                update(part.as_slice());
-            }
-        }
-    }
-}
-
 /// SHA-256 of `input` as an array.
 fn sha256_of(input: Input<'_, Bytes>) -> [u8; H_LEN] {
     let mut ctx = digest::Context::new(&SHA256);
-    feed(input, |bytes| ctx.update(bytes));
+    feed_parts(input, |bytes| ctx.update(bytes));
     let mut out = [0u8; H_LEN];
     out.copy_from_slice(ctx.finish().as_ref());
     out
@@ -274,7 +253,7 @@ fn sha256_of(input: Input<'_, Bytes>) -> [u8; H_LEN] {
 /// The HMAC-SHA-256 tag of `input`.
 fn hmac_tag(key: &MacKey, input: Input<'_, Bytes>) -> hmac::Tag {
     let mut ctx = hmac::Context::with_key(&key.key);
-    feed(input, |bytes| ctx.update(bytes));
+    feed_parts(input, |bytes| ctx.update(bytes));
     ctx.sign()
 }
 
@@ -362,7 +341,8 @@ impl Suite for AwsLcSuite {
     }
 
     fn ct_eq(a: &Bytes, b: &Bytes) -> bool {
-        a.len() == b.len() && bool::from(a.as_slice().ct_eq(b.as_slice()))
+        // Not a primitive: a comparison of bytes, the same in every suite.
+        ConcreteSuite::ct_eq(a, b)
     }
 
     fn pbkdf2(password: &Bytes, salt: &Bytes, iterations: u32) -> Bytes {

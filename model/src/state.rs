@@ -198,7 +198,8 @@ impl State {
     /// `self` is reachable from `last` with the same budget.
     pub fn copied_only(&self, last: &State) -> bool {
         let held = |s: &State, p: &Packet| s.copies.get(p).copied().unwrap_or(0);
-        let added: u8 = self.copies.iter().map(|(p, n)| n.saturating_sub(held(last, p))).sum();
+        let added: usize =
+            self.copies.iter().map(|(p, n)| usize::from(n.saturating_sub(held(last, p)))).sum();
         added <= 1 && last.copies.iter().all(|(p, n)| held(self, p) >= *n) && self.same_but_copies(last)
     }
 
