@@ -57,6 +57,9 @@ pub struct ExploreArgs {
     /// Clock ticks (scenarios that register).
     #[arg(long, default_value_t = Bounds::default().ticks)]
     pub ticks: u8,
+    /// Offline spells of B, 0 or 1 (scenarios that message).
+    #[arg(long, default_value_t = Bounds::default().offline_spells, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub offline_spells: u8,
     /// Print the URL of `check`'s shortest counterexample (or witness) of this property and
     /// serve as usual (`--trace directory_binding`).
     #[arg(long)]
@@ -78,6 +81,7 @@ pub fn config(args: &ExploreArgs) -> Result<Config, String> {
         messages: args.messages.unwrap_or(defaults.messages),
         injections: args.injections.unwrap_or(defaults.injections),
         ticks: args.ticks,
+        offline_spells: args.offline_spells,
     };
     Ok(Config { profile, threat, scenario, bounds })
 }

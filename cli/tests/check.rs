@@ -388,6 +388,31 @@ fn check_without_sessions_or_messages_says_what_cannot_be_exercised() {
     }
 }
 
+/// Without B's offline spell nothing is stored: alone, such a run cannot witness stored
+/// delivery (exit status 4, with the reason); in the default check the first `messaging` run
+/// exercises it, so `messaging-ab`'s "not exercisable" fails nothing. A spell count past 1 is
+/// refused before any checking.
+#[test]
+fn check_without_an_offline_spell_cannot_witness_stored_delivery() {
+    let out =
+        ee2e(&words("check --scenario messaging --profile seed --b-sessions 1 --offline-spells 0 --quiet"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    let row = text.lines().find(|l| l.starts_with("| offline_message_delivered ")).expect("row");
+    assert!(row.contains("not exercisable"), "{row}");
+    assert!(text.contains("B never goes offline (--offline-spells 0)"), "{text}");
+    assert!(text.contains("0 offline spell(s) of B"), "{text}");
+
+    let out = ee2e(&words("check --scenario messaging --profile seed --quiet"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("messaging-ab 1 key exchange(s) by A, 1 by B, 2 message(s) per direction, 2 injection(s), 1 tick(s), 0 offline spell(s) of B"), "{text}");
+
+    let out = ee2e(&words("check --scenario messaging --offline-spells 2 --quiet"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--offline-spells"));
+}
+
 /// `--witnesses` prints each sometimes-property's shortest witness: honest steps only.
 #[test]
 fn check_witnesses_are_runs_of_honest_parties() {

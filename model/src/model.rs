@@ -187,7 +187,8 @@ impl Ee2eModel {
     /// which stays true. A key request is then a pure lookup; a relay depends on nothing but
     /// whether its recipient is online: A always is, E never is, and B's presence is settled
     /// once B has gone offline and back, both announcements have been delivered and no
-    /// injection is left to replay one. The step draws no randomness, records no ghost event
+    /// injection is left to replay one — and from the start in a run without an offline
+    /// spell, where no announcement is ever on the network. The step draws no randomness, records no ghost event
     /// and changes no server table except the recipient's queue, whose order nothing reads
     /// before it is flushed into the (unordered) pool.
     pub fn commuting_server_step(&self, state: &State, packet: &Packet) -> bool {
@@ -216,11 +217,14 @@ impl Ee2eModel {
     }
 
     fn b_presence_settled(&self, state: &State) -> bool {
+        // The attacker cannot build a presence announcement (nothing in `synth` makes one),
+        // only deliver or replay B's own: with none on the network (a run without an offline
+        // spell), nothing can change B's presence.
+        let replayable = !self.no_injection_left(state);
         state.progress.presence == 2
-            && self.no_injection_left(state)
             && state.pool.iter().all(|p| {
                 !matches!(p.message, Message::Connect { .. } | Message::Disconnect { .. })
-                    || !state.deliverable(p)
+                    || !(replayable || state.deliverable(p))
             })
     }
 
@@ -854,7 +858,10 @@ impl Model for Ee2eModel {
             knowledge,
             injections: 0,
             inbox: Default::default(),
-            progress: Progress::default(),
+            progress: Progress {
+                presence: if self.config.bounds.offline_spells == 0 { 2 } else { 0 },
+                ..Progress::default()
+            },
             ghost,
             now: start_time(self.config.scenario),
         }]

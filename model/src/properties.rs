@@ -289,6 +289,9 @@ pub fn not_exercisable(name: &str, config: &Config) -> Option<&'static str> {
         }
         "session_established" if !honest_start => Some(NO_START),
         "message_delivered" | "offline_message_delivered" | "ack_accepted" if !honest_send => Some(NO_SEND),
+        "offline_message_delivered" if b.offline_spells == 0 => {
+            Some("B never goes offline (--offline-spells 0), so nothing is stored for it")
+        }
         _ => None,
     }
 }

@@ -209,7 +209,11 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
     // sometimes-property witnessed): coverage probes alone never keep a run going.
     let verdicts: std::collections::BTreeSet<&'static str> = ALL
         .iter()
-        .filter(|d| d.kind != Kind::Covers && d.part.in_scenario(config.scenario))
+        .filter(|d| {
+            d.kind != Kind::Covers
+                && d.part.in_scenario(config.scenario)
+                && crate::properties::not_exercisable(d.name, &config).is_none()
+        })
         .map(|d| d.name)
         .collect();
     let builder = model

@@ -93,7 +93,8 @@ pub struct Progress {
     pub sessions: [u8; 2],
     /// Messages sent by A and by B.
     pub sent: [u8; 2],
-    /// B went offline (1), then online again (2).
+    /// B went offline (1), then online again (2); 2 from the start in a run without an
+    /// offline spell (`Bounds::offline_spells`).
     pub presence: u8,
     /// B's long-term key leaked (threat `compromise`).
     pub compromised: bool,

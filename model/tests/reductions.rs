@@ -12,7 +12,8 @@ use stateright::{Checker, Model};
 
 /// The bounds the differential runs start from: one message per direction (the unreduced
 /// models at the default two take too long to run both ways on every test run).
-const ONE_MESSAGE: Bounds = Bounds { sessions: 1, b_sessions: 0, messages: 1, injections: 2, ticks: 1 };
+const ONE_MESSAGE: Bounds =
+    Bounds { sessions: 1, b_sessions: 0, messages: 1, injections: 2, ticks: 1, offline_spells: 1 };
 
 fn discoveries(model: Ee2eModel) -> (BTreeSet<&'static str>, usize) {
     let scenario = model.config.scenario;
@@ -100,6 +101,10 @@ fn partial_order_reduction_loses_no_discovery_in_messaging() {
     same_with_and_without_reduction(Profile::SEED, Threat::Network, Scenario::Messaging, twice);
     let both = Bounds { sessions: 2, b_sessions: 1, injections: 0, ..ONE_MESSAGE };
     same_with_and_without_reduction(Profile::HARDENED, Threat::Network, Scenario::Messaging, both);
+    // B online throughout (the default `messaging-ab`): relays to B commute from the start.
+    let online = Bounds { b_sessions: 1, injections: 1, offline_spells: 0, ..ONE_MESSAGE };
+    same_with_and_without_reduction(Profile::HARDENED, Threat::Network, Scenario::Messaging, online);
+    same_with_and_without_reduction(Profile::SEED, Threat::Network, Scenario::Messaging, online);
     let seed_two = Bounds { messages: 2, injections: 0, ..ONE_MESSAGE };
     same_with_and_without_reduction(Profile::SEED, Threat::Network, Scenario::Messaging, seed_two);
     for threat in [Threat::Passive, Threat::Compromise, Threat::Server] {
@@ -156,4 +161,44 @@ fn relabelling_only_deliveries_loses_no_discovery() {
         same_with_and_without_server_relabelling(profile, Threat::Network, Scenario::Lifecycle, lifecycle);
     }
     same_with_and_without_server_relabelling(Profile::HARDENED, Threat::Sms, Scenario::Lifecycle, lifecycle);
+}
+
+/// B's offline spell against a run where B stays online (model/README.md, "Reductions"):
+/// clients cannot tell a stored delivery from a forwarded one, so the spell changes no
+/// discovery but the one about stored delivery, which the spell must make.
+fn same_with_and_without_offline_spell(profile: Profile, threat: Threat, scenario: Scenario, bounds: Bounds) {
+    let with = Config { profile, threat, scenario, bounds: Bounds { offline_spells: 1, ..bounds } };
+    let without = Config { bounds: Bounds { offline_spells: 0, ..bounds }, ..with };
+    let name = format!("{profile} {threat} {scenario} {bounds} (offline spell)");
+    let (mut spell, spell_states) = discoveries(Ee2eModel::new(with));
+    let (online, online_states) = discoveries(Ee2eModel::new(without));
+    assert!(spell.remove("offline_message_delivered"), "{name}: the spell stores and delivers nothing");
+    assert!(!online.contains("offline_message_delivered"), "{name}: stored delivery without a spell");
+    assert_eq!(spell, online, "{name}: discoveries differ");
+    eprintln!("{name}: {} discoveries; {online_states} vs {spell_states} states", online.len());
+    assert!(online_states < spell_states, "{name}: {online_states} >= {spell_states}");
+}
+
+#[test]
+fn an_offline_spell_changes_no_discovery_but_stored_delivery() {
+    let one = Bounds { injections: 1, ..ONE_MESSAGE };
+    for profile in [
+        Profile::SEED,
+        Profile::HARDENED,
+        Profile::HARDENED.without(Fix::ReplayWindow),
+        Profile::HARDENED.without(Fix::AckBinding),
+        Profile::HARDENED.without(Fix::TransportReplay),
+    ] {
+        same_with_and_without_offline_spell(profile, Threat::Network, Scenario::Messaging, ONE_MESSAGE);
+    }
+    let two = Bounds { messages: 2, ..ONE_MESSAGE };
+    same_with_and_without_offline_spell(Profile::HARDENED, Threat::Network, Scenario::Messaging, two);
+    let both = Bounds { b_sessions: 1, ..one };
+    same_with_and_without_offline_spell(Profile::HARDENED, Threat::Network, Scenario::Messaging, both);
+    same_with_and_without_offline_spell(Profile::SEED, Threat::Network, Scenario::Messaging, both);
+    for threat in [Threat::Passive, Threat::Sms, Threat::Server, Threat::Compromise] {
+        same_with_and_without_offline_spell(Profile::HARDENED, threat, Scenario::Messaging, one);
+    }
+    let lifecycle = Bounds::for_scenario(Scenario::Lifecycle);
+    same_with_and_without_offline_spell(Profile::HARDENED, Threat::Network, Scenario::Lifecycle, lifecycle);
 }

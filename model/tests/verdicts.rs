@@ -127,18 +127,21 @@ fn the_explorer_step_text_shows_the_violation_in_the_attack_state() {
     assert!(last.contains("in this state: violated: directory_binding, session_key_secrecy"), "{last}");
 }
 
-/// The default check's second `messaging` run: a key exchange by each initiator.
+/// The default check's second `messaging` run: a key exchange by each initiator, two messages
+/// per direction, two injections, B online throughout.
 #[test]
 fn hardened_messaging_with_both_initiators_holds_every_property() {
     let bounds = Bounds::defaults(Scenario::Messaging)[1];
-    assert_eq!((bounds.sessions, bounds.b_sessions), (1, 1));
+    assert_eq!((bounds.sessions, bounds.b_sessions, bounds.messages, bounds.injections), (1, 1, 2, 2));
+    assert_eq!(bounds.offline_spells, 0);
     let config =
         Config { profile: Profile::HARDENED, threat: Threat::Network, scenario: Scenario::Messaging, bounds };
     assert_eq!(config.label(), "messaging-ab");
     let r = run(config, 2);
     assert_eq!(with_status(&r, Status::Violated), Vec::<&str>::new());
     assert_eq!(with_status(&r, Status::NotWitnessed), Vec::<&str>::new());
-    assert_eq!(r.unique_states, 111_171);
+    assert_eq!(with_status(&r, Status::NotExercised), vec!["offline_message_delivered"]);
+    assert_eq!(r.unique_states, 328_908);
     for probe in ["b_initiates_session", "sessions_overlap"] {
         assert_eq!(r.property(probe).map(|p| p.status), Some(Status::Witnessed), "{probe}");
     }

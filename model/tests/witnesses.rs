@@ -106,7 +106,7 @@ fn static_exercisability_agrees_with_the_checker() {
     ];
     for profile in [Profile::SEED, Profile::HARDENED] {
         for (sessions, b_sessions, messages, injections) in grid {
-            let bounds = Bounds { sessions, b_sessions, messages, injections, ticks: 1 };
+            let bounds = Bounds { sessions, b_sessions, messages, injections, ticks: 1, offline_spells: 1 };
             let config = config(profile, Scenario::Messaging, bounds);
             let report = run(config, 2);
             assert!(report.complete);
@@ -131,7 +131,8 @@ fn static_exercisability_agrees_with_the_checker() {
 /// and a passive attacker exercises nothing the honest clients do not.
 #[test]
 fn exercisability_follows_the_threat_model() {
-    let bounds = Bounds { sessions: 0, b_sessions: 0, messages: 2, injections: 2, ticks: 1 };
+    let bounds =
+        Bounds { sessions: 0, b_sessions: 0, messages: 2, injections: 2, ticks: 1, offline_spells: 1 };
     let network = config(Profile::HARDENED, Scenario::Messaging, bounds);
     let passive = Config { threat: Threat::Passive, ..network };
     assert_eq!(not_exercisable("key_transport_agreement", &network), None);

@@ -41,7 +41,7 @@ pub fn runs_table(runs: &[(Config, RunReport)], with_bounds: bool) -> String {
     let mut header = vec!["profile", "threat", "scenario"];
     let mut align = vec![Align::Left, Align::Left, Align::Left];
     if with_bounds {
-        header.push("bounds (A, B, messages, injections, ticks)");
+        header.push("bounds (A, B, messages, injections, ticks, offline spells)");
         align.push(Align::Left);
     }
     header.extend(["states", "unique", "depth", "seconds", "unique/s", "B/state"]);
@@ -53,8 +53,8 @@ pub fn runs_table(runs: &[(Config, RunReport)], with_bounds: bool) -> String {
             if with_bounds {
                 let b = r.bounds_values;
                 row.push(format!(
-                    "{}, {}, {}, {}, {}",
-                    b.sessions, b.b_sessions, b.messages, b.injections, b.ticks
+                    "{}, {}, {}, {}, {}, {}",
+                    b.sessions, b.b_sessions, b.messages, b.injections, b.ticks, b.offline_spells
                 ));
             }
             let unique = if r.complete {
