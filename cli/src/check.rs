@@ -250,7 +250,7 @@ pub fn run_check_with(
         })
     };
     let unexercisable = runs.iter().any(|(c, r)| {
-        r.properties.iter().any(|p| p.status == Status::NotExercised && !exercised_elsewhere(c, &p.name))
+        r.properties.iter().any(|p| p.status == Status::NotExercised && !exercised_elsewhere(c, p.name))
     });
     let outcome = if !ok {
         Outcome::Failed
