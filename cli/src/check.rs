@@ -252,12 +252,13 @@ pub fn run_check_with(
     let unexercisable = runs.iter().any(|(c, r)| {
         r.properties.iter().any(|p| p.status == Status::NotExercised && !exercised_elsewhere(c, p.name))
     });
+    // An incomplete run has no verdict at all, which says more than a missing exercise.
     let outcome = if !ok {
         Outcome::Failed
-    } else if unexercisable {
-        Outcome::NotExercisable
     } else if incomplete {
         Outcome::Incomplete
+    } else if unexercisable {
+        Outcome::NotExercisable
     } else {
         Outcome::Ok
     };
