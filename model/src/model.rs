@@ -188,9 +188,9 @@ impl Ee2eModel {
     /// whether its recipient is online: A always is, E never is, and B's presence is settled
     /// once B has gone offline and back, both announcements have been delivered and no
     /// injection is left to replay one — and from the start in a run without an offline
-    /// spell, where no announcement is ever on the network. The step draws no randomness, records no ghost event
-    /// and changes no server table except the recipient's queue, whose order nothing reads
-    /// before it is flushed into the (unordered) pool.
+    /// spell, where no announcement is ever on the network. The step draws no randomness,
+    /// records no ghost event and changes no server table except the recipient's queue, whose
+    /// order nothing reads before it is flushed into the (unordered) pool.
     pub fn commuting_server_step(&self, state: &State, packet: &Packet) -> bool {
         let Hop::ToServer { from } = packet.hop else { return false };
         if self.config.scenario == Scenario::Registration {
