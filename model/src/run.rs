@@ -246,24 +246,30 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
             .collect()
     };
     let plain = Ee2eModel::new(config).without_reduction();
-    let mut counterexamples =
-        crate::trace::shortest(&trace_model(config, Kind::Always), &goals_of(true), TRACE_SEARCH_LIMIT)
-            .into_iter();
+    let mut counterexamples = crate::trace::shortest_until(
+        &trace_model(config, Kind::Always),
+        &goals_of(true),
+        TRACE_SEARCH_LIMIT,
+        &options.interrupt,
+    )
+    .into_iter();
     // Witnesses of sometimes-properties come from the attacker-free graph (every step shown),
     // coverage probes from the reduced one; both are then read back in report order.
     let goals_of_kind = |kind: Kind| -> Vec<crate::trace::Goal> {
         goals_of(false).into_iter().filter(|(name, _)| kind_of(name) == kind).collect()
     };
-    let mut witnesses = crate::trace::shortest(
+    let mut witnesses = crate::trace::shortest_until(
         &trace_model(config, Kind::Sometimes),
         &goals_of_kind(Kind::Sometimes),
         EXAMPLE_SEARCH_LIMIT,
+        &options.interrupt,
     )
     .into_iter();
-    let mut probes = crate::trace::shortest(
+    let mut probes = crate::trace::shortest_until(
         &trace_model(config, Kind::Covers),
         &goals_of_kind(Kind::Covers),
         EXAMPLE_SEARCH_LIMIT,
+        &options.interrupt,
     )
     .into_iter();
     let init = plain.init_states().remove(0);

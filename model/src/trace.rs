@@ -5,6 +5,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use stateright::Model;
 
@@ -23,6 +24,18 @@ fn fingerprint(state: &State) -> u64 {
 /// For each goal, the shortest action sequence from the initial state to a state satisfying
 /// it (`None` if none is reachable). Explores at most `max_states` distinct states.
 pub fn shortest(model: &Ee2eModel, goals: &[Goal], max_states: usize) -> Vec<Option<Vec<Action>>> {
+    shortest_until(model, goals, max_states, &AtomicBool::new(false))
+}
+
+/// [`shortest`], giving up (with what it found so far) as soon as `stop` is set: after a
+/// Ctrl-C the user wants the report now, and the checker's own paths stand in for the
+/// traces not found.
+pub fn shortest_until(
+    model: &Ee2eModel,
+    goals: &[Goal],
+    max_states: usize,
+    stop: &AtomicBool,
+) -> Vec<Option<Vec<Action>>> {
     let mut found: Vec<Option<Vec<Action>>> = vec![None; goals.len()];
     // Node i: (parent, action that led here).
     let mut nodes: Vec<(usize, Option<Action>)> = Vec::new();
@@ -50,7 +63,7 @@ pub fn shortest(model: &Ee2eModel, goals: &[Goal], max_states: usize) -> Vec<Opt
                 found[g] = Some(path_to(&nodes, id));
             }
         }
-        if found.iter().all(Option::is_some) || seen.len() >= max_states {
+        if found.iter().all(Option::is_some) || seen.len() >= max_states || stop.load(Ordering::Relaxed) {
             break;
         }
         actions.clear();

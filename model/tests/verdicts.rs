@@ -146,3 +146,36 @@ fn hardened_messaging_with_both_initiators_holds_every_property() {
         assert_eq!(r.property(probe).map(|p| p.status), Some(Status::Witnessed), "{probe}");
     }
 }
+
+/// After a Ctrl-C the report must come at once: the shortest-trace search gives up as soon
+/// as it is told to stop (the checker's own paths then stand in), and an interrupted run is
+/// incomplete, claims nothing holds, yet keeps the violations it found.
+#[test]
+fn an_interrupt_stops_the_trace_search_and_the_run_reports_incomplete() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use ee2e_model::Ee2eModel;
+    use ee2e_model::run::{RunOptions, run_with};
+    let config = Config {
+        profile: Profile::SEED,
+        threat: Threat::Network,
+        scenario: Scenario::Messaging,
+        bounds: Bounds::default(),
+    };
+    let model = Ee2eModel::new(config).without_reduction();
+    let goal = [("directory_binding", ee2e_model::properties::negation("directory_binding"))];
+    let found = ee2e_model::trace::shortest_until(&model, &goal, 100_000, &AtomicBool::new(false));
+    assert!(found[0].is_some(), "the seed attack is found when not stopped");
+    let stopped = ee2e_model::trace::shortest_until(&model, &goal, 100_000, &AtomicBool::new(true));
+    assert!(stopped[0].is_none(), "a stopped search returns at once, without the trace");
+
+    let options = RunOptions { interrupt: Arc::new(AtomicBool::new(true)), ..RunOptions::threads(1) };
+    let r = run_with(config, &options);
+    assert!(!r.complete);
+    assert_eq!(r.stopped.as_deref(), Some("interrupted"));
+    assert_eq!(with_status(&r, Status::Holds), Vec::<&str>::new(), "an interrupted run claims nothing holds");
+    for p in r.properties.iter().filter(|p| p.status == Status::Violated) {
+        assert!(!p.trace.is_empty(), "{} is reported with the checker's own path", p.name);
+    }
+}
