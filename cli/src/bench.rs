@@ -362,7 +362,7 @@ fn specs() -> Vec<Spec> {
                     timed(plan, || Ok(cbc_decrypt_blocks(&key, &[9; 16], black_box(&input), &mut output)?))
                 })
             })
-            .note("ee2e::suite::cbc_decrypt_blocks: the suite's CBC loop"),
+            .note("ee2e::suite::cbc_decrypt_blocks: cbc::Decryptor buffer to buffer"),
         );
         specs.push(
             Spec::new(
@@ -380,7 +380,7 @@ fn specs() -> Vec<Spec> {
                     })
                 },
             )
-            .note("cbc::Decryptor in place (the suite's loop before this change)"),
+            .note("cbc::Decryptor in place (what the suite runs, buffer to buffer)"),
         );
         specs.push(
             Spec::new(format!("hmac-sha256 {size}"), "primitive", vec![Op::Hmac(len)], {
