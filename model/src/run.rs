@@ -102,6 +102,22 @@ pub struct RunReport {
     pub memory_bytes: u64,
     /// Verdicts, then coverage probes.
     pub properties: Vec<PropertyResult>,
+    /// Where B's offline spell was explored attacker-free only ([`split_offline_spell`]): the
+    /// distinct states of the two parts this run's figures add up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spell_split: Option<SpellSplit>,
+}
+
+/// The two parts of a run whose offline spell was explored attacker-free only
+/// (model/README.md, "Reductions").
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SpellSplit {
+    /// Distinct states of the run without the spell, at the run's injections (every safety
+    /// property, every probe).
+    pub without_spell: usize,
+    /// Distinct states of the run with the spell and no injection (every sometimes-property,
+    /// stored delivery among them).
+    pub attacker_free_spell: usize,
 }
 
 impl RunReport {
@@ -162,6 +178,9 @@ pub struct RunOptions {
     pub progress: bool,
     /// Set from outside (e.g. on Ctrl-C) to stop the run cleanly.
     pub interrupt: Arc<AtomicBool>,
+    /// Explore B's offline spell attacker-free only ([`split_offline_spell`]; off by default
+    /// until its differential test covers every configuration of the spell's).
+    pub split_spell: bool,
 }
 
 impl RunOptions {
@@ -174,7 +193,82 @@ impl RunOptions {
             max_memory: None,
             progress: false,
             interrupt: Arc::new(AtomicBool::new(false)),
+            split_spell: false,
         }
+    }
+}
+
+/// The two configurations a run of `config` is split into, if it is: B's offline spell
+/// changes no discovery but stored delivery (model/README.md, "Reductions"), and stored
+/// delivery, like every sometimes-property, is only witnessed attacker-free. So a run with the
+/// spell and injections is exactly the run without the spell (for every safety property and
+/// probe) together with the run with the spell and no injection (for every sometimes-property)
+/// — far smaller than the run with both, whose states multiply the spell's announcements and
+/// stored copies by every injection. `None` where there is nothing to split: no spell, no
+/// injection, or a passive attacker.
+pub fn split_offline_spell(config: Config) -> Option<(Config, Config)> {
+    let b = config.bounds;
+    let splits = config.scenario.messages()
+        && b.offline_spells > 0
+        && b.injections > 0
+        && config.threat != crate::config::Threat::Passive;
+    splits.then(|| {
+        let without = Config { bounds: Bounds { offline_spells: 0, ..b }, ..config };
+        let attacker_free = Config { bounds: Bounds { injections: 0, ..b }, ..config };
+        (without, attacker_free)
+    })
+}
+
+/// Joins the two parts of a split run into the report of `config`
+/// ([`split_offline_spell`]): a property is discovered if either part discovered it (every
+/// path of either part is a path of `config`'s full graph), holds or goes unwitnessed only if
+/// both parts are complete, and is not exercisable only as `config` says.
+fn join_split(config: Config, safety: RunReport, witness: RunReport) -> RunReport {
+    let complete = safety.complete && witness.complete;
+    let found = |p: &PropertyResult| matches!(p.status, Status::Violated | Status::Witnessed);
+    let properties = safety
+        .properties
+        .into_iter()
+        .zip(witness.properties)
+        .map(|(s, w)| {
+            debug_assert_eq!(s.name, w.name);
+            let why = crate::properties::not_exercisable(s.name, &config);
+            // Sometimes-properties prefer the attacker-free part's example (it has the spell),
+            // safety properties and probes the other's.
+            let (first, second) = if s.kind == "sometimes" { (w, s) } else { (s, w) };
+            let mut chosen = if found(&first) || !found(&second) { first } else { second };
+            chosen.why = why.filter(|_| !found(&chosen));
+            chosen.status = match chosen.status {
+                _ if chosen.why.is_some() => Status::NotExercised,
+                Status::Violated | Status::Witnessed => chosen.status,
+                _ if !complete => Status::Unknown,
+                _ if chosen.kind == "always" => Status::Holds,
+                _ => Status::NotWitnessed,
+            };
+            chosen
+        })
+        .collect();
+    let b = config.bounds;
+    RunReport {
+        profile: config.profile.name(),
+        threat: config.threat.name(),
+        scenario: config.scenario.name(),
+        label: config.label(),
+        bounds: b.to_string(),
+        bounds_values: b,
+        complete,
+        settled_early: complete && safety.settled_early && witness.settled_early,
+        stopped: safety.stopped.or(witness.stopped),
+        states: safety.states + witness.states,
+        unique_states: safety.unique_states + witness.unique_states,
+        max_depth: safety.max_depth.max(witness.max_depth),
+        seconds: safety.seconds + witness.seconds,
+        memory_bytes: safety.memory_bytes.max(witness.memory_bytes),
+        properties,
+        spell_split: Some(SpellSplit {
+            without_spell: safety.unique_states,
+            attacker_free_spell: witness.unique_states,
+        }),
     }
 }
 
@@ -201,6 +295,18 @@ pub fn run(config: Config, threads: usize) -> RunReport {
 
 /// [`run`] with limits and progress.
 pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
+    match split_offline_spell(config).filter(|_| options.split_spell) {
+        Some((without, attacker_free)) => {
+            let safety = run_one(without, options);
+            let witness = run_one(attacker_free, options);
+            join_split(config, safety, witness)
+        }
+        None => run_one(config, options),
+    }
+}
+
+/// One exhaustive run of exactly `config`.
+fn run_one(config: Config, options: &RunOptions) -> RunReport {
     let stop = Arc::new(AtomicBool::new(false));
     let model = Ee2eModel::new(config).with_stop(Arc::clone(&stop));
     let start = Instant::now();
@@ -342,6 +448,7 @@ pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
         seconds,
         memory_bytes: peak_memory.saturating_sub(base_memory),
         properties,
+        spell_split: None,
     }
 }
 

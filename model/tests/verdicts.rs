@@ -179,3 +179,22 @@ fn an_interrupt_stops_the_trace_search_and_the_run_reports_incomplete() {
         assert!(!p.trace.is_empty(), "{} is reported with the checker's own path", p.name);
     }
 }
+
+/// Splitting B's offline spell (`run::split_offline_spell`) gives every property the status
+/// the full exploration gives it, in far fewer states.
+#[test]
+fn splitting_the_offline_spell_changes_no_status() {
+    use ee2e_model::run::{RunOptions, run_with};
+    let config = Config {
+        profile: Profile::HARDENED,
+        threat: Threat::Network,
+        scenario: Scenario::Messaging,
+        bounds: Bounds::default(),
+    };
+    let full = run_with(config, &RunOptions::threads(2));
+    let split = run_with(config, &RunOptions { split_spell: true, ..RunOptions::threads(2) });
+    let statuses = |r: &RunReport| r.properties.iter().map(|p| (p.name, p.status)).collect::<Vec<_>>();
+    assert_eq!(statuses(&split), statuses(&full));
+    assert!(split.spell_split.is_some() && full.spell_split.is_none());
+    assert!(split.unique_states < full.unique_states, "{} vs {}", split.unique_states, full.unique_states);
+}

@@ -86,7 +86,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
     // own, named by `Config::label`.
     let mut scenarios: Vec<(Scenario, String)> = Vec::new();
     let _ = writeln!(out, "EE2E model check — bounds:");
-    for (c, _) in runs {
+    for (c, r) in runs {
         if !profiles.contains(&c.profile) {
             profiles.push(c.profile);
         }
@@ -97,6 +97,13 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample]) 
         let group = (c.scenario, c.label());
         if !scenarios.contains(&group) {
             let _ = writeln!(out, "  {:<12} {}", group.1, c.bounds);
+            if r.spell_split.is_some() {
+                let _ = writeln!(
+                    out,
+                    "  {:<12} (the spell explored attacker-free: safety at 0 spells, witnesses at 0 injections; model/README.md, \"Reductions\")",
+                    ""
+                );
+            }
             scenarios.push(group);
         }
     }
