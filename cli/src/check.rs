@@ -72,11 +72,11 @@ pub struct CheckArgs {
     /// `messaging-ab`]. A spell exercises stored delivery and changes no safety verdict.
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
     pub offline_spells: Option<u8>,
-    /// Explore B's offline spell attacker-free and the injections without it, instead of the
-    /// spell together with every injection (the same discoveries by the spell's reduction
-    /// argument, model/README.md "Reductions"; far fewer states). Experimental.
+    /// Explore B's offline spell together with every injection, instead of splitting the run
+    /// (the default) into the injections without the spell and the spell attacker-free: the
+    /// same discoveries (model/README.md, "Reductions"), many times the states.
     #[arg(long)]
-    pub split_spell: bool,
+    pub full_spell: bool,
     /// Checker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -188,7 +188,7 @@ pub fn run_options(args: &CheckArgs, interrupt: Arc<AtomicBool>) -> RunOptions {
         max_memory: args.max_memory.map(|gib| (gib * (1u64 << 30) as f64) as u64),
         progress: !args.quiet,
         interrupt,
-        split_spell: args.split_spell,
+        split_spell: !args.full_spell,
     }
 }
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use ee2e_model::properties::ALL;
+use ee2e_model::run::split_offline_spell;
 use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
 use ee2e_spec::{Fix, Profile};
 use stateright::{Checker, Model};
@@ -170,13 +171,33 @@ fn same_with_and_without_offline_spell(profile: Profile, threat: Threat, scenari
     let with = Config { profile, threat, scenario, bounds: Bounds { offline_spells: 1, ..bounds } };
     let without = Config { bounds: Bounds { offline_spells: 0, ..bounds }, ..with };
     let name = format!("{profile} {threat} {scenario} {bounds} (offline spell)");
-    let (mut spell, spell_states) = discoveries(Ee2eModel::new(with));
+    let (spell, spell_states) = discoveries(Ee2eModel::new(with));
     let (online, online_states) = discoveries(Ee2eModel::new(without));
-    assert!(spell.remove("offline_message_delivered"), "{name}: the spell stores and delivers nothing");
+    let mut spell_less_delivery = spell.clone();
+    assert!(
+        spell_less_delivery.remove("offline_message_delivered"),
+        "{name}: the spell stores and delivers nothing"
+    );
     assert!(!online.contains("offline_message_delivered"), "{name}: stored delivery without a spell");
-    assert_eq!(spell, online, "{name}: discoveries differ");
+    assert_eq!(spell_less_delivery, online, "{name}: discoveries differ");
     eprintln!("{name}: {} discoveries; {online_states} vs {spell_states} states", online.len());
     assert!(online_states < spell_states, "{name}: {online_states} >= {spell_states}");
+
+    // The split `check` runs by default (run.rs, `split_offline_spell`): its two parts
+    // together discover exactly what the full run does.
+    match split_offline_spell(with) {
+        Some((without_spell, attacker_free)) => {
+            assert_eq!(without_spell, without, "{name}: the split's first part");
+            let (witnessed, free_states) = discoveries(Ee2eModel::new(attacker_free));
+            let joined: BTreeSet<_> = online.union(&witnessed).copied().collect();
+            assert_eq!(joined, spell, "{name}: the split run's discoveries differ");
+            eprintln!("{name}: split {online_states} + {free_states} vs {spell_states} states");
+        }
+        None => assert!(
+            with.threat == Threat::Passive || with.bounds.injections == 0,
+            "{name}: not split"
+        ),
+    }
 }
 
 #[test]
