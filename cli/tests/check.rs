@@ -254,11 +254,11 @@ fn check_reports_a_b_initiated_session_when_b_may_start_one() {
 
 #[test]
 fn check_stops_cleanly_at_a_state_limit_and_gives_no_verdict() {
-    let out = ee2e(&words("check --scenario messaging --profile hardened --max-states 2000 --quiet"));
+    let out = ee2e(&words("check --scenario messaging --profile hardened --max-states 1000 --quiet"));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(
-        text.contains("INCOMPLETE: hardened / network / messaging stopped (state limit of 2000"),
+        text.contains("INCOMPLETE: hardened / network / messaging stopped (state limit of 1000"),
         "{text}"
     );
     assert!(text.contains("not a verdict"), "{text}");

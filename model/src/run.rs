@@ -297,16 +297,16 @@ pub fn run(config: Config, threads: usize) -> RunReport {
 pub fn run_with(config: Config, options: &RunOptions) -> RunReport {
     match split_offline_spell(config).filter(|_| options.split_spell) {
         Some((without, attacker_free)) => {
-            let safety = run_one(without, options);
-            let witness = run_one(attacker_free, options);
+            let safety = run_one(without, options, " (split 1/2: without the spell)");
+            let witness = run_one(attacker_free, options, " (split 2/2: the spell, attacker-free)");
             join_split(config, safety, witness)
         }
-        None => run_one(config, options),
+        None => run_one(config, options, ""),
     }
 }
 
-/// One exhaustive run of exactly `config`.
-fn run_one(config: Config, options: &RunOptions) -> RunReport {
+/// One exhaustive run of exactly `config`; `part` names it in progress lines.
+fn run_one(config: Config, options: &RunOptions, part: &str) -> RunReport {
     let stop = Arc::new(AtomicBool::new(false));
     let model = Ee2eModel::new(config).with_stop(Arc::clone(&stop));
     let start = Instant::now();
@@ -328,8 +328,8 @@ fn run_one(config: Config, options: &RunOptions) -> RunReport {
         .threads(options.threads)
         .finish_when(stateright::HasDiscoveries::AllOf(verdicts));
     let watched = match options.search {
-        Search::Bfs => watch(builder.spawn_bfs(), config, options, &stop, start),
-        Search::Dfs => watch(builder.spawn_dfs(), config, options, &stop, start),
+        Search::Bfs => watch(builder.spawn_bfs(), config, part, options, &stop, start),
+        Search::Dfs => watch(builder.spawn_dfs(), config, part, options, &stop, start),
     };
     let Watched { stopped, peak_memory, states, unique, depth, discovered: found_paths } = watched;
     let peak_memory = peak_memory.max(base_memory);
@@ -470,6 +470,7 @@ struct Watched {
 fn watch(
     mut checker: impl Checker<Ee2eModel>,
     config: Config,
+    part: &str,
     options: &RunOptions,
     stop: &AtomicBool,
     start: Instant,
@@ -498,7 +499,7 @@ fn watch(
             last_line = Instant::now();
             let secs = start.elapsed().as_secs_f64();
             eprintln!(
-                "ee2e check: {} / {} / {}: {} states, {} unique, depth {}, {:.0} states/s, {:.2} GiB resident, {:.0} s",
+                "ee2e check: {} / {} / {}{part}: {} states, {} unique, depth {}, {:.0} states/s, {:.2} GiB resident, {:.0} s",
                 config.profile,
                 config.threat,
                 config.label(),

@@ -193,10 +193,7 @@ fn same_with_and_without_offline_spell(profile: Profile, threat: Threat, scenari
             assert_eq!(joined, spell, "{name}: the split run's discoveries differ");
             eprintln!("{name}: split {online_states} + {free_states} vs {spell_states} states");
         }
-        None => assert!(
-            with.threat == Threat::Passive || with.bounds.injections == 0,
-            "{name}: not split"
-        ),
+        None => assert!(with.threat == Threat::Passive || with.bounds.injections == 0, "{name}: not split"),
     }
 }
 
