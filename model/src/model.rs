@@ -497,7 +497,7 @@ impl Ee2eModel {
         for output in outputs {
             match output {
                 ClientOutput::Send(message) => {
-                    self.emit(state, Packet { hop: Hop::ToServer { from: party }, message, stored: false })
+                    self.emit(state, Packet::new(Hop::ToServer { from: party }, message, false))
                 }
                 ClientOutput::Event(ClientEvent::PeerKeyVerified(peer)) => {
                     let held = state
@@ -506,10 +506,10 @@ impl Ee2eModel {
                         .get(&peer)
                         .map(|e| (e.phone.clone(), e.public_key.clone()));
                     if held.is_none_or(|entry| !state.ghost.bound.contains(&entry)) {
-                        state.ghost.entry_unbound = true;
+                        state.ghost_mut().entry_unbound = true;
                     }
                 }
-                ClientOutput::Event(event) => record_client_event(&mut state.ghost, party, event, stored),
+                ClientOutput::Event(event) => record_client_event(state.ghost_mut(), party, event, stored),
                 ClientOutput::Persist(_) => {}
             }
         }
@@ -525,20 +525,20 @@ impl Ee2eModel {
                 ServerOutput::Send { message: Message::Error { .. }, .. } => {}
                 ServerOutput::Send { to, message, stored } => {
                     let Some(to) = owner(&to) else { continue };
-                    self.emit(state, Packet { hop: Hop::ToClient { to }, message, stored });
+                    self.emit(state, Packet::new(Hop::ToClient { to }, message, stored));
                 }
                 ServerOutput::Sms { phone: p, otp } => {
-                    state.ghost.otps.insert(otp.clone());
-                    let issued = state.ghost.issued.entry(p.clone()).or_default();
+                    state.ghost_mut().otps.insert(otp.clone());
+                    let issued = state.ghost_mut().issued.entry(p.clone()).or_default();
                     *issued += 1;
                     if *issued > MAX_OTPS_PER_PHONE {
                         return None;
                     }
                     match owner(&p) {
-                        Some(E) => state.knowledge.learn(otp),
+                        Some(E) => state.knowledge_mut().learn(otp),
                         Some(c) => {
                             if self.config.threat == Threat::Sms {
-                                state.knowledge.learn(otp.clone());
+                                state.knowledge_mut().learn(otp.clone());
                             }
                             state.inbox.insert(c, otp);
                         }
@@ -548,18 +548,18 @@ impl Ee2eModel {
                 ServerOutput::Event(ServerEvent::Registered(p)) => {
                     if let Ok(Some(entry)) = state.server.store().entry(&p) {
                         if state.ghost.bound.iter().any(|(q, _)| *q == p) {
-                            state.ghost.entry_replaced = true;
+                            state.ghost_mut().entry_replaced = true;
                         }
                         // The directory is public: the attacker (a registered client) can
                         // look the new entry up, so it knows its signature from now on.
-                        state.knowledge.learn(entry.signature.clone());
-                        state.ghost.bound.insert((p, entry.public_key));
+                        state.knowledge_mut().learn(entry.signature.clone());
+                        state.ghost_mut().bound.insert((p, entry.public_key));
                     }
                 }
                 ServerOutput::Event(ServerEvent::Rejected { error, .. }) => {
                     let code = error.code();
                     if COVERED_ERRORS.contains(&code) {
-                        state.ghost.errors.insert(code);
+                        state.ghost_mut().errors.insert(code);
                     }
                 }
                 ServerOutput::Event(_) => {}
@@ -572,14 +572,15 @@ impl Ee2eModel {
     fn emit(&self, state: &mut State, packet: Packet) {
         let mut terms = Vec::new();
         synth::message_terms(&packet.message, &mut terms);
-        state.knowledge.learn_all(terms);
+        state.knowledge_mut().learn_all(terms);
         state.send(packet);
     }
 
     /// Runs the server's real entry point, [`Server::step`], on `message` from address `from`.
     fn server_step(&self, state: &mut State, from: Party, message: Message<Sym>) -> Option<()> {
         let mut rng = state.rngs[SERVER as usize];
-        let outputs = state.server.step(&phone(from), message, state.now, &mut rng);
+        let now = state.now;
+        let outputs = state.server_mut().step(&phone(from), message, now, &mut rng);
         state.rngs[SERVER as usize] = rng;
         self.server_outputs(state, outputs)
     }
@@ -600,7 +601,7 @@ impl Ee2eModel {
                 let outputs = state.client_mut(to).handle(packet.message.clone(), &mut rng).ok()?;
                 state.rngs[to as usize] = rng;
                 if before.is_some_and(|b| *state.client(to).registration() != b) {
-                    state.ghost.error_handled = true;
+                    state.ghost_mut().error_handled = true;
                 }
                 self.client_outputs(state, to, outputs, packet.stored);
                 Some(())
@@ -656,10 +657,10 @@ impl Ee2eModel {
         let Message::RegisterSubmit { phone: victim, .. } = &submission.message else { return None };
         let victim = owner(victim)?;
         if let Some(otp) = self.wrong_guesses(state, victim)? {
-            state.knowledge.learn(otp);
+            state.knowledge_mut().learn(otp);
             self.deliver(state, submission)?;
             self.emit(state, submission.clone());
-            state.delivered.insert(submission.clone());
+            state.mark_delivered(submission.clone());
         }
         Some(())
     }
@@ -848,21 +849,22 @@ impl Model for Ee2eModel {
                 [a, b]
             }
         };
+        let [a, b] = clients;
         vec![State {
-            server,
-            clients,
+            server: Arc::new(server),
+            clients: [Arc::new(a), Arc::new(b)],
             rngs,
             pool: Default::default(),
             delivered: Default::default(),
             copies: Default::default(),
-            knowledge,
+            knowledge: Arc::new(knowledge),
             injections: 0,
             inbox: Default::default(),
             progress: Progress {
                 presence: if self.config.bounds.offline_spells == 0 { 2 } else { 0 },
                 ..Progress::default()
             },
-            ghost,
+            ghost: Arc::new(ghost),
             now: start_time(self.config.scenario),
         }]
     }
@@ -887,7 +889,7 @@ impl Model for Ee2eModel {
         }
         let active = self.config.threat != Threat::Passive;
         let may_inject = active && state.injections < self.config.bounds.injections;
-        for packet in &state.pool {
+        for packet in state.pool.iter() {
             // Nothing reaches an offline B directly: the server stores it instead.
             if packet.hop == (Hop::ToClient { to: B }) && state.b_offline() {
                 continue;
@@ -981,21 +983,21 @@ impl Model for Ee2eModel {
                 state.injections += 1;
                 self.inject_changing(&mut state, last, &packet)?;
                 self.emit(&mut state, packet.clone());
-                state.delivered.insert(packet);
+                state.mark_delivered(packet);
             }
             Action::ForgeError { to, code } => {
                 let packet =
-                    Packet { hop: Hop::ToClient { to }, message: Message::Error { code }, stored: false };
+                    Packet::new(Hop::ToClient { to }, Message::Error { code }, false);
                 self.deliver_changing(&mut state, last, &packet)?;
             }
             Action::GuessOnline(packet) => {
                 state.injections += ONLINE_GUESS_COST;
                 self.guess_online(&mut state, &packet)?;
             }
-            Action::GuessOffline(otp) => state.knowledge.learn(otp),
+            Action::GuessOffline(otp) => state.knowledge_mut().learn(otp),
             Action::Compromise => {
                 state.progress.compromised = true;
-                state.knowledge.learn(Term::sk(B));
+                state.knowledge_mut().learn(Term::sk(B));
             }
             Action::Chain(steps) => {
                 for step in steps {

@@ -2,6 +2,7 @@
 //! ghost events for the properties.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use ee2e_spec::{Client, ErrorCode, MemoryStore, Message, Phone, Server};
 
@@ -32,9 +33,40 @@ pub enum Hop {
     },
 }
 
-/// A message on the network.
+/// A message on the network. Shared, not copied: states hold every packet ever sent and
+/// the checker clones states on every step, so a packet is a pointer to its [`Wire`].
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Packet(Arc<Wire>);
+
+impl Packet {
+    /// The packet `message` travelling `hop`; `stored` if the server sends it from an
+    /// offline queue.
+    pub fn new(hop: Hop, message: Message<Sym>, stored: bool) -> Self {
+        Packet(Arc::new(Wire { hop, message, stored }))
+    }
+}
+
+impl std::ops::Deref for Packet {
+    type Target = Wire;
+
+    fn deref(&self) -> &Wire {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Packet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Packet")
+            .field("hop", &self.hop)
+            .field("message", &self.message)
+            .field("stored", &self.stored)
+            .finish()
+    }
+}
+
+/// What a [`Packet`] holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Packet {
+pub struct Wire {
     /// Where it goes.
     pub hop: Hop,
     /// The message.
@@ -100,26 +132,28 @@ pub struct Progress {
     pub compromised: bool,
 }
 
-/// A state of the system.
+/// A state of the system. The large parts are shared between a state and its successors
+/// (`Arc`, copied on write with [`Arc::make_mut`]): a step changes one or two machines, and
+/// the checker clones a state for every step it tries.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct State {
     /// The server, as the spec implements it.
-    pub server: SymServer,
+    pub server: Arc<SymServer>,
     /// Honest clients A and B, as the spec implements them.
-    pub clients: [SymClient; 2],
+    pub clients: [Arc<SymClient>; 2],
     /// Random streams of S, A, B.
     pub rngs: [SymRng; 3],
     /// Every message ever sent (the attacker keeps them all).
-    pub pool: BTreeSet<Packet>,
+    pub pool: Arc<BTreeSet<Packet>>,
     /// Packets delivered at least once (a further delivery is a replay, unless a copy is
     /// still pending).
-    pub delivered: BTreeSet<Packet>,
+    pub delivered: Arc<BTreeSet<Packet>>,
     /// Copies of packets sent again while an identical one was already on the network, not
     /// yet delivered (saturates at 2). Each send is a packet of its own: A's second key
     /// request for B is as free to deliver as its first.
     pub copies: BTreeMap<Packet, u8>,
     /// The attacker's knowledge.
-    pub knowledge: Knowledge,
+    pub knowledge: Arc<Knowledge>,
     /// Injections used.
     pub injections: u8,
     /// OTPs waiting in honest clients' SMS inboxes.
@@ -127,7 +161,7 @@ pub struct State {
     /// Honest script progress.
     pub progress: Progress,
     /// Ghost events.
-    pub ghost: Ghost,
+    pub ghost: Arc<Ghost>,
     /// The clock, in milliseconds (what the server's checks read).
     pub now: u64,
 }
@@ -140,7 +174,7 @@ impl State {
 
     /// The honest client `p`, mutably.
     pub fn client_mut(&mut self, p: Party) -> &mut SymClient {
-        &mut self.clients[HONEST.iter().position(|h| *h == p).expect("honest party")]
+        Arc::make_mut(&mut self.clients[HONEST.iter().position(|h| *h == p).expect("honest party")])
     }
 
     /// The random stream of `p` (S, A or B).
@@ -165,20 +199,44 @@ impl State {
             let n = self.copies.entry(packet).or_default();
             *n = (*n + 1).min(2);
         } else {
-            self.pool.insert(packet);
+            Arc::make_mut(&mut self.pool).insert(packet);
         }
     }
 
     /// Records a delivery of `packet`: the first, or one of its pending copies.
     pub fn take_delivery(&mut self, packet: &Packet) {
-        if !self.delivered.insert(packet.clone())
-            && let Some(n) = self.copies.get_mut(packet)
-        {
-            *n -= 1;
-            if *n == 0 {
-                self.copies.remove(packet);
+        if self.delivered.contains(packet) {
+            if let Some(n) = self.copies.get_mut(packet) {
+                *n -= 1;
+                if *n == 0 {
+                    self.copies.remove(packet);
+                }
             }
+        } else {
+            Arc::make_mut(&mut self.delivered).insert(packet.clone());
         }
+    }
+
+    /// Records that `packet` was delivered (an injection or replay: no pending copy is used).
+    pub fn mark_delivered(&mut self, packet: Packet) {
+        if !self.delivered.contains(&packet) {
+            Arc::make_mut(&mut self.delivered).insert(packet);
+        }
+    }
+
+    /// The server, mutably (copied first if another state shares it).
+    pub fn server_mut(&mut self) -> &mut SymServer {
+        Arc::make_mut(&mut self.server)
+    }
+
+    /// The attacker's knowledge, mutably (copied first if another state shares it).
+    pub fn knowledge_mut(&mut self) -> &mut Knowledge {
+        Arc::make_mut(&mut self.knowledge)
+    }
+
+    /// The ghost events, mutably (copied first if another state shares it).
+    pub fn ghost_mut(&mut self) -> &mut Ghost {
+        Arc::make_mut(&mut self.ghost)
     }
 
     /// Whether `self` and `other` are the same world: equal but for which packets were

@@ -407,11 +407,7 @@ pub fn tell(model: &Ee2eModel, actions: &[Action], property: Option<&str>) -> Re
                 (Some(view(p)), Some("the guess that S accepts, if it lets E go on".into()), Some(p))
             }
             Action::ForgeError { to, code } => {
-                let p = Packet {
-                    hop: Hop::ToClient { to: *to },
-                    message: Message::Error { code: *code },
-                    stored: false,
-                };
+                let p = Packet::new(Hop::ToClient { to: *to }, Message::Error { code: *code }, false);
                 (Some(view(&p)), Some("error replies are unauthenticated".into()), None)
             }
             _ => (None, None, None),

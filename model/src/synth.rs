@@ -123,11 +123,11 @@ impl Ctx<'_> {
 }
 
 fn to_server(from: Party, message: Message<Sym>) -> Packet {
-    Packet { hop: Hop::ToServer { from }, message, stored: false }
+    Packet::new(Hop::ToServer { from }, message, false)
 }
 
 fn to_client(to: Party, message: Message<Sym>) -> Packet {
-    Packet { hop: Hop::ToClient { to }, message, stored: false }
+    Packet::new(Hop::ToClient { to }, message, false)
 }
 
 /// Every message the attacker can inject in `state`, with a short reason for the trace.
@@ -289,7 +289,7 @@ fn forged_traffic(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
                                 ));
                             }
                         }
-                        for packet in &cx.state.pool {
+                        for packet in cx.state.pool.iter() {
                             if let Message::Data { sealed, .. } | Message::DataDelivery { sealed, .. } =
                                 &packet.message
                             {
@@ -320,7 +320,7 @@ fn rewritten_sequence_numbers(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
         return;
     }
     let bound = u64::from(cx.model.config.bounds.messages.max(1));
-    for packet in &cx.state.pool {
+    for packet in cx.state.pool.iter() {
         let (
             Hop::ToClient { to },
             Message::DataDelivery { from, sealed: Sealed::Hardened { session, seq, iv, ciphertext, mac } },
@@ -366,7 +366,7 @@ fn known_tags(cx: &Ctx<'_>) -> Vec<Term> {
 /// Honest ACKs with the message they name rewritten (which sequence number, which tag).
 fn rewritten_acks(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
     let tags = known_tags(cx);
-    for packet in &cx.state.pool {
+    for packet in cx.state.pool.iter() {
         let (
             Hop::ToClient { to },
             Message::AckDelivery { from, ack: Ack::Hardened { session, seq, tag, mac } },
@@ -408,7 +408,7 @@ fn relabelled(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
     if cx.model.relabels_via_server() {
         relabelled_via_server(cx, out);
     }
-    for packet in &cx.state.pool {
+    for packet in cx.state.pool.iter() {
         match (&packet.hop, &packet.message) {
             (Hop::ToServer { from }, Message::Data { to, sealed }) => {
                 let m = |f: Party| Message::DataDelivery { from: phone(f), sealed: sealed.clone() };
@@ -493,7 +493,7 @@ fn relabel_delivery(
 /// spoofed and, for messages, ACKs and key transports, its recipient changed. Only in the
 /// differential test (`Ee2eModel::with_relabelling_via_server`).
 fn relabelled_via_server(cx: &Ctx<'_>, out: &mut Vec<(Packet, String)>) {
-    for packet in &cx.state.pool {
+    for packet in cx.state.pool.iter() {
         let (Hop::ToServer { from }, m) = (&packet.hop, &packet.message) else { continue };
         for claimed in CLIENTS.into_iter().filter(|c| c != from) {
             out.push((to_server(claimed, m.clone()), "sender address spoofed".into()));

@@ -30,7 +30,7 @@ fn client_sends(party: u8, outputs: Vec<ClientOutput<ee2e_model::state::Sym>>) -
         .into_iter()
         .filter_map(|o| match o {
             ClientOutput::Send(message) => {
-                Some(Packet { hop: Hop::ToServer { from: party }, message, stored: false })
+                Some(Packet::new(Hop::ToServer { from: party }, message, false))
             }
             _ => None,
         })
@@ -41,7 +41,7 @@ fn client_sends(party: u8, outputs: Vec<ClientOutput<ee2e_model::state::Sym>>) -
 fn delivery(state: &State, packet: &Packet) -> Option<Vec<Packet>> {
     match packet.hop {
         Hop::ToServer { from } => {
-            let mut server = state.server.clone();
+            let mut server = (*state.server).clone();
             let mut rng = state.rngs[0];
             let outputs = server.step(&phone(from), packet.message.clone(), state.now, &mut rng);
             Some(
@@ -49,7 +49,7 @@ fn delivery(state: &State, packet: &Packet) -> Option<Vec<Packet>> {
                     .into_iter()
                     .filter_map(|o| match o {
                         ServerOutput::Send { to, message, stored } => {
-                            owner(&to).map(|to| Packet { hop: Hop::ToClient { to }, message, stored })
+                            owner(&to).map(|to| Packet::new(Hop::ToClient { to }, message, stored))
                         }
                         _ => None,
                     })
@@ -105,11 +105,7 @@ fn emissions(model: &Ee2eModel, state: &State, action: &Action) -> Option<Vec<Pa
         }
         Action::ForgeError { to, code } => delivery(
             state,
-            &Packet {
-                hop: Hop::ToClient { to: *to },
-                message: Message::Error { code: *code },
-                stored: false,
-            },
+            &Packet::new(Hop::ToClient { to: *to }, Message::Error { code: *code }, false),
         ),
         // An online guess: the wrong guesses are answered with errors the model does not
         // list (the replay discards them too); then the right one, if the OTP survived them.

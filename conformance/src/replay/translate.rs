@@ -206,11 +206,7 @@ impl<'a> Translator<'a> {
 
     /// The packet the attacker sends in this profile instead of the seed's `packet`.
     pub(crate) fn packet(&mut self, packet: &Packet) -> Packet {
-        Packet {
-            hop: packet.hop.clone(),
-            message: self.message(&packet.hop, &packet.message),
-            stored: packet.stored,
-        }
+        Packet::new(packet.hop.clone(), self.message(&packet.hop, &packet.message), packet.stored)
     }
 
     fn message(&mut self, hop: &Hop, m: &Message<Sym>) -> Message<Sym> {
