@@ -37,7 +37,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use ee2e::fixtures;
+use ee2e_fixtures as fixtures;
 use ee2e::sqlite::SqliteStore;
 use ee2e::suite::os_rng;
 use ee2e_net::host::{Host, Verdict, now_ms};
