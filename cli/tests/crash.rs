@@ -101,6 +101,8 @@ impl Server {
             .args(["serve-queue", "--store"])
             .arg(store)
             .args(["--profile", &profile.name(), "--pbkdf2-iterations", "1"])
+            .arg("--server-key")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/keys/server.pem"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
