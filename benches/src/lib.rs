@@ -23,9 +23,9 @@
 pub mod raw;
 pub mod timing;
 
-use ee2e_fixtures as fixtures;
 use ee2e::suite::{Rng, seeded_rng};
 use ee2e::{Bytes, ConcreteSuite, PrivateKey};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::derive::{sign_entry, verify_entry};
 use ee2e_spec::session::{Opened, Role};
 use ee2e_spec::{

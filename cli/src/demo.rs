@@ -165,7 +165,9 @@ impl Demo {
             params.otp_ttl_ms / 1000,
         );
         println!("server store: {store_text}");
-        println!("server key:   committed test fixture fixtures/keys/server.pem (RSA-2048), public, not secret");
+        println!(
+            "server key:   committed test fixture fixtures/keys/server.pem (RSA-2048), public, not secret"
+        );
         if start_ms > 0 {
             println!("server clock: {start_ms} ms, one OTP request window after the store's latest record");
         }

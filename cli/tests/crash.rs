@@ -365,8 +365,12 @@ impl Harness {
 fn setup(store: &Path, profile: Profile) -> (C, C) {
     let params = Params { pbkdf2_iterations: 1, ..Params::default() };
     let sqlite = SqliteStore::open(store, profile.wire()).expect("store file");
-    let mut rt =
-        Runtime::builder(profile, fixtures::server_key()).params(params).store(sqlite).seed([5; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key())
+        .params(params)
+        .store(sqlite)
+        .seed([5; 32])
+        .build()
+        .expect("runtime");
     let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
     rt.register(&alice, fixtures::named("alice").expect("key")).expect("alice registers");
     rt.register(&bob, fixtures::named("bob").expect("key")).expect("bob registers");

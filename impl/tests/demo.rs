@@ -2,9 +2,9 @@
 //! set up a session, exchange messages both ways; Bob goes offline, Alice sends three
 //! messages, Bob reconnects and receives all three exactly once, in order; every ACK verifies.
 
-use ee2e_fixtures as fixtures;
 use ee2e::keystore::Keystore;
 use ee2e::runtime::{Address, Runtime};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{ClientEvent, Profile, Role, Store};
 
 fn demo_scenario(profile: Profile) {

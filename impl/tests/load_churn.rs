@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 
 use ee2e::Bytes;
-use ee2e_fixtures as fixtures;
 use ee2e::runtime::{Address, Entry, Runtime};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{ClientEvent, Params, Phone, Profile, ServerEvent, Store};
 
 const CLIENTS: usize = 50;

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use ee2e::codec;
-use ee2e_fixtures as fixtures;
 use ee2e::runtime::{Address, Envelope, Fate, Incident, Runtime, RuntimeError, TapAction};
 use ee2e::{Bytes, ConcreteSuite};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{
     ClientError, ErrorCode, Message, MessageType, Phone, Profile, Sealed, ServerError, ServerEvent, Store,
 };
@@ -160,7 +160,8 @@ fn hardened_rejects_a_key_request_for_an_unknown_peer() {
 
 #[test]
 fn server_ignores_undecodable_bytes() {
-    let mut rt = Runtime::builder(Profile::HARDENED, fixtures::server_key()).seed([8; 32]).build().expect("runtime");
+    let mut rt =
+        Runtime::builder(Profile::HARDENED, fixtures::server_key()).seed([8; 32]).build().expect("runtime");
     let before = rt.log().len();
     for bytes in [vec![], vec![0x02], vec![0x02, 0x20, 0xff], vec![0x09, 0x01], vec![0x01, 0x01]] {
         rt.inject(Envelope { from: Address::Client(alice()), to: Address::Server, bytes });

@@ -61,7 +61,11 @@ fn check_debug<T: std::fmt::Debug>(name: &str, value: &T, secrets: &[Secret]) {
 
 fn conversation(profile: Profile) {
     let params = Params { pbkdf2_iterations: 10, ..Params::default() };
-    let mut rt = Runtime::builder(profile, fixtures::server_key()).params(params).seed([4; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key())
+        .params(params)
+        .seed([4; 32])
+        .build()
+        .expect("runtime");
     let tmp = tempfile::tempdir().expect("tempdir");
     let (alice, bob, carol) = (fixtures::phone("alice"), fixtures::phone("bob"), fixtures::phone("carol"));
     let alice_key = fixtures::named("alice").expect("key");
