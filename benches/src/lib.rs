@@ -17,15 +17,15 @@
 //!   measures them, for the comparison;
 //! - [`timing`]: the in-process timing loop of `ee2e bench compare` and `ee2e load`.
 //!
-//! Fixture keys come from `ee2e::fixtures` (test keys, never generated here).
+//! Fixture keys come from `ee2e-fixtures` (test keys, never generated here).
 #![deny(missing_docs)]
 
 pub mod raw;
 pub mod timing;
 
-use ee2e::fixtures;
 use ee2e::suite::{Rng, seeded_rng};
 use ee2e::{Bytes, ConcreteSuite, PrivateKey};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::derive::{sign_entry, verify_entry};
 use ee2e_spec::session::{Opened, Role};
 use ee2e_spec::{

@@ -17,7 +17,8 @@ use ee2e::keystore::Keystore;
 use ee2e::otp::{OtpDelivery, otp_text};
 use ee2e::runtime::{Address, Entry, Record, Runtime, RuntimeError};
 use ee2e::sqlite::SqliteStore;
-use ee2e::{Bytes, ConcreteSuite, fixtures};
+use ee2e::{Bytes, ConcreteSuite};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{
     Client, ClientError, ClientEvent, ClientOutput, MessageType, Phone, Profile, Role, ServerEvent, Store,
 };
@@ -139,10 +140,9 @@ impl Demo {
             ),
         };
         let start_ms = clock_start(&store, &params).map_err(|e| fail("setup", e))?;
-        let rt = Runtime::builder(profile)
+        let rt = Runtime::builder(profile, fixtures::server_key())
             .params(params)
             .start_ms(start_ms)
-            .server_key(fixtures::server_key())
             .store(store)
             .otp_delivery(sms.clone())
             .build()
@@ -165,6 +165,9 @@ impl Demo {
             params.otp_ttl_ms / 1000,
         );
         println!("server store: {store_text}");
+        println!(
+            "server key:   committed test fixture fixtures/keys/server.pem (RSA-2048), public, not secret"
+        );
         if start_ms > 0 {
             println!("server clock: {start_ms} ms, one OTP request window after the store's latest record");
         }

@@ -35,11 +35,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
+use ee2e::Bytes;
 use ee2e::runtime::{Address, Entry, Runtime, RuntimeError};
 use ee2e::sqlite::SqliteStore;
-use ee2e::{Bytes, fixtures};
 use ee2e_benches::SessionPair;
 use ee2e_benches::timing::{Clock, Plan, measure};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{ClientEvent, Params, Phone, Profile, ServerEvent};
 
 /// Arguments of `ee2e load`.
@@ -312,7 +313,8 @@ fn setup(args: &LoadArgs, store_path: Option<&Path>) -> Result<(Runtime, Vec<Pho
         store_path.map_or("SQLite in memory".to_string(), |p| format!("SQLite file {}", p.display()))
     );
     let params = Params { pbkdf2_iterations: args.pbkdf2_iterations, ..Params::default() };
-    let mut runtime = Runtime::builder(args.profile).params(params).store(store).build()?;
+    let mut runtime =
+        Runtime::builder(args.profile, fixtures::server_key()).params(params).store(store).build()?;
     let phones: Vec<Phone> = (0..n).map(fixtures::client_phone).collect();
 
     let start = Instant::now();

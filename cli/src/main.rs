@@ -22,6 +22,7 @@ mod net_mitm;
 mod net_serve;
 mod serve;
 mod serve_client;
+mod server_key;
 mod suite_arg;
 mod vectors;
 

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use ee2e::suite::os_rng;
-use ee2e::{Bytes, ConcreteSuite, PrivateKey, fixtures};
+use ee2e::{Bytes, ConcreteSuite, PrivateKey};
+use ee2e_fixtures as fixtures;
 use ee2e_net::driver::{Driver, DriverError, Note, OtpSource, Setup};
 use ee2e_spec::{Params, Phone, Profile, Suite};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};

@@ -62,7 +62,7 @@ pub fn run(args: &MitmArgs) -> ExitCode {
     ));
     for (name, phone) in ee2e_conformance::replay::live::cast() {
         let key = if name == "A" { "alice" } else { "bob" };
-        say(format!("  {name} is {phone} (registered with impl/fixtures/keys/{key}.pem)"));
+        say(format!("  {name} is {phone} (registered with fixtures/keys/{key}.pem)"));
     }
     match &prepared.expected {
         Some((n, check)) => say(format!(

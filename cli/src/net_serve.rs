@@ -13,12 +13,12 @@ use clap::Args;
 use ee2e::otp::{ConsoleOtp, FileOtp, OtpDelivery};
 use ee2e::sqlite::SqliteStore;
 use ee2e::suite::os_rng;
-use ee2e::{PrivateKey, fixtures};
 use ee2e_net::host::Host;
 use ee2e_net::server::{self, Limits};
 use ee2e_spec::{Params, Profile};
 
 use crate::serve::parse_profile;
+use crate::server_key::ServerKeyArgs;
 
 /// Arguments of `ee2e serve`.
 #[derive(Debug, Args)]
@@ -32,9 +32,9 @@ pub struct NetServeArgs {
     /// Protocol profile: `seed`, `hardened` or `hardened-without-<fix>`.
     #[arg(long, default_value = "hardened", value_parser = parse_profile)]
     pub profile: Profile,
-    /// The server's RSA private key, PKCS#8 PEM (default: the committed test key).
-    #[arg(long, value_name = "PEM")]
-    pub server_key: Option<PathBuf>,
+    /// The server's key: `--server-key PEM` or `--generate-server-key` (one is required).
+    #[command(flatten)]
+    pub key: ServerKeyArgs,
     /// Write the server's public key (PEM) here, for clients to pin (`client --server-key`).
     #[arg(long, value_name = "FILE")]
     pub public_key_out: Option<PathBuf>,
@@ -70,15 +70,7 @@ pub fn run(args: &NetServeArgs) -> ExitCode {
 }
 
 fn serve(args: &NetServeArgs) -> Result<(), String> {
-    let key = match &args.server_key {
-        Some(path) => {
-            let pem = zeroize::Zeroizing::new(
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
-            );
-            PrivateKey::from_pkcs8_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        None => fixtures::server_key(),
-    };
+    let key = args.key.load("ee2e serve")?;
     if let Some(path) = &args.public_key_out {
         let pem = crate::net_client::public_key_pem(key.public_key_der().as_slice())?;
         std::fs::write(path, pem).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -37,11 +37,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use ee2e::fixtures;
 use ee2e::sqlite::SqliteStore;
 use ee2e::suite::os_rng;
 use ee2e_net::host::{Host, Verdict, now_ms};
 use ee2e_spec::{Params, Phone, Profile};
+
+use crate::server_key::ServerKeyArgs;
 
 /// Arguments of `ee2e serve-queue`.
 #[derive(Debug, Args)]
@@ -55,6 +56,9 @@ pub struct ServeArgs {
     /// PBKDF2 iterations for registrations (the spec's 600 000 by default).
     #[arg(long, value_name = "N", default_value_t = ee2e_spec::profile::PBKDF2_ITERATIONS)]
     pub pbkdf2_iterations: u32,
+    /// The server's key: `--server-key PEM` or `--generate-server-key` (one is required).
+    #[command(flatten)]
+    pub key: ServerKeyArgs,
 }
 
 pub(crate) fn parse_profile(text: &str) -> Result<Profile, String> {
@@ -72,8 +76,15 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let key = match args.key.load("ee2e serve-queue") {
+        Ok(key) => key,
+        Err(error) => {
+            eprintln!("ee2e serve-queue: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let params = Params { pbkdf2_iterations: args.pbkdf2_iterations, ..Params::default() };
-    let mut host = Host::new(args.profile, params, fixtures::server_key(), store, os_rng());
+    let mut host = Host::new(args.profile, params, key, store, os_rng());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if writeln!(out, "ready").and_then(|()| out.flush()).is_err() {
@@ -165,6 +176,7 @@ pub(crate) fn hex_decode(text: &str) -> Result<Vec<u8>, ()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ee2e_fixtures as fixtures;
 
     #[test]
     fn hex_round_trips_and_rejects_garbage() {

@@ -31,10 +31,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Args;
 use ee2e::codec;
-use ee2e::fixtures;
 use ee2e::keystore::Keystore;
 use ee2e::suite::os_rng;
 use ee2e::{Bytes, ConcreteSuite, Rng};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{Client, ClientOutput, Params, Phone, Profile, Suite};
 
 use crate::serve::{hex_decode, hex_encode, parse_profile};

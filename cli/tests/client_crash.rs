@@ -28,7 +28,8 @@ use std::time::Duration;
 
 use ee2e::keystore::Keystore;
 use ee2e::suite::seeded_rng;
-use ee2e::{Bytes, ConcreteSuite, Rng, codec, fixtures};
+use ee2e::{Bytes, ConcreteSuite, Rng, codec};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{
     Client, ClientEvent, ClientOutput, Delivery, MemoryStore, Message, Params, Phone, Profile, Role, Sealed,
     Server, ServerOutput,

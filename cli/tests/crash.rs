@@ -33,7 +33,8 @@ use ee2e::codec;
 use ee2e::runtime::Runtime;
 use ee2e::sqlite::SqliteStore;
 use ee2e::suite::seeded_rng;
-use ee2e::{Bytes, ConcreteSuite, Rng, fixtures};
+use ee2e::{Bytes, ConcreteSuite, Rng};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{Client, ClientError, ClientEvent, ClientOutput, Message, Params, Phone, Profile};
 
 type C = Client<ConcreteSuite>;
@@ -100,6 +101,8 @@ impl Server {
             .args(["serve-queue", "--store"])
             .arg(store)
             .args(["--profile", &profile.name(), "--pbkdf2-iterations", "1"])
+            .arg("--server-key")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/keys/server.pem"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -362,8 +365,12 @@ impl Harness {
 fn setup(store: &Path, profile: Profile) -> (C, C) {
     let params = Params { pbkdf2_iterations: 1, ..Params::default() };
     let sqlite = SqliteStore::open(store, profile.wire()).expect("store file");
-    let mut rt =
-        Runtime::builder(profile).params(params).store(sqlite).seed([5; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key())
+        .params(params)
+        .store(sqlite)
+        .seed([5; 32])
+        .build()
+        .expect("runtime");
     let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
     rt.register(&alice, fixtures::named("alice").expect("key")).expect("alice registers");
     rt.register(&bob, fixtures::named("bob").expect("key")).expect("bob registers");

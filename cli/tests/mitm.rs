@@ -16,7 +16,7 @@ const BOB: &str = "+15550000002";
 
 fn key(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../impl/fixtures/keys")
+        .join("../fixtures/keys")
         .join(format!("{name}.pem"))
         .to_string_lossy()
         .into_owned()
@@ -83,6 +83,8 @@ fn play(attack: &str, profile: &str) -> (String, i32, String, String) {
         "1",
         "--otp-file",
         otp,
+        "--server-key",
+        &key("server"),
     ]);
     let (mut proxy, addr, proxy_lines) = listening(&[
         "mitm",

@@ -26,6 +26,8 @@ fn serve(dir: &Path, profile: &str) -> Served {
         .arg(dir.join("server.sqlite"))
         .arg("--otp-file")
         .arg(dir.join("otp.txt"))
+        .arg("--server-key")
+        .arg(key("server"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -50,7 +52,7 @@ impl Served {
 }
 
 fn key(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../impl/fixtures/keys").join(format!("{name}.pem"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/keys").join(format!("{name}.pem"))
 }
 
 fn client(served: &Served, dir: &Path, who: &str, profile: &str, args: &[&str]) -> Output {

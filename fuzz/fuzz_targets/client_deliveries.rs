@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use ee2e::codec::{decode, encode};
-use ee2e::fixtures;
+use ee2e_fixtures as fixtures;
 use ee2e::runtime::Runtime;
 use ee2e::suite::seeded_rng;
 use ee2e::{Bytes, ConcreteSuite, Rng};

@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use ee2e::codec::decode_any;
-use ee2e::fixtures;
+use ee2e_fixtures as fixtures;
 use ee2e::runtime::Runtime;
 use ee2e::suite::seeded_rng;
 use ee2e::{ConcreteSuite, Rng};

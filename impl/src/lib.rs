@@ -8,7 +8,6 @@
 #![deny(missing_docs)]
 
 pub mod codec;
-pub mod fixtures;
 pub mod keystore;
 pub mod otp;
 pub mod runtime;
@@ -18,6 +17,16 @@ pub mod suite;
 pub mod suite_aws_lc;
 pub mod suites;
 pub mod value;
+
+// The unit tests' keys: the source of `ee2e-fixtures` compiled into this crate's test build only
+// (never into the library). A dev-dependency on that crate would link a second `ee2e`, whose
+// types differ from this one's; `extern crate self` lets its `ee2e::` paths name this crate.
+#[cfg(test)]
+extern crate self as ee2e;
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../fixtures/src/lib.rs"]
+mod fixtures;
 
 pub use suite::{ConcreteSuite, PrivateKey, Rng};
 #[cfg(feature = "aws-lc")]

@@ -58,7 +58,6 @@ pub use network::{Address, Envelope, Fate, Observed, Tap, TapAction};
 pub use transcript::{Entry, Incident, Record, describe_client_event, describe_server_event};
 
 use crate::codec::{self, EncodeError};
-use crate::fixtures;
 use crate::keystore::{Keystore, KeystoreError};
 use crate::otp::{ChannelOtp, OtpDelivery, Sms};
 use crate::sqlite::SqliteStore;
@@ -157,11 +156,12 @@ pub enum RuntimeError {
     Livelock(usize),
 }
 
-/// Builds a [`Runtime`]: profile, parameters, server key, store, random source, OTP display.
+/// Builds a [`Runtime`]: profile and server key (given to [`Runtime::builder`]), parameters,
+/// store, random source, OTP display.
 pub struct RuntimeBuilder {
     profile: Profile,
     params: Params,
-    server_key: Option<PrivateKey>,
+    server_key: PrivateKey,
     store: Option<SqliteStore>,
     rng: Option<Rng>,
     otp: Vec<Box<dyn OtpDelivery>>,
@@ -172,12 +172,6 @@ impl RuntimeBuilder {
     /// Protocol parameters (default: [`Params::default`]).
     pub fn params(mut self, params: Params) -> Self {
         self.params = params;
-        self
-    }
-
-    /// The server's signing key (default: the fixture server key).
-    pub fn server_key(mut self, key: PrivateKey) -> Self {
-        self.server_key = Some(key);
         self
     }
 
@@ -220,12 +214,11 @@ impl RuntimeBuilder {
                 self.profile
             ))));
         }
-        let server_key = self.server_key.unwrap_or_else(fixtures::server_key);
         let (handset, inbox) = ChannelOtp::new();
         Ok(Runtime {
             profile: self.profile,
             params: self.params,
-            server: Server::new(self.profile, self.params, server_key, store)
+            server: Server::new(self.profile, self.params, self.server_key, store)
                 .with_delivery(Delivery::Confirmed),
             clients: BTreeMap::new(),
             held_confirmations: None,
@@ -344,13 +337,14 @@ pub struct AcceptedMessage {
 }
 
 impl Runtime {
-    /// A builder for `profile` with defaults: fixture server key, in-memory store, OS
-    /// randomness, default parameters.
-    pub fn builder(profile: Profile) -> RuntimeBuilder {
+    /// A builder for `profile` whose server signs with `server_key`, with defaults: in-memory
+    /// store, OS randomness, default parameters. There is no default server key: tests and the
+    /// demo pass a test key from `ee2e-fixtures`, anything else its own key.
+    pub fn builder(profile: Profile, server_key: PrivateKey) -> RuntimeBuilder {
         RuntimeBuilder {
             profile,
             params: Params::default(),
-            server_key: None,
+            server_key,
             store: None,
             rng: None,
             otp: Vec::new(),
@@ -358,9 +352,9 @@ impl Runtime {
         }
     }
 
-    /// A runtime for `profile` with every default.
-    pub fn new(profile: Profile) -> Result<Self, RuntimeError> {
-        Self::builder(profile).build()
+    /// A runtime for `profile` whose server signs with `server_key`, with every other default.
+    pub fn new(profile: Profile, server_key: PrivateKey) -> Result<Self, RuntimeError> {
+        Self::builder(profile, server_key).build()
     }
 
     /// The profile.

@@ -3,7 +3,8 @@
 //! no hash of the ciphertext is computed for it. The seed's ACK names no message, so seed
 //! sessions record an empty tag.
 
-use ee2e::{Bytes, ConcreteSuite as S, fixtures};
+use ee2e::{Bytes, ConcreteSuite as S};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{Ack, ClientError, Mode, Profile, Role, Sealed, Session};
 
 #[test]

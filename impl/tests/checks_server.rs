@@ -18,7 +18,8 @@ use std::fmt::Debug;
 use std::rc::Rc;
 
 use common::*;
-use ee2e::{Bytes, ConcreteSuite, PrivateKey, Rng, fixtures};
+use ee2e::{Bytes, ConcreteSuite, PrivateKey, Rng};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::derive::{RegistrationValues, registration_label};
 use ee2e_spec::{
     Client, ClientOutput, CryptoError, DirectoryEntry, ErrorCode, Fix, Fresh, Input, MemoryStore, Message,

@@ -2,15 +2,15 @@
 //! set up a session, exchange messages both ways; Bob goes offline, Alice sends three
 //! messages, Bob reconnects and receives all three exactly once, in order; every ACK verifies.
 
-use ee2e::fixtures;
 use ee2e::keystore::Keystore;
 use ee2e::runtime::{Address, Runtime};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{ClientEvent, Profile, Role, Store};
 
 fn demo_scenario(profile: Profile) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
-    let mut rt = Runtime::builder(profile).seed([7; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key()).seed([7; 32]).build().expect("runtime");
     for (name, phone) in [("alice", &alice), ("bob", &bob)] {
         let keystore = Keystore::create(tmp.path().join(name)).expect("keystore");
         let key = fixtures::named(name).expect("fixture key");

@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 
 use ee2e::Bytes;
-use ee2e::fixtures;
 use ee2e::runtime::{Address, Entry, Runtime};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{ClientEvent, Params, Phone, Profile, ServerEvent, Store};
 
 const CLIENTS: usize = 50;
@@ -66,7 +66,7 @@ fn churn_run(profile: Profile, seed: u64) -> Tally {
     let tmp = tempfile::tempdir().expect("tempdir");
     let store =
         ee2e::sqlite::SqliteStore::open(tmp.path().join("server.sqlite"), profile.wire()).expect("store");
-    let mut rt = Runtime::builder(profile)
+    let mut rt = Runtime::builder(profile, fixtures::server_key())
         .params(params)
         .store(store)
         .seed([seed as u8; 32])

@@ -9,8 +9,8 @@ mod common;
 use std::cell::Cell;
 
 use common::*;
-use ee2e::fixtures;
 use ee2e::sqlite::SqliteStore;
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{
     Delivery, DirectoryEntry, Message, OtpCutoff, Params, PendingOtp, Phone, Profile, QueueUsage, Server,
     ServerOutput, Store, StoreError,

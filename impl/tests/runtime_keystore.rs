@@ -5,9 +5,9 @@
 use std::fs;
 
 use ee2e::codec;
-use ee2e::fixtures;
 use ee2e::keystore::{Keystore, KeystoreError};
 use ee2e::runtime::{Address, Incident, Runtime, RuntimeError};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{ClientError, MessageType, Params, Phone, Profile};
 
 struct Two {
@@ -21,7 +21,11 @@ struct Two {
 fn two() -> Two {
     let dir = tempfile::tempdir().expect("tempdir");
     let params = Params { pbkdf2_iterations: 1, ..Params::default() };
-    let mut rt = Runtime::builder(Profile::HARDENED).params(params).seed([4; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(Profile::HARDENED, fixtures::server_key())
+        .params(params)
+        .seed([4; 32])
+        .build()
+        .expect("runtime");
     let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
     for (name, phone) in [("alice", &alice), ("bob", &bob)] {
         let keystore = Keystore::create(dir.path().join(name)).expect("keystore");

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use ee2e::codec;
-use ee2e::fixtures;
 use ee2e::runtime::{Address, Envelope, Fate, Incident, Runtime, RuntimeError, TapAction};
 use ee2e::{Bytes, ConcreteSuite};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{
     ClientError, ErrorCode, Message, MessageType, Phone, Profile, Sealed, ServerError, ServerEvent, Store,
 };
@@ -21,7 +21,7 @@ fn bob() -> Phone {
 
 /// Alice and Bob registered and online, with a session from Alice to Bob.
 fn with_session(profile: Profile) -> Runtime {
-    let mut rt = Runtime::builder(profile).seed([3; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key()).seed([3; 32]).build().expect("runtime");
     rt.register(&alice(), fixtures::named("alice").expect("key")).expect("register alice");
     rt.register(&bob(), fixtures::named("bob").expect("key")).expect("register bob");
     rt.start_session(&alice(), &bob()).expect("session");
@@ -109,7 +109,7 @@ fn hardened_rejects_a_tampered_mac() {
 }
 
 fn expired_otp_is_rejected(profile: Profile) {
-    let mut rt = Runtime::builder(profile).seed([5; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key()).seed([5; 32]).build().expect("runtime");
     rt.add_client(alice(), fixtures::named("alice").expect("key"), None).expect("add");
     let otp = rt.request_otp(&alice()).expect("otp");
     rt.advance(Duration::from_millis(rt.params().otp_ttl_ms + 1));
@@ -139,7 +139,7 @@ fn hardened_rejects_an_expired_otp() {
 }
 
 fn unknown_peer_is_rejected(profile: Profile) {
-    let mut rt = Runtime::builder(profile).seed([6; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key()).seed([6; 32]).build().expect("runtime");
     rt.register(&alice(), fixtures::named("alice").expect("key")).expect("register");
     let carol = fixtures::phone("carol");
     let err = rt.start_session(&alice(), &carol).expect_err("carol is not registered");
@@ -160,7 +160,8 @@ fn hardened_rejects_a_key_request_for_an_unknown_peer() {
 
 #[test]
 fn server_ignores_undecodable_bytes() {
-    let mut rt = Runtime::builder(Profile::HARDENED).seed([8; 32]).build().expect("runtime");
+    let mut rt =
+        Runtime::builder(Profile::HARDENED, fixtures::server_key()).seed([8; 32]).build().expect("runtime");
     let before = rt.log().len();
     for bytes in [vec![], vec![0x02], vec![0x02, 0x20, 0xff], vec![0x09, 0x01], vec![0x01, 0x01]] {
         rt.inject(Envelope { from: Address::Client(alice()), to: Address::Server, bytes });

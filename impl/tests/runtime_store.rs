@@ -1,9 +1,9 @@
 //! The runtime over an SQLite file: the tables exist, and messages the server accepted for an
 //! offline client are on disk before it reconnects.
 
-use ee2e::fixtures;
 use ee2e::runtime::Runtime;
 use ee2e::sqlite::SqliteStore;
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{Profile, Store};
 
 fn tables(store: &SqliteStore) -> Vec<String> {
@@ -21,7 +21,11 @@ fn file_store_run(profile: Profile) {
     let path = tmp.path().join("server.sqlite");
     let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
     let store = SqliteStore::open(&path, profile.wire()).expect("open");
-    let mut rt = Runtime::builder(profile).store(store).seed([9; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key())
+        .store(store)
+        .seed([9; 32])
+        .build()
+        .expect("runtime");
     rt.register(&alice, fixtures::named("alice").expect("key")).expect("register");
     rt.register(&bob, fixtures::named("bob").expect("key")).expect("register");
     rt.start_session(&alice, &bob).expect("session");
@@ -75,7 +79,11 @@ fn a_run_of_server_steps_is_committed_before_any_of_its_outputs_leaves() {
     let path = tmp.path().join("server.sqlite");
     let (alice, bob, carol) = (fixtures::phone("alice"), fixtures::phone("bob"), fixtures::phone("carol"));
     let store = SqliteStore::open(&path, profile.wire()).expect("open");
-    let mut rt = Runtime::builder(profile).store(store).seed([3; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key())
+        .store(store)
+        .seed([3; 32])
+        .build()
+        .expect("runtime");
     for (phone, name) in [(&alice, "alice"), (&bob, "bob"), (&carol, "carol")] {
         rt.register(phone, fixtures::named(name).expect("key")).expect("register");
     }
@@ -127,7 +135,11 @@ fn confirmations_of_a_run_of_stored_deliveries_are_committed_together() {
     let path = tmp.path().join("server.sqlite");
     let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
     let store = SqliteStore::open(&path, profile.wire()).expect("open");
-    let mut rt = Runtime::builder(profile).store(store).seed([5; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key())
+        .store(store)
+        .seed([5; 32])
+        .build()
+        .expect("runtime");
     rt.register(&alice, fixtures::named("alice").expect("key")).expect("register");
     rt.register(&bob, fixtures::named("bob").expect("key")).expect("register");
     rt.start_session(&alice, &bob).expect("session");

@@ -14,7 +14,8 @@
 
 use ee2e::keystore::Keystore;
 use ee2e::runtime::Runtime;
-use ee2e::{Bytes, ConcreteSuite, fixtures};
+use ee2e::{Bytes, ConcreteSuite};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::derive::RegistrationValues;
 use ee2e_spec::session::DirectionKeys;
 use ee2e_spec::{ClientEvent, Direction, Params, Persist, Phone, Profile, Role, ServerOutput, Store, Suite};
@@ -60,7 +61,11 @@ fn check_debug<T: std::fmt::Debug>(name: &str, value: &T, secrets: &[Secret]) {
 
 fn conversation(profile: Profile) {
     let params = Params { pbkdf2_iterations: 10, ..Params::default() };
-    let mut rt = Runtime::builder(profile).params(params).seed([4; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key())
+        .params(params)
+        .seed([4; 32])
+        .build()
+        .expect("runtime");
     let tmp = tempfile::tempdir().expect("tempdir");
     let (alice, bob, carol) = (fixtures::phone("alice"), fixtures::phone("bob"), fixtures::phone("carol"));
     let alice_key = fixtures::named("alice").expect("key");

@@ -5,10 +5,11 @@
 
 use std::time::{Duration, Instant};
 
+use ee2e::codec;
 use ee2e::otp::ChannelOtp;
 use ee2e::sqlite::SqliteStore;
 use ee2e::suite::os_rng;
-use ee2e::{codec, fixtures};
+use ee2e_fixtures as fixtures;
 use ee2e_net::client::Connection;
 use ee2e_net::frame::{CloseReason, Frame};
 use ee2e_net::host::Host;

@@ -1,7 +1,8 @@
 //! `registration_<profile>.json`: SPEC.md §5 — the request, the client's computation, the
 //! server's checks on `RegisterSubmit`, the directory signature, the result and error replies.
 
-use ee2e::{Bytes, fixtures};
+use ee2e::Bytes;
+use ee2e_fixtures as fixtures;
 use ee2e_spec::derive::{RegistrationValues, registration_label, sig_scheme};
 use ee2e_spec::profile::PBKDF2_ITERATIONS;
 use ee2e_spec::{DirectoryEntry, ErrorCode, Message, Phone, Profile, RegistrationProof, SigScheme, Wire};

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use ee2e::suite::seeded_rng;
-use ee2e::{Bytes, ConcreteSuite, PrivateKey, fixtures};
+use ee2e::{Bytes, ConcreteSuite, PrivateKey};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::derive::sign_entry;
 use ee2e_spec::{
     Ack, Client, ClientOutput, DirectoryEntry, Message, Params, Phone, Profile, Sealed, Suite, Transport,

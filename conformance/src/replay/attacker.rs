@@ -11,7 +11,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use ee2e::suite::seeded_rng;
-use ee2e::{Bytes, ConcreteSuite as C, PrivateKey, Rng, fixtures};
+use ee2e::{Bytes, ConcreteSuite as C, PrivateKey, Rng};
+use ee2e_fixtures as fixtures;
 use ee2e_model::config::{A, B, E, SERVER};
 use ee2e_model::state::Sym;
 use ee2e_model::term::{Name, Node, Party, Purpose, Term};

@@ -54,8 +54,11 @@ impl World {
     ) -> Result<Self, String> {
         // The model's scaled-down limits, so that both sides count alike.
         let params = Params { pbkdf2_iterations: iterations, ..ee2e_model::model::params() };
-        let mut rt =
-            Runtime::builder(profile).params(params).seed(seed).build().map_err(|e| e.to_string())?;
+        let mut rt = Runtime::builder(profile, ee2e_fixtures::server_key())
+            .params(params)
+            .seed(seed)
+            .build()
+            .map_err(|e| e.to_string())?;
         match scenario {
             Scenario::Registration => {
                 for p in [A, B] {

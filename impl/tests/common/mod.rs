@@ -5,9 +5,9 @@
 //! Each test crate uses a subset of these helpers.
 #![allow(dead_code)]
 
-use ee2e::fixtures;
 use ee2e::suite::seeded_rng;
 use ee2e::{Bytes, ConcreteSuite, PrivateKey, Rng};
+use ee2e_fixtures as fixtures;
 use ee2e_spec::{
     Ack, Client, ClientError, ClientOutput, DirectoryEntry, MemoryStore, Message, Params, Phone, Profile,
     RegistrationProof, Sealed, Server, ServerOutput, Store, Transport,
