@@ -91,10 +91,10 @@ pub struct CheckArgs {
     /// Print the hardened fixes (errata E1–E9) with their profile names and exit.
     #[arg(long)]
     pub list_fixes: bool,
-    /// Exploration order: `bfs` holds the whole frontier; `dfs` holds a fingerprint per
-    /// state and the pending states of one path (far less memory for deep runs; the same
-    /// verdicts, and traces still found breadth first).
-    #[arg(long, value_enum, default_value_t = SearchOrder::Bfs)]
+    /// Exploration order: `dfs` (the default) holds a fingerprint per state and the pending
+    /// states of one path; `bfs` holds the whole frontier (gigabytes at large bounds). Both
+    /// give the same verdicts, and traces are found breadth first either way.
+    #[arg(long, value_enum, default_value_t = SearchOrder::Dfs)]
     pub search: SearchOrder,
     /// No progress lines on stderr.
     #[arg(long)]

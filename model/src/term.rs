@@ -43,11 +43,22 @@ pub struct Name {
 /// A term. Cheap to clone; equality and order are structural. Its hash is computed once, when
 /// the term is built, because the model checker hashes every state it visits.
 #[derive(Clone)]
-pub struct Term(Arc<(u64, Node)>);
+pub struct Term(Arc<Inner>);
+
+/// A term's node with what is computed once when it is built.
+struct Inner {
+    /// The node's hash.
+    hash: u64,
+    /// One bit (of 64, by hash) for each leaf (constant, name or key) in the term: a term
+    /// can contain another only if it has every bit of the other's, which settles most
+    /// [`Term::contains`] queries without walking the tree.
+    leaves: u64,
+    node: Node,
+}
 
 impl PartialEq for Term {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || (self.0.0 == other.0.0 && self.0.1 == other.0.1)
+        Arc::ptr_eq(&self.0, &other.0) || (self.0.hash == other.0.hash && self.0.node == other.0.node)
     }
 }
 
@@ -55,7 +66,7 @@ impl Eq for Term {}
 
 impl std::hash::Hash for Term {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(self.0.0);
+        state.write_u64(self.0.hash);
     }
 }
 
@@ -67,7 +78,7 @@ impl PartialOrd for Term {
 
 impl Ord for Term {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        if Arc::ptr_eq(&self.0, &other.0) { std::cmp::Ordering::Equal } else { self.0.1.cmp(&other.0.1) }
+        if Arc::ptr_eq(&self.0, &other.0) { std::cmp::Ordering::Equal } else { self.0.node.cmp(&other.0.node) }
     }
 }
 
@@ -129,11 +140,22 @@ impl Term {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         node.hash(&mut h);
-        Term(Arc::new((h.finish(), node)))
+        let hash = h.finish();
+        let leaves = match &node {
+            Node::Const(_) | Node::Fresh(_) | Node::Pk(_) | Node::Sk(_) => 1 << (hash % 64),
+            Node::Hash(a) => a.0.leaves,
+            Node::Hmac(a, b) | Node::Pbkdf2(a, b) => a.0.leaves | b.0.leaves,
+            Node::Hkdf(a, b, c) => a.0.leaves | b.0.leaves | c.0.leaves,
+            Node::AEnc { pk, msg, label, nonce } => pk.0.leaves | msg.0.leaves | label.0.leaves | nonce.0.leaves,
+            Node::Sig { msg, .. } => msg.0.leaves,
+            Node::SEnc { key, iv, msg } => key.0.leaves | iv.0.leaves | msg.0.leaves,
+            Node::Tuple(parts) => parts.iter().fold(0, |m, p| m | p.0.leaves),
+        };
+        Term(Arc::new(Inner { hash, leaves, node }))
     }
     /// The node.
     pub fn node(&self) -> &Node {
-        &self.0.1
+        &self.0.node
     }
     /// A constant.
     pub fn constant(bytes: &[u8]) -> Term {
@@ -154,6 +176,9 @@ impl Term {
 
     /// Whether `needle` occurs in this term.
     pub fn contains(&self, needle: &Term) -> bool {
+        if needle.0.leaves & !self.0.leaves != 0 {
+            return false;
+        }
         if self == needle {
             return true;
         }
@@ -230,5 +255,63 @@ impl fmt::Display for Term {
                 write!(f, ")")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `contains` by walking the whole tree, without the leaf mask.
+    fn walk(t: &Term, needle: &Term) -> bool {
+        t == needle
+            || match t.node() {
+                Node::Const(_) | Node::Fresh(_) | Node::Pk(_) | Node::Sk(_) => false,
+                Node::Hash(a) | Node::Sig { msg: a, .. } => walk(a, needle),
+                Node::Hmac(a, b) | Node::Pbkdf2(a, b) => walk(a, needle) || walk(b, needle),
+                Node::Hkdf(a, b, c) | Node::SEnc { key: a, iv: b, msg: c } => {
+                    walk(a, needle) || walk(b, needle) || walk(c, needle)
+                }
+                Node::AEnc { pk, msg, label, nonce } => {
+                    [pk, msg, label, nonce].into_iter().any(|p| walk(p, needle))
+                }
+                Node::Tuple(parts) => parts.iter().any(|p| walk(p, needle)),
+            }
+    }
+
+    #[test]
+    fn the_leaf_mask_never_changes_what_a_term_contains() {
+        // 200 leaves over 64 mask bits: many share a bit, so both the mask's early "no" and
+        // the walk behind a shared bit are exercised.
+        let leaves: Vec<Term> = (0..200u16)
+            .map(|n| match n % 4 {
+                0 => Term::fresh((n % 3) as u8, Purpose::Iv, n),
+                1 => Term::constant(&n.to_be_bytes()),
+                2 => Term::fresh(1, Purpose::Otp, n),
+                _ => Term::pk((n % 5) as u8),
+            })
+            .collect();
+        let mut terms = leaves.clone();
+        for i in 0..150 {
+            let a = &terms[(i * 7) % terms.len()];
+            let b = &terms[(i * 13 + 5) % terms.len()];
+            let node = match i % 5 {
+                0 => Node::Hash(a.clone()),
+                1 => Node::Hmac(a.clone(), b.clone()),
+                2 => Node::SEnc { key: a.clone(), iv: b.clone(), msg: leaves[i % 200].clone() },
+                3 => Node::Tuple(vec![a.clone(), b.clone(), leaves[(i * 3) % 200].clone()]),
+                _ => Node::Sig { signer: 2, scheme: SigScheme::Pkcs1v15Sha256, msg: a.clone() },
+            };
+            terms.push(Term::new(node));
+        }
+        let (mut yes, mut no) = (0, 0);
+        for t in &terms {
+            for needle in &terms {
+                let expected = walk(t, needle);
+                assert_eq!(t.contains(needle), expected, "{t} contains {needle}");
+                if expected { yes += 1 } else { no += 1 }
+            }
+        }
+        assert!(yes > 500 && no > 50_000, "both answers exercised: {yes} yes, {no} no");
     }
 }
