@@ -986,8 +986,7 @@ impl Model for Ee2eModel {
                 state.mark_delivered(packet);
             }
             Action::ForgeError { to, code } => {
-                let packet =
-                    Packet::new(Hop::ToClient { to }, Message::Error { code }, false);
+                let packet = Packet::new(Hop::ToClient { to }, Message::Error { code }, false);
                 self.deliver_changing(&mut state, last, &packet)?;
             }
             Action::GuessOnline(packet) => {

@@ -78,7 +78,11 @@ impl PartialOrd for Term {
 
 impl Ord for Term {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        if Arc::ptr_eq(&self.0, &other.0) { std::cmp::Ordering::Equal } else { self.0.node.cmp(&other.0.node) }
+        if Arc::ptr_eq(&self.0, &other.0) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.node.cmp(&other.0.node)
+        }
     }
 }
 
@@ -146,7 +150,9 @@ impl Term {
             Node::Hash(a) => a.0.leaves,
             Node::Hmac(a, b) | Node::Pbkdf2(a, b) => a.0.leaves | b.0.leaves,
             Node::Hkdf(a, b, c) => a.0.leaves | b.0.leaves | c.0.leaves,
-            Node::AEnc { pk, msg, label, nonce } => pk.0.leaves | msg.0.leaves | label.0.leaves | nonce.0.leaves,
+            Node::AEnc { pk, msg, label, nonce } => {
+                pk.0.leaves | msg.0.leaves | label.0.leaves | nonce.0.leaves
+            }
             Node::Sig { msg, .. } => msg.0.leaves,
             Node::SEnc { key, iv, msg } => key.0.leaves | iv.0.leaves | msg.0.leaves,
             Node::Tuple(parts) => parts.iter().fold(0, |m, p| m | p.0.leaves),

@@ -29,9 +29,7 @@ fn client_sends(party: u8, outputs: Vec<ClientOutput<ee2e_model::state::Sym>>) -
     outputs
         .into_iter()
         .filter_map(|o| match o {
-            ClientOutput::Send(message) => {
-                Some(Packet::new(Hop::ToServer { from: party }, message, false))
-            }
+            ClientOutput::Send(message) => Some(Packet::new(Hop::ToServer { from: party }, message, false)),
             _ => None,
         })
         .collect()
@@ -103,10 +101,9 @@ fn emissions(model: &Ee2eModel, state: &State, action: &Action) -> Option<Vec<Pa
         Action::Deliver(packet) | Action::Replay(packet) | Action::Inject(packet, _) => {
             delivery(state, packet)
         }
-        Action::ForgeError { to, code } => delivery(
-            state,
-            &Packet::new(Hop::ToClient { to: *to }, Message::Error { code: *code }, false),
-        ),
+        Action::ForgeError { to, code } => {
+            delivery(state, &Packet::new(Hop::ToClient { to: *to }, Message::Error { code: *code }, false))
+        }
         // An online guess: the wrong guesses are answered with errors the model does not
         // list (the replay discards them too); then the right one, if the OTP survived them.
         Action::GuessOnline(packet) => {
