@@ -91,10 +91,12 @@ pub struct CheckArgs {
     /// Print the hardened fixes (errata E1–E9) with their profile names and exit.
     #[arg(long)]
     pub list_fixes: bool,
-    /// Exploration order: `dfs` (the default) holds a fingerprint per state and the pending
-    /// states of one path; `bfs` holds the whole frontier (gigabytes at large bounds). Both
-    /// give the same verdicts, and traces are found breadth first either way.
-    #[arg(long, value_enum, default_value_t = SearchOrder::Dfs)]
+    /// Exploration order: `dfs` holds a fingerprint per state and the pending states of one
+    /// path; `bfs` holds the whole frontier (gigabytes at large bounds) but reaches expected
+    /// violations at the shallowest depth; `auto` (the default) takes `dfs` where every
+    /// safety property is expected to hold (hardened under `network` or `passive`), `bfs`
+    /// elsewhere. The same verdicts in every order; traces are found breadth first.
+    #[arg(long, value_enum, default_value_t = SearchOrder::Auto)]
     pub search: SearchOrder,
     /// No progress lines on stderr.
     #[arg(long)]
@@ -159,6 +161,8 @@ pub enum SearchOrder {
     Bfs,
     /// Depth first.
     Dfs,
+    /// Depth first for hardened under `network`/`passive`, breadth first elsewhere.
+    Auto,
 }
 
 /// How a whole `check` ended.
@@ -183,6 +187,7 @@ pub fn run_options(args: &CheckArgs, interrupt: Arc<AtomicBool>) -> RunOptions {
         search: match args.search {
             SearchOrder::Bfs => ee2e_model::run::Search::Bfs,
             SearchOrder::Dfs => ee2e_model::run::Search::Dfs,
+            SearchOrder::Auto => ee2e_model::run::Search::Auto,
         },
         max_states: args.max_states,
         max_memory: args.max_memory.map(|gib| (gib * (1u64 << 30) as f64) as u64),
