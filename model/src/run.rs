@@ -597,3 +597,29 @@ fn goal_of(kind: Kind, name: &str) -> fn(&Ee2eModel, &State) -> bool {
         Kind::Always => crate::properties::negation(name),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Scenario;
+    use ee2e_spec::{Fix, Profile};
+
+    fn config(profile: Profile, threat: Threat) -> Config {
+        let scenario = Scenario::Messaging;
+        Config { profile, threat, scenario, bounds: Bounds::defaults(scenario)[0] }
+    }
+
+    #[test]
+    fn auto_searches_depth_first_only_where_nothing_should_fail() {
+        let auto = |p, t| Search::Auto.resolve(&config(p, t));
+        assert_eq!(auto(Profile::HARDENED, Threat::Network), Search::Dfs);
+        assert_eq!(auto(Profile::HARDENED, Threat::Passive), Search::Dfs);
+        // Expected violations (seed flaws, §14 limits, a removed erratum): breadth first.
+        assert_eq!(auto(Profile::SEED, Threat::Network), Search::Bfs);
+        assert_eq!(auto(Profile::HARDENED, Threat::Compromise), Search::Bfs);
+        assert_eq!(auto(Profile::HARDENED.without(Fix::EncryptThenMac), Threat::Network), Search::Bfs);
+        // An explicit order is kept.
+        assert_eq!(Search::Bfs.resolve(&config(Profile::HARDENED, Threat::Network)), Search::Bfs);
+        assert_eq!(Search::Dfs.resolve(&config(Profile::SEED, Threat::Network)), Search::Dfs);
+    }
+}
