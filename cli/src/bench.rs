@@ -95,14 +95,37 @@ pub enum ClockArg {
     Wall,
 }
 
-/// `benches/RESULTS.md` of the workspace this binary was built from.
-const DEFAULT_OUTPUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/RESULTS.md");
+/// `benches/RESULTS.md` under the current directory (the clone's root, where `cargo run`
+/// is run). Resolved at run time: a path compiled in would point into whichever checkout
+/// built the binary.
+const DEFAULT_OUTPUT: &str = "benches/RESULTS.md";
+
+/// Whether `output` can be written, checked before the minutes of measuring (a message if
+/// not): its directory must exist.
+fn writable(output: &std::path::Path) -> bool {
+    let dir = match output.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    if dir.is_dir() {
+        return true;
+    }
+    eprintln!(
+        "ee2e bench: cannot write {}: no directory {} (run from the clone's root, or pass --output)",
+        output.display(),
+        dir.display()
+    );
+    false
+}
 
 /// Runs the subcommand; exit status 0 on success, 1 if OpenSSL or an operation failed or
 /// the report could not be written.
 pub fn run(command: &BenchCommand) -> ExitCode {
     match command {
         BenchCommand::Compare { quick, clock, openssl, seconds, only, output, no_write, suite } => {
+            if !no_write && !writable(output) {
+                return ExitCode::FAILURE;
+            }
             let Some((report, failed)) = compare(*quick, *clock, openssl, *seconds, only, suite) else {
                 return ExitCode::FAILURE;
             };
@@ -112,6 +135,9 @@ pub fn run(command: &BenchCommand) -> ExitCode {
             if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
         }
         BenchCommand::Results { quick, openssl, output } => {
+            if !writable(output) {
+                return ExitCode::FAILURE;
+            }
             let Some((mut report, mut failed)) = compare(*quick, ClockArg::Cpu, openssl, 1, &[], &[]) else {
                 return ExitCode::FAILURE;
             };
