@@ -118,12 +118,7 @@ async fn command(args: &NetClientArgs) -> Result<(), String> {
                 (None, None) => OtpSource::Stdin,
             };
             let key = || match key {
-                Some(path) => {
-                    let pem = zeroize::Zeroizing::new(
-                        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
-                    );
-                    PrivateKey::from_pkcs8_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
-                }
+                Some(path) => crate::server_key::read_private_key(path),
                 None => PrivateKey::generate(2048, &mut os_rng()).map_err(|e| e.to_string()),
             };
             let mut driver =

@@ -1,6 +1,7 @@
 //! The server's signing key for `ee2e serve` and `ee2e serve-queue`: a PKCS#8 PEM file
 //! (`--server-key`), or a fresh RSA-2048 key generated at startup (`--generate-server-key`).
-//! There is no default: the committed test keys (`ee2e-fixtures`) are public.
+//! There is no default: the committed test keys (`ee2e-fixtures`) are public. Also reads the
+//! clients' `--key` files ([`read_private_key`]).
 
 use std::path::PathBuf;
 
@@ -26,12 +27,7 @@ impl ServerKeyArgs {
     /// standard error that a key was generated (the key itself is never printed).
     pub fn load(&self, command: &str) -> Result<PrivateKey, String> {
         match &self.server_key {
-            Some(path) => {
-                let pem = zeroize::Zeroizing::new(
-                    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
-                );
-                PrivateKey::from_pkcs8_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
-            }
+            Some(path) => read_private_key(path),
             None => {
                 let key = PrivateKey::generate(2048, &mut os_rng())
                     .map_err(|e| format!("cannot generate a server key: {e}"))?;
@@ -40,4 +36,13 @@ impl ServerKeyArgs {
             }
         }
     }
+}
+
+/// Reads an RSA private key from a PKCS#8 PEM file (the text is zeroized once parsed);
+/// errors name the file.
+pub(crate) fn read_private_key(path: &std::path::Path) -> Result<PrivateKey, String> {
+    let pem = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+    );
+    PrivateKey::from_pkcs8_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
 }
