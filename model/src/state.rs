@@ -213,7 +213,7 @@ impl State {
                 }
             }
         } else {
-            Arc::make_mut(&mut self.delivered).insert(packet.clone());
+            self.mark_delivered(packet.clone());
         }
     }
 
