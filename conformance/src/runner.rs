@@ -74,17 +74,12 @@ pub(crate) enum StepError {
     Server(ServerError),
 }
 
-/// The variant name of an error: its `Debug` text up to the first `(`, `{` or space.
-pub(crate) fn variant_name(debug: &str) -> String {
-    debug.split(['(', '{', ' ']).next().unwrap_or_default().to_string()
-}
-
 impl StepError {
     pub(crate) fn name(&self) -> String {
         match self {
-            StepError::Decode(e) => variant_name(&format!("{e:?}")),
-            StepError::Client(e) => variant_name(&format!("{e:?}")),
-            StepError::Server(e) => variant_name(&format!("{e:?}")),
+            StepError::Decode(e) => e.name().to_string(),
+            StepError::Client(e) => e.name().to_string(),
+            StepError::Server(e) => e.name().to_string(),
         }
     }
 
@@ -105,7 +100,7 @@ impl StepError {
 
     fn code(&self) -> Option<String> {
         match self {
-            StepError::Server(e) => Some(variant_name(&format!("{:?}", e.code()))),
+            StepError::Server(e) => Some(e.code().name().to_string()),
             _ => None,
         }
     }
@@ -250,7 +245,7 @@ pub(crate) fn run_decode(profile: Profile, message: &Hex) -> (Observed, Option<S
     match codec::decode(profile.wire(), message.as_slice()) {
         Err(e) => (Observed::failed(&StepError::Decode(e)), None),
         Ok(decoded) => {
-            let kind = variant_name(&format!("{:?}", decoded.kind()));
+            let kind = decoded.kind().name().to_string();
             match codec::encode(profile.wire(), &decoded) {
                 Ok(again) if again == message.as_slice() => (Observed::valid(), Some(kind)),
                 other => {

@@ -12,7 +12,7 @@ use ee2e_model::properties::negation;
 use ee2e_model::run::TRACE_SEARCH_LIMIT;
 use ee2e_model::trace::shortest;
 use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
-use ee2e_spec::{ClientError, Fix, MessageType, Phone, Profile, ServerError};
+use ee2e_spec::{ClientError, Fix, MessageType, Phone, Profile, Rejection as Refused, ServerError};
 
 fn attacks() -> &'static [Attack] {
     static ATTACKS: OnceLock<Vec<Attack>> = OnceLock::new();
@@ -78,7 +78,14 @@ fn first_failure(r: &Replay) -> usize {
 /// with `BadDirectorySignature(B)`: erratum E1.
 fn stopped_by_directory_binding(r: &Replay) {
     assert_eq!(first_failure(r), 2);
-    rejected_by_client(r, 2, "A", MessageType::PeerKey, ClientError::BadDirectorySignature(b()), Some("E1"));
+    rejected_by_client(
+        r,
+        2,
+        "A",
+        MessageType::PeerKey,
+        ClientError::Rejected(Refused::BadDirectorySignature(b())),
+        Some("E1"),
+    );
 }
 
 #[test]
@@ -147,9 +154,10 @@ fn registration_binding_offline_otp_guess_without_the_sealed_tag() {
     };
     let model = Ee2eModel::new(config).without_reduction();
     let property = "registration_binding";
-    let actions = shortest(&model, &[(property, negation(property))], TRACE_SEARCH_LIMIT)
-        .remove(0)
-        .expect("E7 removed: registration_binding is violated");
+    let actions =
+        shortest(&model, &[(property, negation(property).expect("a property"))], TRACE_SEARCH_LIMIT)
+            .remove(0)
+            .expect("E7 removed: registration_binding is violated");
     let r = replay(&Attack { property, config, actions }, profile).unwrap_or_else(|e| panic!("{e}"));
     assert!(r.success().is_some(), "the offline attack failed: {r:#?}");
     assert!(r.online_guesses.is_empty());
@@ -209,7 +217,7 @@ fn key_transport_agreement_key_sent_back_as_from_b() {
         3,
         "A",
         MessageType::KeyDelivery,
-        ClientError::BadDirectorySignature(b()),
+        ClientError::Rejected(Refused::BadDirectorySignature(b())),
         Some("E1"),
     );
 }
@@ -221,7 +229,14 @@ fn message_authenticity_forged_message() {
     let hard = hardened_holds("message_authenticity");
     stopped_by_directory_binding(&hard);
     // Without A's session key, E's message names a session A does not have.
-    rejected_by_client(&hard, 3, "A", MessageType::DataDelivery, ClientError::UnknownSession, None);
+    rejected_by_client(
+        &hard,
+        3,
+        "A",
+        MessageType::DataDelivery,
+        ClientError::Rejected(Refused::UnknownSession),
+        None,
+    );
 }
 
 #[test]
@@ -234,7 +249,14 @@ fn message_no_replay_reflected_message() {
     // (The attacker hands A the relabelled delivery itself: no detour through the server.)
     assert_eq!(first_failure(&hard), 5);
     for n in [5, 6] {
-        rejected_by_client(&hard, n, "A", MessageType::DataDelivery, ClientError::BadMac, Some("E4"));
+        rejected_by_client(
+            &hard,
+            n,
+            "A",
+            MessageType::DataDelivery,
+            ClientError::Rejected(Refused::BadMac),
+            Some("E4"),
+        );
     }
 }
 
@@ -261,7 +283,14 @@ fn ack_authenticity_forged_ack() {
     let hard = hardened_holds("ack_authenticity");
     stopped_by_directory_binding(&hard);
     assert!(matches!(step(&hard, 3), Outcome::NotPossible(_)), "{hard:#?}");
-    rejected_by_client(&hard, 4, "A", MessageType::AckDelivery, ClientError::UnknownSession, None);
+    rejected_by_client(
+        &hard,
+        4,
+        "A",
+        MessageType::AckDelivery,
+        ClientError::Rejected(Refused::UnknownSession),
+        None,
+    );
 }
 
 /// The replay checks the attacker's means itself, independently of the model's synthesis: a

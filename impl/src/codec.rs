@@ -54,7 +54,7 @@ pub const HEADER_LEN: usize = 2;
 pub const MAX_MESSAGE_LEN: usize = HEADER_LEN + (1 + 16) + 32 + 8 + 16 + (4 + MAX_CIPHERTEXT) + 32;
 
 /// Why a message cannot be encoded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
 #[non_exhaustive]
 pub enum EncodeError {
     /// The message has a body of the other wire version's layout (e.g. [`Sealed::Seed`]
@@ -94,8 +94,15 @@ pub enum EncodeError {
     },
 }
 
+impl EncodeError {
+    /// The variant's stable name (the vectors' normative error names).
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
+}
+
 /// Why a byte string is not a message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
 #[non_exhaustive]
 pub enum DecodeError {
     /// The input ends inside `field` (`version` and `type` name the header bytes).
@@ -158,6 +165,13 @@ pub enum DecodeError {
         /// The field, as `Type.field`.
         field: &'static str,
     },
+}
+
+impl DecodeError {
+    /// The variant's stable name (the vectors' normative error names).
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
 }
 
 /// Encodes `message` in the layout of `wire`.

@@ -3,14 +3,18 @@
 //! The protocol core of `ee2e-spec`, run on real bytes: [`ConcreteSuite`] (RustCrypto RSA,
 //! AES-256-CBC, HMAC/PBKDF2/HKDF-SHA-256) and, with the `aws-lc` feature, the same on AWS-LC
 //! (`suite_aws_lc`; choosing one at run time: [`suites`]), the binary wire [`codec`], the server's SQLite
-//! [`store`](sqlite), the client [`keystore`], OTP delivery, and an in-process [`runtime`]
-//! with network taps.
+//! store (`sqlite`, feature `sqlite`), the client keystore (`keystore`, feature `keystore`),
+//! OTP delivery, and an in-process runtime with network taps (`runtime`, feature `runtime`).
+//! The three features are on by default; without them the crate is the suites and the codec.
 #![deny(missing_docs)]
 
 pub mod codec;
+#[cfg(feature = "keystore")]
 pub mod keystore;
 pub mod otp;
+#[cfg(feature = "runtime")]
 pub mod runtime;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod suite;
 #[cfg(feature = "aws-lc")]

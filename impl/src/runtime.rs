@@ -208,11 +208,7 @@ impl RuntimeBuilder {
             None => SqliteStore::in_memory(wire)?,
         };
         if store.wire() != wire {
-            return Err(RuntimeError::Store(StoreError(format!(
-                "store encodes queued messages for the {:?} wire, profile {} uses {wire:?}",
-                store.wire(),
-                self.profile
-            ))));
+            return Err(RuntimeError::Store(StoreError::WrongWire { store: store.wire(), profile: wire }));
         }
         let (handset, inbox) = ChannelOtp::new();
         Ok(Runtime {
@@ -449,13 +445,13 @@ impl Runtime {
     /// Runs one operation of a client's core (e.g. `|c, rng| c.send(&bob, &m, rng)`) and sends
     /// its outputs, without delivering anything. An error of the core is returned and the
     /// client is unchanged.
-    pub fn act(
+    pub fn act<E: Into<ClientError>>(
         &mut self,
         phone: &Phone,
         operation: impl FnOnce(
             &mut Client<ConcreteSuite>,
             &mut Rng,
-        ) -> Result<Vec<ClientOutput<ConcreteSuite>>, ClientError>,
+        ) -> Result<Vec<ClientOutput<ConcreteSuite>>, E>,
     ) -> Result<(), RuntimeError> {
         let node = self.clients.get_mut(phone).ok_or_else(|| RuntimeError::UnknownClient(phone.clone()))?;
         if !node.online {
@@ -463,7 +459,7 @@ impl Runtime {
         }
         let before = node.keystore.as_ref().map(|_| node.client.clone());
         let outputs = operation(&mut node.client, &mut self.shared.rng)
-            .map_err(|error| RuntimeError::Client { phone: phone.clone(), error })?;
+            .map_err(|error| RuntimeError::Client { phone: phone.clone(), error: error.into() })?;
         // Encode everything first, so that an unencodable output fails the call cleanly; the
         // bytes are what is sent.
         let mut encoded = Vec::new();

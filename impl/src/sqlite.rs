@@ -110,8 +110,8 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 /// Wraps a rusqlite error with what the store was doing.
-fn db(what: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
-    move |e| StoreError(format!("sqlite: {what}: {e}"))
+fn db(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |e| StoreError::Backend { operation, detail: e.to_string() }
 }
 
 impl SqliteStore {
@@ -119,8 +119,8 @@ impl SqliteStore {
     /// with `wire`.
     pub fn open(path: impl AsRef<Path>, wire: Wire) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        let conn = Connection::open(path)
-            .map_err(|e| StoreError(format!("sqlite: cannot open {}: {e}", path.display())))?;
+        let conn =
+            Connection::open(path).map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
         // WAL lets readers proceed during a write; synchronous=FULL makes every commit durable
         // (the WAL is fsynced at each commit). The server acknowledges nothing to a sender, so
         // once it has accepted a message for an offline recipient it is the only holder of it:
@@ -129,7 +129,7 @@ impl SqliteStore {
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .map_err(db("setting journal_mode=WAL"))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError(format!("sqlite: {} refused WAL mode (got {mode})", path.display())));
+            return Err(StoreError::Open(format!("{} refused WAL mode (got {mode})", path.display())));
         }
         conn.pragma_update(None, "synchronous", "FULL").map_err(db("setting synchronous=FULL"))?;
         // Another process (an inspector, a second server instance) may hold the write lock
@@ -158,8 +158,8 @@ impl SqliteStore {
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .map_err(db("reading user_version"))?;
         if version > SCHEMA_VERSION {
-            return Err(StoreError(format!(
-                "sqlite: database schema version {version} is newer than this program's ({SCHEMA_VERSION})"
+            return Err(StoreError::Open(format!(
+                "database schema version {version} is newer than this program's ({SCHEMA_VERSION})"
             )));
         }
         let has_queue: bool = conn
@@ -211,7 +211,7 @@ impl SqliteStore {
     /// If a group is already open, or SQLite cannot start the transaction.
     pub fn begin_group(&mut self) -> Result<(), StoreError> {
         if self.grouped {
-            return Err(StoreError("sqlite: a group transaction is already open".into()));
+            return Err(StoreError::Misuse("a group transaction is already open"));
         }
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db("starting a group transaction"))?;
         self.grouped = true;
@@ -226,7 +226,7 @@ impl SqliteStore {
     /// caller must treat the grouped steps as not having happened).
     pub fn commit_group(&mut self) -> Result<(), StoreError> {
         if !self.grouped {
-            return Err(StoreError("sqlite: no group transaction is open".into()));
+            return Err(StoreError::Misuse("no group transaction is open"));
         }
         self.grouped = false;
         if let Err(error) = self.conn.execute_batch("COMMIT") {
@@ -245,7 +245,7 @@ impl SqliteStore {
     /// If no group is open, or SQLite failed to roll back.
     pub fn rollback_group(&mut self) -> Result<(), StoreError> {
         if !self.grouped {
-            return Err(StoreError("sqlite: no group transaction is open".into()));
+            return Err(StoreError::Misuse("no group transaction is open"));
         }
         self.grouped = false;
         let rolled_back = self.conn.execute_batch("ROLLBACK").map_err(db("rolling back a group transaction"));
@@ -295,9 +295,9 @@ impl Store<ConcreteSuite> for SqliteStore {
         let Some((otp, issued_at, attempts)) = row else { return Ok(None) };
         let otp = Bytes::secret(otp);
         let issued_at = u64::try_from(issued_at)
-            .map_err(|_| StoreError(format!("sqlite: pending_otp.issued_at for {phone} is negative")))?;
+            .map_err(|_| StoreError::Corrupt(format!("pending_otp.issued_at for {phone} is negative")))?;
         let attempts = u32::try_from(attempts)
-            .map_err(|_| StoreError(format!("sqlite: pending_otp.attempts for {phone} is out of range")))?;
+            .map_err(|_| StoreError::Corrupt(format!("pending_otp.attempts for {phone} is out of range")))?;
         Ok(Some(PendingOtp { otp, issued_at, attempts }))
     }
 
@@ -307,7 +307,7 @@ impl Store<ConcreteSuite> for SqliteStore {
         pending: &PendingOtp<ConcreteSuite>,
     ) -> Result<(), StoreError> {
         let issued_at = i64::try_from(pending.issued_at).map_err(|_| {
-            StoreError(format!("sqlite: issued_at {} does not fit a column", pending.issued_at))
+            StoreError::OutOfRange(format!("issued_at {} does not fit a column", pending.issued_at))
         })?;
         cached_execute(
             &self.conn,
@@ -376,10 +376,13 @@ impl Store<ConcreteSuite> for SqliteStore {
         message: &Message<ConcreteSuite>,
     ) -> Result<(), StoreError> {
         let bytes = codec::encode(self.wire, message).map_err(|e| {
-            StoreError(format!("cannot encode a {:?} message for the queue: {e}", message.kind()))
+            StoreError::OutOfRange(format!(
+                "a {:?} message does not encode for the queue: {e}",
+                message.kind()
+            ))
         })?;
         let size = i64::try_from(size)
-            .map_err(|_| StoreError(format!("sqlite: size {size} does not fit a column")))?;
+            .map_err(|_| StoreError::OutOfRange(format!("size {size} does not fit a column")))?;
         cached_execute(
             &self.conn,
             "INSERT INTO queue (recipient, message, sender, size) VALUES (?1, ?2, ?3, ?4)",
@@ -400,7 +403,7 @@ impl Store<ConcreteSuite> for SqliteStore {
         )
         .map_err(db("measuring queue"))?;
         let count =
-            |n: i64| usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative queue usage {n}")));
+            |n: i64| usize::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative queue usage {n}")));
         Ok(QueueUsage {
             messages: count(messages)?,
             bytes: count(bytes)?,
@@ -445,7 +448,7 @@ impl Store<ConcreteSuite> for SqliteStore {
             |row| row.get(0),
         )
         .map_err(db("counting OTP phones"))?;
-        usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative OTP phone count {n}")))
+        usize::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative OTP phone count {n}")))
     }
 
     fn sweep_otps(&mut self, cutoff: OtpCutoff, max: usize) -> Result<usize, StoreError> {
@@ -494,7 +497,7 @@ impl Store<ConcreteSuite> for SqliteStore {
             .into_iter()
             .map(|at| {
                 u64::try_from(at)
-                    .map_err(|_| StoreError(format!("sqlite: otp_request.at for {phone} is negative")))
+                    .map_err(|_| StoreError::Corrupt(format!("otp_request.at for {phone} is negative")))
             })
             .collect()
     }
@@ -505,7 +508,7 @@ impl Store<ConcreteSuite> for SqliteStore {
             .map_err(db("deleting from otp_request"))?;
         for at in times {
             let at = i64::try_from(*at)
-                .map_err(|_| StoreError(format!("sqlite: request time {at} does not fit a column")))?;
+                .map_err(|_| StoreError::OutOfRange(format!("request time {at} does not fit a column")))?;
             if let Some((_, request)) = self.otp_floor.as_mut() {
                 *request = (*request).min(at);
             }
@@ -552,7 +555,7 @@ impl Store<ConcreteSuite> for SqliteStore {
             |row| row.get(0),
         )
         .map_err(db("counting queue"))?;
-        usize::try_from(n).map_err(|_| StoreError(format!("sqlite: negative queue length {n}")))
+        usize::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative queue length {n}")))
     }
 }
 
@@ -569,8 +572,9 @@ fn read_directory(conn: &Connection) -> Result<HashMap<Phone, DirectoryEntry<Con
     let mut directory = HashMap::new();
     for row in rows {
         let (phone, public_key, signature) = row.map_err(db("reading directory"))?;
-        let phone = Phone::parse(&phone)
-            .map_err(|e| StoreError(format!("sqlite: directory row {phone:?} is not a phone number: {e}")))?;
+        let phone = Phone::parse(&phone).map_err(|e| {
+            StoreError::Corrupt(format!("directory row {phone:?} is not a phone number: {e}"))
+        })?;
         let entry = DirectoryEntry {
             phone: phone.clone(),
             public_key: Bytes::public(public_key),
@@ -619,7 +623,7 @@ fn decode_rows(
 
 fn decode_row(wire: Wire, to: &Phone, id: i64, bytes: &[u8]) -> Result<Message<ConcreteSuite>, StoreError> {
     codec::decode(wire, bytes)
-        .map_err(|e| StoreError(format!("queue row {id} for {to} does not decode: {e}")))
+        .map_err(|e| StoreError::Corrupt(format!("queue row {id} for {to} does not decode: {e}")))
 }
 
 #[cfg(test)]
@@ -795,7 +799,7 @@ mod tests {
             )
             .unwrap();
         let err = s.take_queue(&bob).unwrap_err();
-        assert!(err.0.contains("does not decode"), "{err}");
+        assert!(matches!(&err, StoreError::Corrupt(detail) if detail.contains("does not decode")), "{err}");
         assert_eq!(s.queue_len(&bob).unwrap(), 2);
     }
 

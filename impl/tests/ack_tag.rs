@@ -5,7 +5,7 @@
 
 use ee2e::{Bytes, ConcreteSuite as S};
 use ee2e_fixtures as fixtures;
-use ee2e_spec::{Ack, ClientError, Mode, Profile, Role, Sealed, Session};
+use ee2e_spec::{Ack, Mode, Profile, Rejection, Role, Sealed, Session};
 
 #[test]
 fn the_hardened_ack_carries_the_message_mac_and_the_seed_none() {
@@ -60,6 +60,6 @@ fn each_message_has_its_own_tag_and_a_moved_tag_fails_the_ack_mac() {
     let Ack::Hardened { session, mac, .. } = ack.clone() else { panic!("a hardened ACK") };
     // The first ACK's MAC with its seq moved to the second message: the MAC covers seq.
     let moved = Ack::Hardened { session, seq: 1, tag: two.tag.clone(), mac };
-    assert_eq!(sender.verify_ack(&moved), Err(ClientError::BadMac));
+    assert_eq!(sender.verify_ack(&moved), Err(Rejection::BadMac));
     sender.verify_ack(&ack).expect("the honest ACK");
 }

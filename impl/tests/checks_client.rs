@@ -16,8 +16,8 @@ use ee2e::Bytes;
 use ee2e_spec::derive::{sig_scheme, transport_label, with_transport_input};
 use ee2e_spec::session::{DirectionKeys, Opened};
 use ee2e_spec::{
-    Ack, Client, ClientError, ClientEvent, ClientOutput, CryptoError, Direction, DirectoryEntry, Fix, Input,
-    Message, MessageType, Phone, Profile, Sealed, Suite, Transport,
+    Ack, CallError, Client, ClientError, ClientEvent, ClientOutput, CryptoError, Direction, DirectoryEntry,
+    Fix, Input, Message, MessageType, Phone, Profile, Rejection, Sealed, Suite, Transport, UsageError,
 };
 
 // ---- helpers ----
@@ -30,13 +30,13 @@ fn refuse(client: &mut TestClient, message: Message<S>, error: ClientError) {
 }
 
 /// Asserts that the API call `call` fails with exactly `error` and leaves `client` as it was.
-fn refuse_call(
+fn refuse_call<E: Into<ClientError>>(
     client: &mut TestClient,
     error: ClientError,
-    call: impl FnOnce(&mut TestClient) -> Result<Vec<ClientOutput<S>>, ClientError>,
+    call: impl FnOnce(&mut TestClient) -> Result<Vec<ClientOutput<S>>, E>,
 ) {
     let before = client.clone();
-    assert_eq!(call(client).map(|_| ()), Err(error));
+    assert_eq!(call(client).map(|_| ()).map_err(Into::into), Err(error));
     assert_eq!(*client, before, "a failed call changes nothing");
 }
 
@@ -119,12 +119,18 @@ fn client_rejects_otp_without_registration_in_progress(profile: Profile) {
     let mut r = Registering::new(profile, "alice");
     let otp = r.otp.clone();
     let mut fresh = new_client(profile, "alice");
-    refuse_call(&mut fresh, ClientError::NoRegistrationInProgress, |c| c.otp_received(&otp, &mut rng(1)));
-    refuse_call(&mut r.client, ClientError::NoRegistrationInProgress, |c| c.otp_received(&otp, &mut rng(1)));
+    refuse_call(&mut fresh, ClientError::Usage(UsageError::NoRegistrationInProgress), |c| {
+        c.otp_received(&otp, &mut rng(1))
+    });
+    refuse_call(&mut r.client, ClientError::Usage(UsageError::NoRegistrationInProgress), |c| {
+        c.otp_received(&otp, &mut rng(1))
+    });
     let outputs = r.submit(r.honest.clone(), NOW).expect("registered");
     r.client.handle(register_result(&outputs, &r.phone()), &mut rng(1)).expect("result");
-    refuse_call(&mut r.client, ClientError::NoRegistrationInProgress, |c| c.otp_received(&otp, &mut rng(1)));
-    fresh.register().expect("register");
+    refuse_call(&mut r.client, ClientError::Usage(UsageError::NoRegistrationInProgress), |c| {
+        c.otp_received(&otp, &mut rng(1))
+    });
+    fresh.register();
     fresh.otp_received(&otp, &mut rng(1)).expect("accepted once requested");
 }
 
@@ -133,10 +139,10 @@ fn client_rejects_otp_without_registration_in_progress(profile: Profile) {
 fn client_rejects_registration_result_when_not_awaiting_one(profile: Profile) {
     let mut r = Registering::new(profile, "alice");
     let result = register_result(&r.submit(r.honest.clone(), NOW).expect("registered"), &r.phone());
-    let error = ClientError::UnexpectedMessage(MessageType::RegisterResult);
+    let error = ClientError::Rejected(Rejection::UnexpectedMessage(MessageType::RegisterResult));
     let mut fresh = new_client(profile, "alice");
     refuse(&mut fresh, result.clone(), error.clone());
-    fresh.register().expect("register");
+    fresh.register();
     refuse(&mut fresh, result.clone(), error.clone());
     r.client.handle(result.clone(), &mut rng(1)).expect("accepted while awaiting it");
     refuse(&mut r.client, result, error);
@@ -154,7 +160,7 @@ fn client_rejects_registration_result_for_another_phone_or_key(profile: Profile)
         tampered(&result, |m| *entry_mut(m) = bobs_entry),
     ];
     for other in others {
-        refuse(&mut r.client, other, ClientError::RegistrationMismatch);
+        refuse(&mut r.client, other, ClientError::Rejected(Rejection::RegistrationMismatch));
     }
     r.client.handle(result, &mut rng(1)).expect("the honest result");
     assert!(r.client.is_registered());
@@ -166,12 +172,12 @@ fn client_rejects_registration_result_with_invalid_public_key(profile: Profile) 
     let alice = phone("alice");
     let r = Registering::new(profile, "alice");
     let mut weak = Client::new(profile, params(), alice.clone(), key("weak-1024"), server_public());
-    weak.register().expect("register");
+    weak.register();
     weak.otp_received(&r.otp, &mut rng(1)).expect("the client does not check its own key");
     let mut r = r;
     let result = register_result(&r.submit(r.honest.clone(), NOW).expect("registered"), &alice);
     let for_weak = tampered(&result, |m| entry_mut(m).public_key = public_key("weak-1024"));
-    refuse(&mut weak, for_weak, ClientError::InvalidPublicKey(alice));
+    refuse(&mut weak, for_weak, ClientError::Rejected(Rejection::InvalidPublicKey(alice)));
 }
 
 /// §5.5 #3 (§5.4): the server's signature on the entry does not verify under the pinned key.
@@ -183,7 +189,7 @@ fn client_rejects_registration_result_with_bad_directory_signature(profile: Prof
         let entry = entry_mut(m);
         entry.signature = flip(&entry.signature);
     });
-    refuse(&mut r.client, forged, ClientError::BadDirectorySignature(alice));
+    refuse(&mut r.client, forged, ClientError::Rejected(Rejection::BadDirectorySignature(alice)));
     r.client.handle(result, &mut rng(1)).expect("the honest result");
 }
 
@@ -193,7 +199,7 @@ fn client_rejects_registration_result_with_bad_directory_signature(profile: Prof
 fn hardened_client_rejects_otp_when_the_pinned_server_key_is_invalid() {
     for pinned in [public_key("weak-1024"), public(b"not a key")] {
         let mut client = Client::new(Profile::HARDENED, params(), phone("alice"), key("alice"), pinned);
-        client.register().expect("register");
+        client.register();
         let error = ClientError::Crypto(CryptoError::InvalidKey);
         refuse_call(&mut client, error, |c| c.otp_received(&public(b"123456"), &mut rng(1)));
     }
@@ -204,7 +210,7 @@ fn hardened_client_rejects_otp_when_the_pinned_server_key_is_invalid() {
 fn otp_with_invalid_pinned_server_key(profile: Profile) {
     let mut client: TestClient =
         Client::new(profile, params(), phone("alice"), key("alice"), public_key("weak-1024"));
-    client.register().expect("register");
+    client.register();
     client.otp_received(&public(b"123456"), &mut rng(1)).expect("nothing sealed to the server");
 }
 
@@ -226,12 +232,14 @@ fn client_rejects_operations_before_registration(profile: Profile) {
     let mut r = Registering::new(profile, "alice");
     let mut unregistered = new_client(profile, "alice");
     let mut awaiting_otp = new_client(profile, "alice");
-    awaiting_otp.register().expect("register");
+    awaiting_otp.register();
     for client in [&mut unregistered, &mut awaiting_otp, &mut r.client] {
-        refuse_call(client, ClientError::NotRegistered, |c| c.start_session(&bob));
-        refuse_call(client, ClientError::NotRegistered, |c| c.send(&bob, &public(b"hi"), &mut rng(1)));
-        refuse_call(client, ClientError::NotRegistered, |c| c.connect());
-        refuse_call(client, ClientError::NotRegistered, |c| c.disconnect());
+        refuse_call(client, ClientError::Usage(UsageError::NotRegistered), |c| c.start_session(&bob));
+        refuse_call(client, ClientError::Usage(UsageError::NotRegistered), |c| {
+            c.send(&bob, &public(b"hi"), &mut rng(1))
+        });
+        refuse_call(client, ClientError::Usage(UsageError::NotRegistered), |c| c.connect());
+        refuse_call(client, ClientError::Usage(UsageError::NotRegistered), |c| c.disconnect());
     }
     let result = register_result(&r.submit(r.honest.clone(), NOW).expect("registered"), &r.phone());
     r.client.handle(result, &mut rng(1)).expect("result");
@@ -252,7 +260,7 @@ fn client_rejects_relayed_messages_before_registration(profile: Profile) {
     });
     let mut unregistered = new_client(profile, "bob");
     for message in [peer_key, key_delivery, data, ack, other_layout] {
-        refuse(&mut unregistered, message, ClientError::NotRegistered);
+        refuse(&mut unregistered, message, ClientError::Usage(UsageError::NotRegistered));
     }
 }
 
@@ -279,7 +287,7 @@ fn client_rejects_messages_meant_for_the_server(profile: Profile) {
         only_sent(&w.alice.disconnect().expect("disconnect")),
     ];
     for message in messages {
-        let error = ClientError::UnexpectedMessage(message.kind());
+        let error = ClientError::Rejected(Rejection::UnexpectedMessage(message.kind()));
         refuse(&mut w.bob, message, error);
     }
 }
@@ -292,14 +300,14 @@ fn client_rejects_unsolicited_peer_key(profile: Profile) {
     let mut w = World::registered(profile);
     let (bob, alice) = (phone("bob"), phone("alice"));
     let (peer_key, _) = w.start_session(&bob);
-    refuse(&mut w.alice, peer_key.clone(), ClientError::UnexpectedPeerKey(bob.clone()));
+    refuse(&mut w.alice, peer_key.clone(), ClientError::Rejected(Rejection::UnexpectedPeerKey(bob.clone())));
     let forged = tampered(&peer_key, |m| {
         let entry = entry_mut(m);
         entry.signature = flip(&entry.signature);
     });
-    refuse(&mut w.alice, forged, ClientError::UnexpectedPeerKey(bob));
+    refuse(&mut w.alice, forged, ClientError::Rejected(Rejection::UnexpectedPeerKey(bob)));
     let alices_entry = Message::PeerKey { entry: w.entry("alice") };
-    refuse(&mut w.bob, alices_entry, ClientError::UnexpectedPeerKey(alice));
+    refuse(&mut w.bob, alices_entry, ClientError::Rejected(Rejection::UnexpectedPeerKey(alice)));
 }
 
 /// Alice asks for Bob's key; returns the honest `PeerKey` reply, not yet handled.
@@ -315,7 +323,7 @@ fn client_rejects_peer_key_with_invalid_public_key(profile: Profile) {
     let peer_key = requested_peer_key(&mut w);
     for bad in [public_key("weak-1024"), public(b"not a key")] {
         let message = tampered(&peer_key, |m| entry_mut(m).public_key = bad.clone());
-        refuse(&mut w.alice, message, ClientError::InvalidPublicKey(bob.clone()));
+        refuse(&mut w.alice, message, ClientError::Rejected(Rejection::InvalidPublicKey(bob.clone())));
     }
     w.alice_handles(peer_key).expect("the honest peer key");
     assert_eq!(w.alice.peers().get(&bob).map(|e| &e.public_key), Some(&public_key("bob")));
@@ -334,7 +342,7 @@ fn client_rejects_peer_key_with_bad_directory_signature(profile: Profile) {
         tampered(&peer_key, |m| entry_mut(m).public_key = public_key("eve")),
     ];
     for message in forged {
-        refuse(&mut w.alice, message, ClientError::BadDirectorySignature(bob.clone()));
+        refuse(&mut w.alice, message, ClientError::Rejected(Rejection::BadDirectorySignature(bob.clone())));
     }
     w.alice_handles(peer_key).expect("the honest peer key");
 }
@@ -360,7 +368,7 @@ fn relabelled_peer_key(profile: Profile) -> (World, Message<S>) {
 #[test]
 fn hardened_client_rejects_relabelled_peer_key() {
     let (mut w, relabelled) = relabelled_peer_key(Profile::HARDENED);
-    refuse(&mut w.alice, relabelled, ClientError::BadDirectorySignature(phone("bob")));
+    refuse(&mut w.alice, relabelled, ClientError::Rejected(Rejection::BadDirectorySignature(phone("bob"))));
 }
 
 /// Accepts the relabelled entry: Alice now encrypts the session key "for Bob" to Eve, who
@@ -394,7 +402,7 @@ fn client_rejects_key_delivery_with_invalid_sender_key(profile: Profile) {
     let mut w = World::registered(profile);
     let delivery = w.key_delivery();
     let bad = tampered(&delivery, |m| entry_mut(m).public_key = public_key("weak-1024"));
-    refuse(&mut w.bob, bad, ClientError::InvalidPublicKey(phone("alice")));
+    refuse(&mut w.bob, bad, ClientError::Rejected(Rejection::InvalidPublicKey(phone("alice"))));
     w.bob_handles(delivery).expect("the honest delivery");
 }
 
@@ -408,13 +416,17 @@ fn client_rejects_key_delivery_with_bad_sender_signature(profile: Profile) {
         let entry = entry_mut(m);
         entry.signature = flip(&entry.signature);
     });
-    refuse(&mut w.bob, bad_entry.clone(), ClientError::BadDirectorySignature(alice.clone()));
+    refuse(
+        &mut w.bob,
+        bad_entry.clone(),
+        ClientError::Rejected(Rejection::BadDirectorySignature(alice.clone())),
+    );
     let everything = tampered(&bad_entry, |m| {
         let transport = transport_mut(m);
         transport.signature = flip(&transport.signature);
         transport.ciphertext = flip(&transport.ciphertext);
     });
-    refuse(&mut w.bob, everything, ClientError::BadDirectorySignature(alice));
+    refuse(&mut w.bob, everything, ClientError::Rejected(Rejection::BadDirectorySignature(alice)));
     w.bob_handles(delivery).expect("the honest delivery");
 }
 
@@ -426,7 +438,7 @@ fn client_rejects_key_transport_with_bad_signature(profile: Profile) {
         let transport = transport_mut(m);
         transport.signature = flip(&transport.signature);
     });
-    refuse(&mut w.bob, bad, ClientError::BadTransportSignature(phone("alice")));
+    refuse(&mut w.bob, bad, ClientError::Rejected(Rejection::BadTransportSignature(phone("alice"))));
     w.bob_handles(delivery).expect("the honest delivery");
 }
 
@@ -447,20 +459,20 @@ fn doubly_tampered_key_delivery(profile: Profile) -> (World, Message<S>) {
 #[test]
 fn hardened_client_verifies_transport_signature_before_decrypting() {
     let (mut w, bad) = doubly_tampered_key_delivery(Profile::HARDENED);
-    refuse(&mut w.bob, bad, ClientError::BadTransportSignature(phone("alice")));
+    refuse(&mut w.bob, bad, ClientError::Rejected(Rejection::BadTransportSignature(phone("alice"))));
 }
 
 /// §6.4 #5 and #6 before #7: the seed decrypts (and checks the key length) first.
 #[test]
 fn seed_client_decrypts_key_transport_before_verifying_signature() {
     let (mut w, bad) = doubly_tampered_key_delivery(Profile::SEED);
-    refuse(&mut w.bob, bad.clone(), ClientError::TransportDecrypt);
+    refuse(&mut w.bob, bad.clone(), ClientError::Rejected(Rejection::TransportDecrypt));
     let short_key = alice_transport(Profile::SEED, &public_key("bob"), &public(b""), &Bytes::secret([7; 16]));
     let short_unsigned = tampered(&bad, |m| {
         *entry_mut(m) = w.entry("alice");
         transport_mut(m).ciphertext = short_key.ciphertext.clone();
     });
-    refuse(&mut w.bob, short_unsigned, ClientError::InvalidSessionKey);
+    refuse(&mut w.bob, short_unsigned, ClientError::Rejected(Rejection::InvalidSessionKey));
 }
 
 /// §6.4 #5: the key transport does not decrypt under Bob's key (it was encrypted to Eve's),
@@ -471,7 +483,11 @@ fn client_rejects_key_transport_that_does_not_decrypt(profile: Profile) {
     let k = session_key(&w.alice, "bob");
     let label = alice_to_bob_label(profile);
     let to_eve = alice_transport(profile, &public_key("eve"), &label, &k);
-    refuse(&mut w.bob, tampered(&delivery, |m| *transport_mut(m) = to_eve), ClientError::TransportDecrypt);
+    refuse(
+        &mut w.bob,
+        tampered(&delivery, |m| *transport_mut(m) = to_eve),
+        ClientError::Rejected(Rejection::TransportDecrypt),
+    );
     let to_bob = alice_transport(profile, &public_key("bob"), &label, &k);
     w.bob_handles(tampered(&delivery, |m| *transport_mut(m) = to_bob)).expect("the same made for Bob");
     assert_eq!(session_key(&w.bob, "alice"), k);
@@ -490,7 +506,7 @@ fn hardened_client_rejects_key_transport_labelled_for_another_recipient() {
     refuse(
         &mut w.bob,
         tampered(&delivery, |m| *transport_mut(m) = mislabelled),
-        ClientError::TransportDecrypt,
+        ClientError::Rejected(Rejection::TransportDecrypt),
     );
 }
 
@@ -500,7 +516,11 @@ fn client_rejects_transported_key_of_wrong_length(profile: Profile) {
     let delivery = w.key_delivery();
     let label = alice_to_bob_label(profile);
     let short = alice_transport(profile, &public_key("bob"), &label, &Bytes::secret([7; 16]));
-    refuse(&mut w.bob, tampered(&delivery, |m| *transport_mut(m) = short), ClientError::InvalidSessionKey);
+    refuse(
+        &mut w.bob,
+        tampered(&delivery, |m| *transport_mut(m) = short),
+        ClientError::Rejected(Rejection::InvalidSessionKey),
+    );
     let full = alice_transport(profile, &public_key("bob"), &label, &Bytes::secret([7; 32]));
     w.bob_handles(tampered(&delivery, |m| *transport_mut(m) = full)).expect("a 32-byte key");
 }
@@ -525,7 +545,7 @@ fn eve_forwards_alices_key_to_bob(profile: Profile) -> (World, Message<S>, Bytes
 #[test]
 fn hardened_client_rejects_key_transport_reencrypted_by_eve() {
     let (mut w, forged, _) = eve_forwards_alices_key_to_bob(Profile::HARDENED);
-    refuse(&mut w.bob, forged, ClientError::BadTransportSignature(phone("alice")));
+    refuse(&mut w.bob, forged, ClientError::Rejected(Rejection::BadTransportSignature(phone("alice"))));
 }
 
 /// Bob accepts a key from "Alice" that Eve knows (unknown key-share).
@@ -558,7 +578,7 @@ fn accepted_key_delivery(profile: Profile) -> (World, Message<S>) {
 #[test]
 fn hardened_client_rejects_replayed_key_transport() {
     let (mut w, delivery) = accepted_key_delivery(Profile::HARDENED);
-    refuse(&mut w.bob, delivery, ClientError::ReplayedKeyTransport);
+    refuse(&mut w.bob, delivery, ClientError::Rejected(Rejection::ReplayedKeyTransport));
 }
 
 /// §6.4 #3 before #4: a replay with a broken signature is reported as a bad signature.
@@ -569,7 +589,7 @@ fn hardened_client_verifies_transport_signature_before_replay_check() {
         let transport = transport_mut(m);
         transport.signature = flip(&transport.signature);
     });
-    refuse(&mut w.bob, bad, ClientError::BadTransportSignature(phone("alice")));
+    refuse(&mut w.bob, bad, ClientError::Rejected(Rejection::BadTransportSignature(phone("alice"))));
 }
 
 #[test]
@@ -599,7 +619,7 @@ fn seed_client_accepts_replayed_key_transport() {
 fn client_rejects_sending_without_session(profile: Profile) {
     let mut w = World::registered(profile);
     let bob = phone("bob");
-    refuse_call(&mut w.alice, ClientError::NoSession(bob.clone()), |c| {
+    refuse_call(&mut w.alice, ClientError::Usage(UsageError::NoSession(bob.clone())), |c| {
         c.send(&bob, &public(b"hi"), &mut rng(1))
     });
     let delivery = w.key_delivery();
@@ -614,7 +634,7 @@ fn client_rejects_sending_an_oversized_plaintext(profile: Profile) {
     let bob = phone("bob");
     let max = ee2e_spec::profile::MAX_PLAINTEXT;
     let too_long = Bytes::secret(vec![0x42; max + 1]);
-    refuse_call(&mut w.alice, ClientError::MessageTooLarge { len: max + 1, max }, |c| {
+    refuse_call(&mut w.alice, ClientError::Usage(UsageError::MessageTooLarge { len: max + 1, max }), |c| {
         c.send(&bob, &too_long, &mut rng(1))
     });
     let outputs = w.alice.send(&bob, &Bytes::secret(vec![0x42; max]), &mut rng(1)).expect("1 MiB is sent");
@@ -643,9 +663,9 @@ fn client_rejects_data_and_ack_in_the_other_profiles_layout(profile: Profile) {
         *body = other_layout_ack(body);
     });
     let from_carol = tampered(&other_data, |m| *relayed_from_mut(m) = phone("carol"));
-    refuse(&mut w.bob, other_data, ClientError::WrongProfile);
-    refuse(&mut w.bob, from_carol, ClientError::WrongProfile);
-    refuse(&mut w.alice, other_ack, ClientError::WrongProfile);
+    refuse(&mut w.bob, other_data, ClientError::Rejected(Rejection::WrongProfile));
+    refuse(&mut w.bob, from_carol, ClientError::Rejected(Rejection::WrongProfile));
+    refuse(&mut w.alice, other_ack, ClientError::Rejected(Rejection::WrongProfile));
     w.alice_handles(ack).expect("the honest ack");
 }
 
@@ -658,8 +678,8 @@ fn seed_client_rejects_data_and_ack_from_peer_without_session() {
     let ack = w.ack(data.clone());
     let data_from_carol = tampered(&data, |m| *relayed_from_mut(m) = carol.clone());
     let ack_from_carol = tampered(&ack, |m| *relayed_from_mut(m) = carol.clone());
-    refuse(&mut w.bob, data_from_carol, ClientError::NoSession(carol.clone()));
-    refuse(&mut w.alice, ack_from_carol, ClientError::NoSession(carol));
+    refuse(&mut w.bob, data_from_carol, ClientError::Rejected(Rejection::NoSession(carol.clone())));
+    refuse(&mut w.alice, ack_from_carol, ClientError::Rejected(Rejection::NoSession(carol)));
     w.alice_handles(ack).expect("the honest ack");
 }
 
@@ -678,10 +698,10 @@ fn hardened_client_rejects_data_and_ack_for_unknown_session() {
     let mut w = World::with_session(Profile::HARDENED);
     let data = w.data(b"hello");
     let unknown = tampered(&data, |m| *session_id_mut(m) = flip(session_id_mut(&mut data.clone())));
-    refuse(&mut w.bob, unknown, ClientError::UnknownSession);
+    refuse(&mut w.bob, unknown, ClientError::Rejected(Rejection::UnknownSession));
     let ack = w.ack(data);
     let unknown = tampered(&ack, |m| *session_id_mut(m) = flip(session_id_mut(&mut ack.clone())));
-    refuse(&mut w.alice, unknown, ClientError::UnknownSession);
+    refuse(&mut w.alice, unknown, ClientError::Rejected(Rejection::UnknownSession));
     w.alice_handles(ack).expect("the honest ack");
 }
 
@@ -693,10 +713,10 @@ fn hardened_client_rejects_data_and_ack_from_another_peer_than_the_session() {
     let carol = phone("carol");
     let data = w.data(b"hello");
     let from_carol = tampered(&data, |m| *relayed_from_mut(m) = carol.clone());
-    refuse(&mut w.bob, from_carol, ClientError::SessionPeerMismatch(carol.clone()));
+    refuse(&mut w.bob, from_carol, ClientError::Rejected(Rejection::SessionPeerMismatch(carol.clone())));
     let ack = w.ack(data);
     let from_carol = tampered(&ack, |m| *relayed_from_mut(m) = carol.clone());
-    refuse(&mut w.alice, from_carol, ClientError::SessionPeerMismatch(carol));
+    refuse(&mut w.alice, from_carol, ClientError::Rejected(Rejection::SessionPeerMismatch(carol)));
     w.alice_handles(ack).expect("the honest ack");
 }
 
@@ -708,7 +728,7 @@ fn client_rejects_tampered_mac(profile: Profile) {
         let mac = mac_mut(sealed_mut(m));
         *mac = flip(mac);
     });
-    refuse(&mut w.bob, bad, ClientError::BadMac);
+    refuse(&mut w.bob, bad, ClientError::Rejected(Rejection::BadMac));
     let (from, plaintext) = accepted(&w.bob_handles(data).expect("the honest message"));
     assert_eq!((from, plaintext.as_slice()), (phone("alice"), &b"hello"[..]));
 }
@@ -729,14 +749,14 @@ fn mac_and_ciphertext_tampered(profile: Profile) -> (World, Message<S>) {
 #[test]
 fn hardened_client_verifies_mac_before_decrypting() {
     let (mut w, bad) = mac_and_ciphertext_tampered(Profile::HARDENED);
-    refuse(&mut w.bob, bad, ClientError::BadMac);
+    refuse(&mut w.bob, bad, ClientError::Rejected(Rejection::BadMac));
 }
 
 /// §7.4 seed #4 before #5 (I18): the seed decrypts first.
 #[test]
 fn seed_client_decrypts_before_verifying_mac() {
     let (mut w, bad) = mac_and_ciphertext_tampered(Profile::SEED);
-    refuse(&mut w.bob, bad, ClientError::DecryptFailed);
+    refuse(&mut w.bob, bad, ClientError::Rejected(Rejection::DecryptFailed));
 }
 
 /// §7.4 hardened #5 [E4]: the MAC covers the ciphertext, so a tampered ciphertext alone is a
@@ -749,7 +769,7 @@ fn hardened_client_rejects_tampered_ciphertext_as_bad_mac() {
         let ciphertext = ciphertext_mut(sealed_mut(m));
         *ciphertext = truncate(ciphertext);
     });
-    refuse(&mut w.bob, bad, ClientError::BadMac);
+    refuse(&mut w.bob, bad, ClientError::Rejected(Rejection::BadMac));
 }
 
 /// §7.4 seed #4 / hardened #7: the ciphertext is not a whole number of blocks. In the hardened
@@ -769,7 +789,7 @@ fn client_rejects_ciphertext_that_does_not_decrypt(profile: Profile) {
             remac_as_alice(&w, sealed);
         }
     });
-    refuse(&mut w.bob, bad, ClientError::DecryptFailed);
+    refuse(&mut w.bob, bad, ClientError::Rejected(Rejection::DecryptFailed));
     w.bob_handles(data).expect("the honest message");
 }
 
@@ -785,7 +805,7 @@ fn reflected_message(profile: Profile) -> (World, Message<S>) {
 #[test]
 fn hardened_client_rejects_reflected_message() {
     let (mut w, reflected) = reflected_message(Profile::HARDENED);
-    refuse(&mut w.alice, reflected, ClientError::BadMac);
+    refuse(&mut w.alice, reflected, ClientError::Rejected(Rejection::BadMac));
 }
 
 /// One key for both directions: Alice accepts her own message as Bob's.
@@ -818,7 +838,7 @@ fn accepted_message(profile: Profile) -> (World, Message<S>) {
 #[test]
 fn hardened_client_rejects_replayed_message() {
     let (mut w, data) = accepted_message(Profile::HARDENED);
-    refuse(&mut w.bob, data, ClientError::ReplayedMessage(0));
+    refuse(&mut w.bob, data, ClientError::Rejected(Rejection::ReplayedMessage(0)));
 }
 
 /// §7.4 hardened #5 before #6: a replay with a broken MAC is reported as a bad MAC.
@@ -829,7 +849,7 @@ fn hardened_client_verifies_mac_before_replay_window() {
         let mac = mac_mut(sealed_mut(m));
         *mac = flip(mac);
     });
-    refuse(&mut w.bob, bad, ClientError::BadMac);
+    refuse(&mut w.bob, bad, ClientError::Rejected(Rejection::BadMac));
 }
 
 /// §7.4 hardened #6 before #7: a used sequence number is refused before decryption (a message
@@ -842,7 +862,7 @@ fn hardened_client_checks_replay_window_before_decrypting() {
         *ciphertext_mut(sealed) = truncate(ciphertext_mut(sealed));
         remac_as_alice(&w, sealed);
     });
-    refuse(&mut w.bob, bad, ClientError::ReplayedMessage(0));
+    refuse(&mut w.bob, bad, ClientError::Rejected(Rejection::ReplayedMessage(0)));
 }
 
 fn assert_replayed_message_accepted(profile: Profile) {
@@ -875,9 +895,9 @@ fn sixty_five_messages_newest_first(profile: Profile) -> (World, Vec<Message<S>>
 #[test]
 fn hardened_client_rejects_message_older_than_the_replay_window() {
     let (mut w, deliveries) = sixty_five_messages_newest_first(Profile::HARDENED);
-    refuse(&mut w.bob, deliveries[0].clone(), ClientError::MessageTooOld(0));
+    refuse(&mut w.bob, deliveries[0].clone(), ClientError::Rejected(Rejection::MessageTooOld(0)));
     w.bob_handles(deliveries[1].clone()).expect("inside the window, out of order");
-    refuse(&mut w.bob, deliveries[1].clone(), ClientError::ReplayedMessage(1));
+    refuse(&mut w.bob, deliveries[1].clone(), ClientError::Rejected(Rejection::ReplayedMessage(1)));
 }
 
 #[test]
@@ -928,33 +948,37 @@ fn accepted_seq(outputs: &[ClientOutput<S>]) -> Option<u64> {
 /// §7.4 [E5]: accepting 2^64-1 must not wrap the window (it used to become empty again).
 #[test]
 fn hardened_client_rejects_the_last_sequence_number_twice() {
-    bob_refuses_after(&[MAX], MAX, ClientError::ReplayedMessage(MAX));
+    bob_refuses_after(&[MAX], MAX, ClientError::Rejected(Rejection::ReplayedMessage(MAX)));
 }
 
 #[test]
 fn hardened_client_rejects_zero_after_the_last_sequence_number() {
-    bob_refuses_after(&[MAX], 0, ClientError::MessageTooOld(0));
+    bob_refuses_after(&[MAX], 0, ClientError::Rejected(Rejection::MessageTooOld(0)));
 }
 
 #[test]
 fn hardened_client_rejects_a_replay_across_the_last_sequence_number() {
-    bob_refuses_after(&[5, MAX], 5, ClientError::MessageTooOld(5));
+    bob_refuses_after(&[5, MAX], 5, ClientError::Rejected(Rejection::MessageTooOld(5)));
 }
 
 #[test]
 fn hardened_client_rejects_a_replay_just_below_the_last_sequence_number() {
-    bob_refuses_after(&[MAX - 1, MAX], MAX - 1, ClientError::ReplayedMessage(MAX - 1));
+    bob_refuses_after(&[MAX - 1, MAX], MAX - 1, ClientError::Rejected(Rejection::ReplayedMessage(MAX - 1)));
 }
 
 #[test]
 fn hardened_client_rejects_a_number_just_outside_the_window_below_the_last() {
-    bob_refuses_after(&[MAX], MAX - 64, ClientError::MessageTooOld(MAX - 64));
+    bob_refuses_after(&[MAX], MAX - 64, ClientError::Rejected(Rejection::MessageTooOld(MAX - 64)));
 }
 
 /// The window's oldest number below 2^64-1 is still accepted, once.
 #[test]
 fn hardened_client_accepts_the_oldest_number_in_the_window_below_the_last() {
-    bob_refuses_after(&[MAX, MAX - 63], MAX - 63, ClientError::ReplayedMessage(MAX - 63));
+    bob_refuses_after(
+        &[MAX, MAX - 63],
+        MAX - 63,
+        ClientError::Rejected(Rejection::ReplayedMessage(MAX - 63)),
+    );
 }
 
 /// §7.2: a session that sealed 2^64-1 refuses to seal again, and changes nothing; Bob accepts
@@ -971,7 +995,7 @@ fn hardened_session_refuses_to_seal_after_the_last_sequence_number() {
     let before = session.clone();
     assert_eq!(
         session.seal(&alice, 1, &text, public(&[2; 16])).map(|_| ()),
-        Err(ClientError::SequenceExhausted)
+        Err(CallError::Usage(UsageError::SequenceExhausted))
     );
     assert_eq!(session, before, "a refused seal changes nothing");
     let delivery = w.relay(&alice, Message::Data { to: bob, sealed });
@@ -990,7 +1014,7 @@ fn client_rejects_ack_with_tampered_mac(profile: Profile) {
         let mac = ack_mac_mut(ack_mut(m));
         *mac = flip(mac);
     });
-    refuse(&mut w.alice, bad, ClientError::BadMac);
+    refuse(&mut w.alice, bad, ClientError::Rejected(Rejection::BadMac));
     assert_eq!(acked(&w.alice_handles(ack).expect("the honest ack")), 0);
     assert!(w.alice.outstanding().is_empty());
 }
@@ -1006,8 +1030,8 @@ fn client_rejects_duplicate_ack(profile: Profile) {
         let mac = ack_mac_mut(ack_mut(m));
         *mac = flip(mac);
     });
-    refuse(&mut w.alice, tampered_copy, ClientError::BadMac);
-    refuse(&mut w.alice, ack, ClientError::UnexpectedAck);
+    refuse(&mut w.alice, tampered_copy, ClientError::Rejected(Rejection::BadMac));
+    refuse(&mut w.alice, ack, ClientError::Rejected(Rejection::UnexpectedAck));
 }
 
 /// §8.3 #4 (seed): the ACK text is not `ACK` — even with a MAC under the session key, and
@@ -1027,7 +1051,7 @@ fn seed_client_rejects_malformed_ack_text() {
                 *old = mac.unwrap_or_else(|| old.clone());
             }
         });
-        refuse(&mut w.alice, bad, ClientError::MalformedAck);
+        refuse(&mut w.alice, bad, ClientError::Rejected(Rejection::MalformedAck));
     }
     w.alice_handles(ack).expect("the honest ack");
 }
@@ -1058,9 +1082,9 @@ fn hardened_client_rejects_ack_with_mismatched_tag() {
     let wrong = Opened::<S> { plaintext: Bytes::secret(b"hello"), seq: Some(*seq), tag: flip(tag) };
     let bobs_mac = w.bob.session_with(&phone("alice")).expect("session").ack(&wrong);
     let mismatched = tampered(&ack, |m| *ack_mut(m) = bobs_mac);
-    refuse(&mut w.alice, mismatched, ClientError::AckMismatch);
+    refuse(&mut w.alice, mismatched, ClientError::Rejected(Rejection::AckMismatch));
     let edited = tampered(&ack, |m| *tag_mut(m) = flip(tag_mut(&mut ack.clone())));
-    refuse(&mut w.alice, edited, ClientError::BadMac);
+    refuse(&mut w.alice, edited, ClientError::Rejected(Rejection::BadMac));
     w.alice_handles(ack).expect("the honest ack");
 }
 
@@ -1086,7 +1110,10 @@ fn old_ack_for_newer_message(profile: Profile) -> Result<Vec<ClientOutput<S>>, C
 /// §8.3 #6 [E6]: the hardened ACK names its message, which is no longer outstanding.
 #[test]
 fn hardened_client_rejects_old_ack_for_newer_message() {
-    assert_eq!(old_ack_for_newer_message(Profile::HARDENED).map(|_| ()), Err(ClientError::UnexpectedAck));
+    assert_eq!(
+        old_ack_for_newer_message(Profile::HARDENED).map(|_| ()),
+        Err(ClientError::Rejected(Rejection::UnexpectedAck))
+    );
 }
 
 /// Documented seed flaw 4 (§12 E6, I20): the replayed ACK acknowledges the dropped message.
@@ -1284,6 +1311,9 @@ const CLIENT_ERROR_TESTS: &[(&str, &[&str])] = &[
     ("AckMismatch", &["hardened_client_rejects_ack_with_mismatched_tag"]),
     ("MalformedAck", &["seed_client_rejects_malformed_ack_text"]),
     ("Crypto", &["hardened_client_rejects_otp_when_the_pinned_server_key_is_invalid"]),
+    // The two blame classes themselves: a misuse by the application, a refusal of the peer.
+    ("Usage", &["seed::client_rejects_operations_before_registration"]),
+    ("Rejected", &["seed::client_rejects_registration_result_when_not_awaiting_one"]),
     (
         "MessageTooLarge",
         &[
@@ -1297,7 +1327,7 @@ const CLIENT_ERROR_TESTS: &[(&str, &[&str])] = &[
 fn every_client_error_variant_has_a_test() {
     assert_every_variant_has_a_test(
         include_str!("../../spec/src/error.rs"),
-        "ClientError",
+        &["ClientError", "UsageError", "Rejection"],
         CLIENT_ERROR_TESTS,
         include_str!("checks_client.rs"),
     );
@@ -1345,7 +1375,11 @@ fn hardened_client_refuses_a_key_transport_beyond_the_per_peer_limit() {
     let alice = w.alice.phone().clone();
     w.bob = with_recorded_transports(Profile::HARDENED, &w.bob, "bob", &alice, max);
     let delivery = w.key_delivery();
-    refuse(&mut w.bob, delivery.clone(), ClientError::TooManyTransports { peer: alice.clone(), max });
+    refuse(
+        &mut w.bob,
+        delivery.clone(),
+        ClientError::Rejected(Rejection::TooManyTransports { peer: alice.clone(), max }),
+    );
     // One below the limit the same delivery is accepted.
     let mut w2 = World::registered(Profile::HARDENED);
     w2.bob = with_recorded_transports(Profile::HARDENED, &w2.bob, "bob", &alice, max - 1);
@@ -1364,7 +1398,7 @@ fn hardened_client_starts_no_key_transport_beyond_the_per_peer_limit() {
     let alice = w.alice.phone().clone();
     let request = only_sent(&w.alice.start_session(&bob).expect("the request is sent"));
     let peer_key = w.relay(&alice, request);
-    refuse(&mut w.alice, peer_key, ClientError::TooManyTransports { peer: bob, max });
+    refuse(&mut w.alice, peer_key, ClientError::Usage(UsageError::TooManyTransports { peer: bob, max }));
 }
 
 /// A restore refuses a state with more recorded transports than the limit.
@@ -1432,8 +1466,8 @@ fn hardened_client_restored_from_its_state_refuses_replays_and_continues_its_cou
     let bob_before = w.bob.clone();
     let mut bob = with_recorded_transports(Profile::HARDENED, &w.bob, "bob", w.alice.phone(), 0);
     assert_eq!(bob, bob_before, "the restored client equals the one that was saved");
-    refuse(&mut bob, data, ClientError::ReplayedMessage(0));
-    refuse(&mut bob, key_delivery, ClientError::ReplayedKeyTransport);
+    refuse(&mut bob, data, ClientError::Rejected(Rejection::ReplayedMessage(0)));
+    refuse(&mut bob, key_delivery, ClientError::Rejected(Rejection::ReplayedKeyTransport));
     let alice = with_recorded_transports(Profile::HARDENED, &w.alice, "alice", w.bob.phone(), 0);
     assert_eq!(alice.sessions()[0].next_seq(), Some(2));
     assert_eq!(alice.outstanding().len(), 2);

@@ -8,6 +8,8 @@
 //! Registration runs PBKDF2 at 1 iteration instead of the spec's 600 000 (it is not what is
 //! tested here; 50 registrations at the real count would take about a minute).
 
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
 use std::collections::BTreeMap;
 
 use ee2e::Bytes;
@@ -23,22 +25,6 @@ const PEERS: usize = 5;
 const LEAVE: u64 = 25;
 /// Chance, in percent, that an offline client comes back at the start of a round.
 const RETURN: u64 = 50;
-
-/// SplitMix64: small, seeded, good enough to pick peers and presence.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn payload(from: usize, to: usize, counter: u32) -> Vec<u8> {
     format!("churn {from:02}->{to:02} #{counter:05}").into_bytes()
@@ -76,12 +62,12 @@ fn churn_run(profile: Profile, seed: u64) -> Tally {
     for (i, phone) in phones.iter().enumerate() {
         rt.register(phone, fixtures::client_key(i).expect("fixture key")).expect("registers");
     }
-    let mut dice = Dice(seed);
+    let mut dice = Xoshiro256PlusPlus::seed_from_u64(seed);
     let peers: Vec<Vec<usize>> = (0..CLIENTS)
         .map(|i| {
             let mut set = Vec::new();
             while set.len() < PEERS {
-                let j = dice.below(CLIENTS as u64) as usize;
+                let j = dice.random_range(0..CLIENTS);
                 if j != i && !set.contains(&j) {
                     set.push(j);
                 }
@@ -95,18 +81,18 @@ fn churn_run(profile: Profile, seed: u64) -> Tally {
     let mut tally = Tally::default();
     for _round in 0..ROUNDS {
         for i in 0..CLIENTS {
-            if online[i] && dice.below(100) < LEAVE {
+            if online[i] && dice.random_range(0..100u64) < LEAVE {
                 rt.disconnect(&phones[i]).expect("disconnect");
                 online[i] = false;
                 tally.departures += 1;
-            } else if !online[i] && dice.below(100) < RETURN {
+            } else if !online[i] && dice.random_range(0..100u64) < RETURN {
                 rt.connect(&phones[i]).expect("connect");
                 online[i] = true;
                 tally.returns += 1;
             }
         }
         for i in (0..CLIENTS).filter(|i| online[*i]) {
-            let j = peers[i][dice.below(PEERS as u64) as usize];
+            let j = peers[i][dice.random_range(0..PEERS)];
             let has_session = rt.client(&phones[i]).expect("client").session_with(&phones[j]).is_some();
             if !has_session {
                 // The recipient may be offline: it gets the key transport when it returns,

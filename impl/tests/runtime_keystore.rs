@@ -8,7 +8,7 @@ use ee2e::codec;
 use ee2e::keystore::{Keystore, KeystoreError};
 use ee2e::runtime::{Address, Incident, Runtime, RuntimeError};
 use ee2e_fixtures as fixtures;
-use ee2e_spec::{ClientError, MessageType, Params, Phone, Profile};
+use ee2e_spec::{ClientError, MessageType, Params, Phone, Profile, Rejection};
 
 struct Two {
     rt: Runtime,
@@ -117,10 +117,10 @@ fn clients_restarted_from_their_keystores_refuse_replays_and_reuse_no_number() {
     assert_eq!(
         errors,
         [
-            (MessageType::DataDelivery, ClientError::ReplayedMessage(0)),
-            (MessageType::KeyDelivery, ClientError::ReplayedKeyTransport),
+            (MessageType::DataDelivery, ClientError::Rejected(Rejection::ReplayedMessage(0))),
+            (MessageType::KeyDelivery, ClientError::Rejected(Rejection::ReplayedKeyTransport)),
             // Alice's restart sent her outbox ("two") again: the second copy is refused.
-            (MessageType::DataDelivery, ClientError::ReplayedMessage(1)),
+            (MessageType::DataDelivery, ClientError::Rejected(Rejection::ReplayedMessage(1))),
         ]
     );
     let seqs: Vec<_> = rt.accepted(&bob).iter().map(|m| m.seq).collect();

@@ -8,7 +8,8 @@ use ee2e::runtime::{Address, Envelope, Fate, Incident, Runtime, RuntimeError, Ta
 use ee2e::{Bytes, ConcreteSuite};
 use ee2e_fixtures as fixtures;
 use ee2e_spec::{
-    ClientError, ErrorCode, Message, MessageType, Phone, Profile, Sealed, ServerError, ServerEvent, Store,
+    ClientError, ErrorCode, Message, MessageType, Phone, Profile, Rejection, Sealed, ServerError,
+    ServerEvent, Store,
 };
 
 fn alice() -> Phone {
@@ -58,14 +59,20 @@ fn seed_accepts_a_replayed_data_envelope() {
     assert_eq!(accepted[1].plaintext.as_slice(), b"transfer 100 to Eve");
     assert!(rt.client_errors(&bob()).is_empty());
     // Bob acknowledges the replay too; Alice has nothing outstanding to match it to.
-    assert_eq!(rt.client_errors(&alice()), vec![(MessageType::AckDelivery, &ClientError::UnexpectedAck)]);
+    assert_eq!(
+        rt.client_errors(&alice()),
+        vec![(MessageType::AckDelivery, &ClientError::Rejected(Rejection::UnexpectedAck))]
+    );
 }
 
 #[test]
 fn hardened_rejects_a_replayed_data_envelope() {
     let rt = replay_data_envelope(Profile::HARDENED);
     assert_eq!(rt.accepted(&bob()).len(), 1, "accepted once");
-    assert_eq!(rt.client_errors(&bob()), vec![(MessageType::DataDelivery, &ClientError::ReplayedMessage(0))]);
+    assert_eq!(
+        rt.client_errors(&bob()),
+        vec![(MessageType::DataDelivery, &ClientError::Rejected(Rejection::ReplayedMessage(0)))]
+    );
     assert!(rt.client_errors(&alice()).is_empty(), "no second ACK");
 }
 
@@ -93,7 +100,10 @@ fn tampered_mac_is_rejected(profile: Profile) {
     });
     rt.send(&alice(), &bob(), b"meet at noon").expect("send");
     assert!(rt.accepted(&bob()).is_empty());
-    assert_eq!(rt.client_errors(&bob()), vec![(MessageType::DataDelivery, &ClientError::BadMac)]);
+    assert_eq!(
+        rt.client_errors(&bob()),
+        vec![(MessageType::DataDelivery, &ClientError::Rejected(Rejection::BadMac))]
+    );
     assert!(rt.acked(&alice()).is_empty());
     assert!(rt.log().iter().any(|o| matches!(o.fate, Fate::Replaced(_))));
 }
@@ -238,5 +248,8 @@ fn seed_accepts_a_duplicated_delivery() {
 fn hardened_rejects_a_duplicated_delivery() {
     let rt = duplicated_delivery(Profile::HARDENED);
     assert_eq!(rt.accepted(&bob()).len(), 1);
-    assert_eq!(rt.client_errors(&bob()), vec![(MessageType::DataDelivery, &ClientError::ReplayedMessage(0))]);
+    assert_eq!(
+        rt.client_errors(&bob()),
+        vec![(MessageType::DataDelivery, &ClientError::Rejected(Rejection::ReplayedMessage(0)))]
+    );
 }

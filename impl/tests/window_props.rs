@@ -18,7 +18,9 @@ use common::*;
 use ee2e::Bytes;
 use ee2e_spec::profile::REPLAY_WINDOW;
 use ee2e_spec::session::DirectionKeys;
-use ee2e_spec::{ClientError, ClientEvent, ClientOutput, Direction, Input, Message, Profile, Sealed, Suite};
+use ee2e_spec::{
+    ClientError, ClientEvent, ClientOutput, Direction, Input, Message, Profile, Rejection, Sealed, Suite,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -59,8 +61,10 @@ struct Reference {
 impl Reference {
     fn check(&self, seq: u64) -> Result<(), ClientError> {
         match self.highest {
-            Some(h) if seq <= h && h - seq >= REPLAY_WINDOW => Err(ClientError::MessageTooOld(seq)),
-            _ if self.accepted.contains(&seq) => Err(ClientError::ReplayedMessage(seq)),
+            Some(h) if seq <= h && h - seq >= REPLAY_WINDOW => {
+                Err(ClientError::Rejected(Rejection::MessageTooOld(seq)))
+            }
+            _ if self.accepted.contains(&seq) => Err(ClientError::Rejected(Rejection::ReplayedMessage(seq))),
             _ => Ok(()),
         }
     }
@@ -116,8 +120,10 @@ fn client_window_follows_the_spec_for_any_delivery_sequence() {
                 let before = bob.clone();
                 let got = bob.handle(delivery(&world, seq, edit), &mut rng(5));
                 let expected = match edit {
-                    Edit::BadMac => Err(ClientError::BadMac),
-                    Edit::Undecryptable => reference.check(seq).and(Err(ClientError::DecryptFailed)),
+                    Edit::BadMac => Err(ClientError::Rejected(Rejection::BadMac)),
+                    Edit::Undecryptable => {
+                        reference.check(seq).and(Err(ClientError::Rejected(Rejection::DecryptFailed)))
+                    }
                     Edit::Honest => reference.check(seq),
                 };
                 match (&got, &expected) {

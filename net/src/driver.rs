@@ -170,7 +170,7 @@ impl Driver {
             OtpSource::File(path) => otp_lines(path, phone).len(),
             _ => 0,
         };
-        let outputs = driver.client.register()?;
+        let outputs = driver.client.register();
         driver.step(outputs).await?;
         driver.pump().await?;
         driver.refused_by_server()?;
@@ -180,8 +180,10 @@ impl Driver {
             OtpSource::File(path) => wait_for_otp(path, phone, seen, setup.timeout).await?,
             OtpSource::Stdin => prompt_otp(phone).await?,
         });
-        let outputs =
-            driver.client.otp_received(&Bytes::secret(code.trim().as_bytes().to_vec()), &mut driver.rng)?;
+        let outputs = driver
+            .client
+            .otp_received(&Bytes::secret(code.trim().as_bytes().to_vec()), &mut driver.rng)
+            .map_err(ClientError::from)?;
         driver.step(outputs).await?;
         driver.pump().await?;
         driver.refused_by_server()?;
@@ -243,7 +245,7 @@ impl Driver {
     /// [`DriverError`]; [`DriverError::Server`] if the server refused a message.
     pub async fn send(&mut self, peer: &Phone, text: &[u8]) -> Result<(), DriverError> {
         if self.client.session_with(peer).is_none() {
-            let outputs = self.client.start_session(peer)?;
+            let outputs = self.client.start_session(peer).map_err(ClientError::from)?;
             self.step(outputs).await?;
             self.pump().await?;
             self.refused_by_server()?;
@@ -251,7 +253,10 @@ impl Driver {
                 return Err(DriverError::NoSession(peer.clone()));
             }
         }
-        let outputs = self.client.send(peer, &Bytes::secret(text.to_vec()), &mut self.rng)?;
+        let outputs = self
+            .client
+            .send(peer, &Bytes::secret(text.to_vec()), &mut self.rng)
+            .map_err(ClientError::from)?;
         self.step(outputs).await?;
         self.pump().await?;
         self.refused_by_server()
@@ -263,11 +268,11 @@ impl Driver {
     /// # Errors
     /// [`DriverError`].
     pub async fn receive(&mut self) -> Result<(), DriverError> {
-        let outputs = self.client.connect()?;
+        let outputs = self.client.connect().map_err(ClientError::from)?;
         self.step(outputs).await?;
         self.pump().await?;
         self.refused_by_server()?;
-        let outputs = self.client.disconnect()?;
+        let outputs = self.client.disconnect().map_err(ClientError::from)?;
         self.step(outputs).await?;
         self.pump().await
     }

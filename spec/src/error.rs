@@ -5,7 +5,7 @@ use crate::phone::Phone;
 use crate::suite::CryptoError;
 
 /// A failed check on the server side. Each variant is named in SPEC.md where the check is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error, strum::IntoStaticStr)]
 #[non_exhaustive]
 pub enum ServerError {
     /// The message has the other profile's layout.
@@ -69,6 +69,11 @@ pub enum ServerError {
 }
 
 impl ServerError {
+    /// The variant's stable name (the vectors' normative error names).
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
+
     /// The code sent to the client in the error reply. Registration failures share one code
     /// so that the reply does not say which part of the proof was wrong.
     pub fn code(&self) -> ErrorCode {
@@ -116,27 +121,164 @@ pub enum QueueBound {
     SenderBytes,
 }
 
-/// A failure of the server's store (SQLite in the implementation).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("store failure: {0}")]
-pub struct StoreError(pub String);
+/// A failure of the server's store (SQLite in the implementation). The backend's own error
+/// is kept as text so that the protocol core stays free of any database crate.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error, strum::IntoStaticStr)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store could not be opened or set up (missing directory, permissions, a journal
+    /// mode the file refuses, a schema newer than this build's).
+    #[error("cannot open the store: {0}")]
+    Open(String),
+    /// The backend failed an operation (I/O error, lock timeout, full disk).
+    #[error("store operation failed: {operation}: {detail}")]
+    Backend {
+        /// What the store was doing.
+        operation: &'static str,
+        /// The backend's error.
+        detail: String,
+    },
+    /// A stored row does not read back as anything the store writes.
+    #[error("corrupt store data: {0}")]
+    Corrupt(String),
+    /// A value does not fit the store's columns (a time or count beyond its integer type).
+    #[error("value out of the store's range: {0}")]
+    OutOfRange(String),
+    /// The store's API was misused (a group transaction opened twice, or closed unopened).
+    #[error("store misuse: {0}")]
+    Misuse(&'static str),
+    /// The store holds messages of another wire layout than the profile uses.
+    #[error("the store encodes queued messages for the {store:?} wire, the profile uses {profile:?}")]
+    WrongWire {
+        /// The store's layout.
+        store: crate::profile::Wire,
+        /// The profile's.
+        profile: crate::profile::Wire,
+    },
+}
 
-/// A failed check or a misuse on the client side.
+impl StoreError {
+    /// The variant's stable name.
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
+}
+
+/// A failure of a client operation, by who is to blame: the caller ([`UsageError`]), the
+/// message received ([`Rejection`]: a peer, the server or the network sent something the
+/// checks refuse), or a local cryptographic operation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
+    /// The caller asked for something the client cannot do in its state.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// A received message failed a check of SPEC.md (§10.2); the client state is unchanged.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The client's own private-key or encryption operation failed.
+    #[error("local crypto operation failed: {0}")]
+    Crypto(CryptoError),
+}
+
+impl ClientError {
+    /// The stable name of the failed check or misuse (the vectors' normative error names):
+    /// the inner variant's, or `Crypto`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientError::Usage(e) => e.into(),
+            ClientError::Rejected(e) => e.into(),
+            ClientError::Crypto(_) => "Crypto",
+        }
+    }
+}
+
+impl From<CallError> for ClientError {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::Usage(e) => ClientError::Usage(e),
+            CallError::Crypto(e) => ClientError::Crypto(e),
+        }
+    }
+}
+
+/// What an operation the application calls (sealing a message, answering an OTP) can fail
+/// with: nothing received is involved, so nothing is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The caller asked for something the client cannot do in its state.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// The client's own private-key or encryption operation failed.
+    #[error("local crypto operation failed: {0}")]
+    Crypto(CryptoError),
+}
+
+impl CallError {
+    /// The stable name: the usage error's, or `Crypto`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CallError::Usage(e) => e.into(),
+            CallError::Crypto(_) => "Crypto",
+        }
+    }
+}
+
+/// API misuse, or a local limit the caller reached: the caller is to blame.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error, strum::IntoStaticStr)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// The operation needs a completed registration.
+    #[error("client is not registered")]
+    NotRegistered,
+    /// The operation is not possible in the registration's current state.
+    #[error("no registration in progress")]
+    NoRegistrationInProgress,
+    /// No session with this peer to send in.
+    #[error("no session with {0}")]
+    NoSession(Phone),
+    /// The plaintext to send is longer than `MAX_PLAINTEXT` (SPEC.md §3, §7.2).
+    #[error("plaintext of {len} bytes is longer than the maximum {max}")]
+    MessageTooLarge {
+        /// The plaintext's length.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// The session has sealed sequence number `u64::MAX`, the last there is (SPEC.md §7.2);
+    /// a new key exchange starts a new session.
+    #[error("the session has used every sequence number")]
+    SequenceExhausted,
+    /// The client has recorded `MAX_TRANSPORTS_PER_PEER` key transports with this peer and
+    /// starts no more (SPEC.md §6.2, §14).
+    #[error("{max} key transports with {peer} recorded; no new session with it")]
+    TooManyTransports {
+        /// The peer.
+        peer: Phone,
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl UsageError {
+    /// The variant's stable name.
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
+}
+
+/// A received message that fails a client check (SPEC.md §10.2): its sender, the server or
+/// the network is to blame. The client's state is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error, strum::IntoStaticStr)]
+#[non_exhaustive]
+pub enum Rejection {
     /// The message has the other profile's layout.
     #[error("message of another profile")]
     WrongProfile,
     /// A message the client does not accept, or not in its current state.
     #[error("unexpected {0:?} message at the client")]
     UnexpectedMessage(MessageType),
-    /// API misuse: the operation needs a completed registration.
-    #[error("client is not registered")]
-    NotRegistered,
-    /// API misuse: the operation is not possible in the registration's current state.
-    #[error("no registration in progress")]
-    NoRegistrationInProgress,
     /// The registration result names another phone or key than the one submitted.
     #[error("registration result does not match the submitted phone and key")]
     RegistrationMismatch,
@@ -161,7 +303,7 @@ pub enum ClientError {
     /// A key transport with this session id was accepted before.
     #[error("replayed key transport")]
     ReplayedKeyTransport,
-    /// No session with this peer.
+    /// A message or ACK from a peer the client has no session with.
     #[error("no session with {0}")]
     NoSession(Phone),
     /// No session with this id.
@@ -191,20 +333,8 @@ pub enum ClientError {
     /// A seed ACK whose text is not `ACK`.
     #[error("malformed ACK text")]
     MalformedAck,
-    /// API misuse: the plaintext to send is longer than `MAX_PLAINTEXT` (SPEC.md §3, §7.2).
-    #[error("plaintext of {len} bytes is longer than the maximum {max}")]
-    MessageTooLarge {
-        /// The plaintext's length.
-        len: usize,
-        /// The maximum.
-        max: usize,
-    },
-    /// API misuse: the session has sealed sequence number `u64::MAX`, the last there is
-    /// (SPEC.md §7.2); a new key exchange starts a new session.
-    #[error("the session has used every sequence number")]
-    SequenceExhausted,
     /// The client has recorded `MAX_TRANSPORTS_PER_PEER` key transports with this peer and
-    /// starts or accepts no more (SPEC.md §6.2, §6.4, §14).
+    /// accepts no more (SPEC.md §6.4, §14).
     #[error("{max} key transports with {peer} recorded; no new session with it")]
     TooManyTransports {
         /// The peer.
@@ -212,9 +342,13 @@ pub enum ClientError {
         /// The limit.
         max: usize,
     },
-    /// The client's own private-key or encryption operation failed.
-    #[error("local crypto operation failed: {0}")]
-    Crypto(CryptoError),
+}
+
+impl Rejection {
+    /// The variant's stable name.
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
 }
 
 /// Why a client could not be rebuilt from what its keystore holds (SPEC.md §2.2).
@@ -226,7 +360,7 @@ pub enum RestoreError {
     OwnEntryMismatch,
     /// A stored directory entry (own or peer) does not verify under the server key.
     #[error("a stored directory entry does not verify: {0}")]
-    Entry(ClientError),
+    Entry(Rejection),
     /// Durable state is stored but no own entry: state exists only once registered.
     #[error("durable state without a registration")]
     NotRegistered,

@@ -22,12 +22,14 @@ pub mod transport;
 pub mod window;
 
 pub use client::{Client, ClientEvent, ClientOutput, ClientState, Persist, Registration, Saved};
-pub use error::{ClientError, QueueBound, RestoreError, ServerError, StoreError};
+pub use error::{
+    CallError, ClientError, QueueBound, Rejection, RestoreError, ServerError, StoreError, UsageError,
+};
 pub use message::{
     Ack, DirectoryEntry, ErrorCode, Message, MessageType, RegistrationProof, Sealed, Transport,
 };
 pub use phone::{InvalidPhone, Phone};
-pub use profile::{Fix, Params, Profile, Wire};
+pub use profile::{Fix, Params, Profile, UnknownProfile, Wire};
 pub use server::{Confirmation, Delivery, Server, ServerEvent, ServerOutput};
 pub use session::{Direction, Mode, Role, Session, SessionState};
 pub use store::{MemoryStore, OtpCutoff, PendingOtp, QueueUsage, Store};

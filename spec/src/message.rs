@@ -96,7 +96,19 @@ pub enum Ack<S: Suite> {
 }
 
 /// Wire error codes of the server's error reply (SPEC.md §9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::VariantArray,
+    strum::FromRepr,
+    strum::IntoStaticStr,
+)]
 #[repr(u8)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -126,28 +138,33 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 11] = [
-        ErrorCode::BadRequest,
-        ErrorCode::InvalidPublicKey,
-        ErrorCode::NoPendingRegistration,
-        ErrorCode::OtpExpired,
-        ErrorCode::TooManyAttempts,
-        ErrorCode::RegistrationRejected,
-        ErrorCode::NotRegistered,
-        ErrorCode::UnknownPeer,
-        ErrorCode::Internal,
-        ErrorCode::RateLimited,
-        ErrorCode::QueueFull,
-    ];
+    pub const ALL: &'static [ErrorCode] = <ErrorCode as strum::VariantArray>::VARIANTS;
 
     /// The code for a wire byte, if any.
     pub fn from_u8(byte: u8) -> Option<ErrorCode> {
-        Self::ALL.into_iter().find(|c| *c as u8 == byte)
+        Self::from_repr(byte)
+    }
+
+    /// The code's stable name (`BadRequest`, …).
+    pub fn name(self) -> &'static str {
+        self.into()
     }
 }
 
 /// The type byte of each message (SPEC.md §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::VariantArray,
+    strum::FromRepr,
+    strum::IntoStaticStr,
+)]
 #[repr(u8)]
 pub enum MessageType {
     /// [`Message::RegisterRequest`]
@@ -182,26 +199,16 @@ pub enum MessageType {
 
 impl MessageType {
     /// Every message type, in type-byte order.
-    pub const ALL: [MessageType; 14] = [
-        MessageType::RegisterRequest,
-        MessageType::RegisterSubmit,
-        MessageType::RegisterResult,
-        MessageType::KeyRequest,
-        MessageType::PeerKey,
-        MessageType::KeyTransport,
-        MessageType::KeyDelivery,
-        MessageType::Data,
-        MessageType::DataDelivery,
-        MessageType::Ack,
-        MessageType::AckDelivery,
-        MessageType::Connect,
-        MessageType::Disconnect,
-        MessageType::Error,
-    ];
+    pub const ALL: &'static [MessageType] = <MessageType as strum::VariantArray>::VARIANTS;
 
     /// The type for a wire byte, if any.
     pub fn from_u8(byte: u8) -> Option<MessageType> {
-        Self::ALL.into_iter().find(|t| *t as u8 == byte)
+        Self::from_repr(byte)
+    }
+
+    /// The type's stable name (`RegisterRequest`, …).
+    pub fn name(self) -> &'static str {
+        self.into()
     }
 }
 

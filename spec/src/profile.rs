@@ -106,8 +106,16 @@ pub struct Profile {
 impl Profile {
     /// The seed protocol, read literally.
     pub const SEED: Profile = Profile { fixes: 0 };
-    /// Every fix in force.
-    pub const HARDENED: Profile = Profile { fixes: (1 << 9) - 1 };
+    /// Every fix in force (every one of [`Fix::ALL`]).
+    pub const HARDENED: Profile = {
+        let mut fixes = 0;
+        let mut i = 0;
+        while i < Fix::ALL.len() {
+            fixes |= Fix::ALL[i] as u16;
+            i += 1;
+        }
+        Profile { fixes }
+    };
 
     /// Whether `fix` is in force.
     pub fn has(self, fix: Fix) -> bool {
@@ -146,6 +154,21 @@ impl Profile {
                 Fix::parse(fix).map(|f| Profile::HARDENED.without(f))
             }
         }
+    }
+}
+
+/// A profile name that is not `seed`, `hardened` or `hardened-without-<fix>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[error(
+    "unknown profile {0:?}: expected seed, hardened or hardened-without-<fix> (a fix's name or erratum number)"
+)]
+pub struct UnknownProfile(pub String);
+
+impl std::str::FromStr for Profile {
+    type Err = UnknownProfile;
+
+    fn from_str(text: &str) -> Result<Profile, UnknownProfile> {
+        Profile::parse(text).ok_or_else(|| UnknownProfile(text.to_string()))
     }
 }
 

@@ -2,11 +2,11 @@
 //! (seed steps 3–4, SPEC.md §7–§8).
 
 use crate::derive::{labels, phone_value, session_id};
-use crate::error::ClientError;
+use crate::error::{CallError, ClientError, Rejection, UsageError};
 use crate::message::{Ack, Sealed};
 use crate::phone::Phone;
 use crate::profile::{Fix, Profile, Wire};
-use crate::suite::{Input, Suite};
+use crate::suite::{CryptoError, Input, Suite};
 use crate::window::{ReplayWindow, WindowError};
 
 /// Which side of the key transport a party was on.
@@ -58,7 +58,7 @@ impl<S: Suite> DirectionKeys<S> {
     /// Derives the keys of `direction` from `K` and the session id:
     /// `HKDF-SHA-256(ikm = K, salt = sid, info = ("EE2E-v2 message keys", [direction], purpose))`
     /// with purpose `enc` or `mac`, 32 bytes each.
-    pub fn derive(key: &S::Value, session: &S::Value, direction: Direction) -> Result<Self, ClientError> {
+    pub fn derive(key: &S::Value, session: &S::Value, direction: Direction) -> Result<Self, CryptoError> {
         let info = |purpose: &[u8]| {
             S::tuple(&[
                 &S::constant(labels::MESSAGE_KEYS),
@@ -68,13 +68,13 @@ impl<S: Suite> DirectionKeys<S> {
         };
         let enc = S::hkdf(key, session, &info(b"enc"));
         let mac = S::hkdf(key, session, &info(b"mac"));
-        Ok(DirectionKeys { enc: S::cipher_key(&enc).map_err(ClientError::Crypto)?, mac: S::mac_key(&mac) })
+        Ok(DirectionKeys { enc: S::cipher_key(&enc)?, mac: S::mac_key(&mac) })
     }
 
     /// The seed's keys: `K` for both encryption and MAC.
-    pub fn from_session_key(key: &S::Value) -> Result<Self, ClientError> {
+    pub fn from_session_key(key: &S::Value) -> Result<Self, Rejection> {
         Ok(DirectionKeys {
-            enc: S::cipher_key(key).map_err(|_| ClientError::InvalidSessionKey)?,
+            enc: S::cipher_key(key).map_err(|_| Rejection::InvalidSessionKey)?,
             mac: S::mac_key(key),
         })
     }
@@ -196,8 +196,8 @@ impl<S: Suite> Session<S> {
     pub fn new(mode: Mode<S>, peer: Phone, role: Role, key: S::Value) -> Result<Self, ClientError> {
         let (send, recv) = match &mode {
             Mode::Hardened { id, encrypt_then_mac: true, .. } => (
-                DirectionKeys::derive(&key, id, role.sending())?,
-                DirectionKeys::derive(&key, id, role.receiving())?,
+                DirectionKeys::derive(&key, id, role.sending()).map_err(ClientError::Crypto)?,
+                DirectionKeys::derive(&key, id, role.receiving()).map_err(ClientError::Crypto)?,
             ),
             _ => {
                 let keys = DirectionKeys::from_session_key(&key)?;
@@ -251,7 +251,7 @@ impl<S: Suite> Session<S> {
         let mode = match (profile.wire(), &state.session) {
             (Wire::Seed, None) => Mode::Seed,
             (Wire::Hardened, Some(id)) => Mode::hardened(profile, id.clone()),
-            _ => return Err(ClientError::WrongProfile),
+            _ => return Err(Rejection::WrongProfile.into()),
         };
         let mut session = Session::new(mode, state.peer.clone(), state.role, key)?;
         session.next_seq = state.next_seq;
@@ -285,14 +285,14 @@ impl<S: Suite> Session<S> {
         id: u64,
         plaintext: &S::Value,
         iv: S::Value,
-    ) -> Result<(Sealed<S>, Outstanding<S>), ClientError> {
+    ) -> Result<(Sealed<S>, Outstanding<S>), CallError> {
         // The seed has no sequence numbers. Checked before anything is computed, so that an
         // exhausted session is left as it was.
         let seq = match self.mode {
             Mode::Seed => None,
-            Mode::Hardened { .. } => Some(self.next_seq.ok_or(ClientError::SequenceExhausted)?),
+            Mode::Hardened { .. } => Some(self.next_seq.ok_or(UsageError::SequenceExhausted)?),
         };
-        let ciphertext = S::encrypt(&self.send.enc, &iv, plaintext).map_err(ClientError::Crypto)?;
+        let ciphertext = S::encrypt(&self.send.enc, &iv, plaintext).map_err(CallError::Crypto)?;
         let outstanding = |seq, tag| Outstanding {
             id,
             peer: self.peer.clone(),
@@ -326,14 +326,14 @@ impl<S: Suite> Session<S> {
 
     /// Checks and decrypts a message from the peer (seed 3.3, SPEC.md §7.4) without changing
     /// the session; [`commit`](Self::commit) records it once the caller accepts it.
-    pub fn open(&self, me: &Phone, sealed: &Sealed<S>) -> Result<Opened<S>, ClientError> {
+    pub fn open(&self, me: &Phone, sealed: &Sealed<S>) -> Result<Opened<S>, Rejection> {
         match sealed {
             Sealed::Seed { iv, ciphertext, mac } => {
                 // The seed decrypts first, then checks the MAC over the plaintext (3.3).
                 let plaintext =
-                    S::decrypt(&self.recv.enc, iv, ciphertext).map_err(|_| ClientError::DecryptFailed)?;
+                    S::decrypt(&self.recv.enc, iv, ciphertext).map_err(|_| Rejection::DecryptFailed)?;
                 if !S::hmac_verify(&self.recv.mac, Input::Raw(&plaintext), mac) {
-                    return Err(ClientError::BadMac);
+                    return Err(Rejection::BadMac);
                 }
                 Ok(Opened { plaintext, seq: None, tag: S::constant(b"") })
             }
@@ -344,7 +344,7 @@ impl<S: Suite> Session<S> {
                             S::hmac_verify(&self.recv.mac, input, mac)
                         });
                         if !ok {
-                            return Err(ClientError::BadMac);
+                            return Err(Rejection::BadMac);
                         }
                         true
                     }
@@ -352,14 +352,14 @@ impl<S: Suite> Session<S> {
                 };
                 if let Mode::Hardened { replay_window: true, .. } = self.mode {
                     self.window.check(*seq).map_err(|e| match e {
-                        WindowError::Replayed => ClientError::ReplayedMessage(*seq),
-                        WindowError::TooOld => ClientError::MessageTooOld(*seq),
+                        WindowError::Replayed => Rejection::ReplayedMessage(*seq),
+                        WindowError::TooOld => Rejection::MessageTooOld(*seq),
                     })?;
                 }
                 let plaintext =
-                    S::decrypt(&self.recv.enc, iv, ciphertext).map_err(|_| ClientError::DecryptFailed)?;
+                    S::decrypt(&self.recv.enc, iv, ciphertext).map_err(|_| Rejection::DecryptFailed)?;
                 if !encrypt_then_mac && !S::hmac_verify(&self.recv.mac, Input::Raw(&plaintext), mac) {
-                    return Err(ClientError::BadMac);
+                    return Err(Rejection::BadMac);
                 }
                 Ok(Opened { plaintext, seq: Some(*seq), tag: mac.clone() })
             }
@@ -409,13 +409,13 @@ impl<S: Suite> Session<S> {
         f(Input::Tuple(&[&label, sid, &dir, &seq, tag]))
     }
 
-    /// Verifies an ACK's MAC (seed 4.4, SPEC.md §8.2). Matching it to an outstanding
+    /// Verifies an ACK's MAC (seed 4.4, SPEC.md §8.3). Matching it to an outstanding
     /// message is the client's job.
-    pub fn verify_ack(&self, ack: &Ack<S>) -> Result<(), ClientError> {
+    pub fn verify_ack(&self, ack: &Ack<S>) -> Result<(), Rejection> {
         let ok = match ack {
             Ack::Seed { text, mac } => {
                 if *text != S::constant(labels::SEED_ACK_TEXT) {
-                    return Err(ClientError::MalformedAck);
+                    return Err(Rejection::MalformedAck);
                 }
                 S::hmac_verify(&self.recv.mac, Input::Raw(text), mac)
             }
@@ -428,6 +428,6 @@ impl<S: Suite> Session<S> {
                 _ => S::hmac_verify(&self.recv.mac, Input::Raw(&S::constant(labels::SEED_ACK_TEXT)), mac),
             },
         };
-        if ok { Ok(()) } else { Err(ClientError::BadMac) }
+        if ok { Ok(()) } else { Err(Rejection::BadMac) }
     }
 }

@@ -5,7 +5,7 @@
 //! model's attacker and the benchmarks all build and open transports here.
 
 use crate::derive::{session_id, sig_scheme, transport_label, with_transport_input};
-use crate::error::ClientError;
+use crate::error::Rejection;
 use crate::message::Transport;
 use crate::phone::Phone;
 use crate::profile::{Fix, Profile};
@@ -68,8 +68,8 @@ impl KeyTransport {
         sender_public: &S::Value,
         transport: &Transport<S>,
         seen: impl FnOnce(&S::Value) -> bool,
-    ) -> Result<S::Value, ClientError> {
-        let bad_signature = |_| ClientError::BadTransportSignature(from.clone());
+    ) -> Result<S::Value, Rejection> {
+        let bad_signature = |_| Rejection::BadTransportSignature(from.clone());
         // 3. Hardened: the signature covers who sends to whom and is checked before decrypting.
         if self.bound {
             with_transport_input::<S, _>(from, to, &transport.ciphertext, |input| {
@@ -79,14 +79,14 @@ impl KeyTransport {
         }
         // 4.
         if self.replay && seen(&session_id::<S>(&transport.ciphertext)) {
-            return Err(ClientError::ReplayedKeyTransport);
+            return Err(Rejection::ReplayedKeyTransport);
         }
         // 5.
         let label = transport_label::<S>(self.profile, from, to);
         let key = S::pke_decrypt(recipient_key, &label, &transport.ciphertext)
-            .map_err(|_| ClientError::TransportDecrypt)?;
+            .map_err(|_| Rejection::TransportDecrypt)?;
         // 6. An AES-256 key must be 32 bytes; preparing one is the length check.
-        S::cipher_key(&key).map_err(|_| ClientError::InvalidSessionKey)?;
+        S::cipher_key(&key).map_err(|_| Rejection::InvalidSessionKey)?;
         // 7. Seed 2.9: the signature covers SHA-256(K) only.
         if !self.bound {
             S::verify(sender_public, self.scheme, Input::Raw(&key), &transport.signature)

@@ -8,7 +8,8 @@ use ee2e::{Bytes, ConcreteSuite, PrivateKey};
 use ee2e_fixtures as fixtures;
 use ee2e_spec::derive::sign_entry;
 use ee2e_spec::{
-    Ack, Client, ClientOutput, DirectoryEntry, Message, Params, Phone, Profile, Sealed, Suite, Transport,
+    Ack, Client, ClientError, ClientOutput, DirectoryEntry, Message, Params, Phone, Profile, Sealed, Suite,
+    Transport,
 };
 
 use crate::error::VectorError;
@@ -163,8 +164,11 @@ impl World {
         );
         let mut rng = seeded_rng([0; 32]);
         let err = |e| self.fail(format!("registering {name}: {e}"));
-        client.register().map_err(err)?;
-        client.otp_received(&Bytes::secret(&b"000000"[..]), &mut rng).map_err(err)?;
+        client.register();
+        client
+            .otp_received(&Bytes::secret(&b"000000"[..]), &mut rng)
+            .map_err(ClientError::from)
+            .map_err(err)?;
         client.handle(Message::RegisterResult { entry: p.entry.clone() }, &mut rng).map_err(err)?;
         Ok(client)
     }
@@ -178,7 +182,7 @@ impl World {
     ) -> Result<Transport<S>, VectorError> {
         let me = client.phone().clone();
         let err = |e| self.fail(format!("{me} initiating with {peer}: {e}"));
-        client.start_session(&self.phone(peer)).map_err(err)?;
+        client.start_session(&self.phone(peer)).map_err(ClientError::from).map_err(err)?;
         let outputs =
             client.handle(Message::PeerKey { entry: self.entry(peer) }, &mut self.rng(label)).map_err(err)?;
         outputs

@@ -409,7 +409,7 @@ impl LiveTrace {
     /// Whether the attacked property is violated in the model state the live answers drove
     /// (every step's outcome was checked against the live parties').
     pub fn breached(&self) -> bool {
-        negation(self.attack.property)(&self.model, &self.state)
+        negation(self.attack.property).is_some_and(|violated| violated(&self.model, &self.state))
     }
 }
 

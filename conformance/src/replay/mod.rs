@@ -57,13 +57,13 @@ use ee2e::codec;
 use ee2e::runtime::Envelope;
 use ee2e_model::config::{A, B, CLIENTS, E, owner, party_name, phone};
 use ee2e_model::model::Action;
-use ee2e_model::properties::{ALL, Kind, negation};
+use ee2e_model::properties::{ALL, Kind};
 use ee2e_model::run::{RunReport, Status, TRACE_SEARCH_LIMIT};
 use ee2e_model::state::{Packet, State};
 use ee2e_model::term::{Node, Purpose, Term};
 use ee2e_model::trace::{Goal, shortest};
 use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
-use ee2e_spec::{ClientError, MessageType, Phone, Profile, ServerError, Store};
+use ee2e_spec::{ClientError, MessageType, Phone, Profile, Rejection as Refused, ServerError, Store};
 use stateright::Model;
 
 pub use brute::BruteForce;
@@ -124,7 +124,7 @@ pub fn seed_attacks(bounds: Bounds) -> Vec<Attack> {
         let goals: Vec<Goal> = ALL
             .iter()
             .filter(|d| d.part.in_scenario(scenario) && d.kind == Kind::Always)
-            .map(|d| (d.name, negation(d.name)))
+            .map(|d| (d.name, d.violated))
             .collect();
         let traces = shortest(&model, &goals, TRACE_SEARCH_LIMIT);
         for ((property, _), trace) in goals.iter().zip(traces) {
@@ -183,14 +183,14 @@ impl Rejection {
     /// The erratum of SPEC.md §12 whose check this is, if one is.
     pub fn erratum(&self) -> Option<&'static str> {
         match self {
-            Rejection::Client { kind, error, .. } => match error {
-                ClientError::BadDirectorySignature(_) => Some("E1"),
-                ClientError::BadTransportSignature(_) => Some("E2"),
-                ClientError::ReplayedKeyTransport => Some("E3"),
-                ClientError::BadMac if *kind == MessageType::AckDelivery => Some("E6"),
-                ClientError::BadMac => Some("E4"),
-                ClientError::ReplayedMessage(_) | ClientError::MessageTooOld(_) => Some("E5"),
-                ClientError::UnexpectedAck | ClientError::AckMismatch => Some("E6"),
+            Rejection::Client { kind, error: ClientError::Rejected(check), .. } => match check {
+                Refused::BadDirectorySignature(_) => Some("E1"),
+                Refused::BadTransportSignature(_) => Some("E2"),
+                Refused::ReplayedKeyTransport => Some("E3"),
+                Refused::BadMac if *kind == MessageType::AckDelivery => Some("E6"),
+                Refused::BadMac => Some("E4"),
+                Refused::ReplayedMessage(_) | Refused::MessageTooOld(_) => Some("E5"),
+                Refused::UnexpectedAck | Refused::AckMismatch => Some("E6"),
                 _ => None,
             },
             Rejection::Server { error, .. } => match error {
@@ -206,6 +206,9 @@ impl Rejection {
     /// The failed check, with phone numbers shown as party names.
     pub fn error_text(&self) -> String {
         let raw = match self {
+            // The failed check itself; its blame class (a peer's message refused) is implied.
+            Rejection::Client { error: ClientError::Rejected(check), .. } => format!("{check:?}"),
+            Rejection::Client { error: ClientError::Usage(misuse), .. } => format!("{misuse:?}"),
             Rejection::Client { error, .. } => format!("{error:?}"),
             Rejection::Server { error, .. } => {
                 format!("{error:?} (wire code {:?})", error.code())
@@ -625,7 +628,10 @@ impl Run<'_> {
             Action::Chain(_) => {
                 return Err("a chain of reduced steps is replayed step by step, not whole".into());
             }
-            Action::Register(c) => (done(self.world.rt.act(&phone(*c), |client, _| client.register())), None),
+            Action::Register(c) => (
+                done(self.world.rt.act(&phone(*c), |client, _| Ok::<_, ClientError>(client.register()))),
+                None,
+            ),
             Action::EnterOtp(c) => match self.world.inbox.remove(c) {
                 Some(otp) => {
                     (done(self.world.rt.act(&phone(*c), |client, rng| client.otp_received(&otp, rng))), None)

@@ -74,7 +74,7 @@ fn emissions(model: &Ee2eModel, state: &State, action: &Action) -> Option<Vec<Pa
         Action::Chain(_) => None,
         Action::Register(c) => {
             let c = honest(*c)?;
-            Some(client_sends(c, state.client(c).clone().register().ok()?))
+            Some(client_sends(c, state.client(c).clone().register()))
         }
         Action::EnterOtp(c) => {
             let c = honest(*c)?;

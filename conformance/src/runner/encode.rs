@@ -7,7 +7,7 @@ use ee2e::codec::{self, EncodeError};
 use ee2e::{Bytes, ConcreteSuite as S};
 use ee2e_spec::{Ack, DirectoryEntry, Message, Phone, Profile, RegistrationProof, Sealed, Transport};
 
-use super::{Problem, parse_phone, variant_name};
+use super::{Problem, parse_phone};
 use crate::schema::{EncodeTest, Hex};
 
 /// What encoding a test's message gave: the bytes, or the error's name and field.
@@ -23,7 +23,7 @@ pub(crate) fn run_encode(profile: Profile, test: &EncodeTest) -> Result<Encoded,
             | EncodeError::WrongLength { field, .. } => Some((*field).to_string()),
             _ => None,
         };
-        (variant_name(&format!("{e:?}")), field)
+        (e.name().to_string(), field)
     }))
 }
 

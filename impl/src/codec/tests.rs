@@ -209,7 +209,7 @@ coding_tests! {
 fn coding_tests_cover_every_message_type() {
     // The macro above lists each type once; this fails when a type is added to the spec.
     assert_eq!(MessageType::ALL.len(), 14);
-    for kind in MessageType::ALL {
+    for &kind in MessageType::ALL {
         for wire in [Wire::Seed, Wire::Hardened] {
             assert_eq!(sample(kind, wire).kind(), kind);
         }
@@ -219,7 +219,7 @@ fn coding_tests_cover_every_message_type() {
 #[test]
 fn every_error_code_coding() {
     for wire in [Wire::Seed, Wire::Hardened] {
-        for code in ErrorCode::ALL {
+        for &code in ErrorCode::ALL {
             let message = Message::Error { code };
             let bytes = encode(wire, &message).unwrap();
             assert_eq!(bytes, [wire as u8, 0x7f, code as u8]);
@@ -280,7 +280,7 @@ fn seed_data_encoding_matches_golden_bytes() {
 #[test]
 fn decode_rejects_trailing_bytes() {
     for wire in [Wire::Seed, Wire::Hardened] {
-        for kind in MessageType::ALL {
+        for &kind in MessageType::ALL {
             let mut bytes = encode(wire, &sample(kind, wire)).unwrap();
             bytes.push(0);
             assert_eq!(decode(wire, &bytes), Err(DecodeError::TrailingBytes { count: 1 }), "{kind:?}");
@@ -639,7 +639,7 @@ fn encode_rejects_layout_mismatch() {
 
 #[test]
 fn layout_independent_messages_differ_only_in_the_version_byte() {
-    for kind in MessageType::ALL {
+    for &kind in MessageType::ALL {
         if matches!(
             kind,
             MessageType::RegisterSubmit
@@ -718,7 +718,7 @@ fn real_sizes(bits: usize) -> Vec<(MessageType, usize, usize)> {
     let transport = Transport { ciphertext: oaep.clone(), signature: signature.clone() };
     let size = |wire: Wire, message: &M| encode(wire, message).unwrap().len();
     let mut rows = Vec::new();
-    for kind in MessageType::ALL {
+    for &kind in MessageType::ALL {
         let build = |wire: Wire| -> M {
             let sealed = match wire {
                 Wire::Seed => {

@@ -1,7 +1,7 @@
 //! High-level flows over the runtime: registration, session set-up, sending. Each drives the
 //! client's core, runs the network until idle and reads the outcome from the transcript.
 
-use ee2e_spec::{ClientEvent, DirectoryEntry, Phone, Registration};
+use ee2e_spec::{ClientError, ClientEvent, DirectoryEntry, Phone, Registration};
 
 use super::{Entry, Record, Runtime, RuntimeError};
 use crate::suite::{ConcreteSuite, PrivateKey};
@@ -11,7 +11,7 @@ impl Runtime {
     /// Seed 1.1–1.2: the client asks for an OTP; returns the code that arrived by SMS.
     pub fn request_otp(&mut self, phone: &Phone) -> Result<Bytes, RuntimeError> {
         let mark = self.transcript().len();
-        self.act(phone, |client, _| client.register())?;
+        self.act(phone, |client, _| Ok::<_, ClientError>(client.register()))?;
         self.run_until_idle()?;
         match self.take_otp(phone) {
             Some(otp) => Ok(otp),

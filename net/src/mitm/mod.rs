@@ -113,7 +113,10 @@ pub async fn run(
     let mut trace = LiveTrace::new(&prepared.attack, options.profile)?;
     let first = proxy::play(listener, &mut trace, options, say).await?;
     Ok(if trace.breached() {
-        Verdict::Succeeded { breach: ee2e_model::spec_refs::sentence(prepared.attack.property) }
+        // The attack's property comes from the model's table (`attacks::attack`).
+        Verdict::Succeeded {
+            breach: ee2e_model::spec_refs::sentence(prepared.attack.property).unwrap_or_default(),
+        }
     } else {
         let check = match (&first, &prepared.expected) {
             (Some((n, _)), Some((m, check))) if n == m => Some(check.clone()),
