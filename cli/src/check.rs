@@ -13,9 +13,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ee2e_model::run::{RunOptions, RunReport, Status};
-use ee2e_model::{Bounds, Config, Scenario, Threat};
-use ee2e_spec::{Fix, Profile};
+use ee2e_model::check::{BoundOverrides, Outcome, Plan, Profiles, Scenarios, Threats};
+use ee2e_model::run::{RunOptions, RunReport, Search};
+use ee2e_model::{Config, Threat};
+use ee2e_spec::Fix;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,13 +38,13 @@ pub struct CheckArgs {
     /// `seed`, `hardened`, `all` (both), `errata` (hardened with each fix removed in turn),
     /// `hardened-without-<fix>`, or a comma-separated list of these.
     #[arg(long, default_value = "all")]
-    pub profile: String,
+    pub profile: Profiles,
     /// `passive`, `network`, `sms`, `server`, `compromise`, `all`, or a comma-separated list.
     #[arg(long, default_value = "network", long_help = threat_help())]
-    pub threat: String,
-    /// `registration`, `messaging`, or `all`.
+    pub threat: Threats,
+    /// `registration`, `messaging`, `lifecycle`, `all`, or a comma-separated list.
     #[arg(long, default_value = "all")]
-    pub scenario: String,
+    pub scenario: Scenarios,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -51,27 +52,8 @@ pub struct CheckArgs {
     /// per run and property).
     #[arg(long)]
     pub svg: Option<PathBuf>,
-    /// Key exchanges A may start (each with B or E) [default: 1].
-    #[arg(long)]
-    pub sessions: Option<u8>,
-    /// Key exchanges B may start (each with A or E) [default: 0; `messaging` also runs once
-    /// with 1 and B online throughout, as `messaging-ab`]. Any bound flag replaces the
-    /// default runs by one run at the given bounds.
-    #[arg(long)]
-    pub b_sessions: Option<u8>,
-    /// Messages per direction [default: 2; 1 in `lifecycle`].
-    #[arg(long)]
-    pub messages: Option<u8>,
-    /// Messages the attacker may build, alter or replay [default: 2; 1 in `lifecycle`].
-    #[arg(long)]
-    pub injections: Option<u8>,
-    /// Clock ticks, each just past the OTP lifetime (scenarios `registration`, `lifecycle`).
-    #[arg(long)]
-    pub ticks: Option<u8>,
-    /// Offline spells of B, 0 or 1 (scenarios `messaging`, `lifecycle`) [default: 1; 0 in
-    /// `messaging-ab`]. A spell exercises stored delivery and changes no safety verdict.
-    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
-    pub offline_spells: Option<u8>,
+    #[command(flatten)]
+    pub bounds: BoundOverrides,
     /// Explore B's offline spell together with every injection, instead of splitting the run
     /// (the default) into the injections without the spell and the spell attacker-free: the
     /// same discoveries (model/README.md, "Reductions"), many times the states.
@@ -96,8 +78,8 @@ pub struct CheckArgs {
     /// violations at the shallowest depth; `auto` (the default) takes `dfs` where every
     /// safety property is expected to hold (hardened under `network` or `passive`), `bfs`
     /// elsewhere. The same verdicts in every order; traces are found breadth first.
-    #[arg(long, value_enum, default_value_t = SearchOrder::Auto)]
-    pub search: SearchOrder,
+    #[arg(long, value_enum, default_value_t = Search::Auto)]
+    pub search: Search,
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -128,67 +110,12 @@ pub fn threat_help() -> String {
     out
 }
 
-fn profiles(text: &str) -> Result<Vec<Profile>, String> {
-    let mut out = Vec::new();
-    for part in text.split(',') {
-        match part {
-            "all" => out.extend([Profile::SEED, Profile::HARDENED]),
-            "errata" => out.extend(Fix::ALL.map(|f| Profile::HARDENED.without(f))),
-            name => out.push(Profile::parse(name).ok_or_else(|| format!("unknown profile {name:?}"))?),
-        }
-    }
-    Ok(out)
-}
-
-fn threats(text: &str) -> Result<Vec<Threat>, String> {
-    if text == "all" {
-        return Ok(Threat::ALL.to_vec());
-    }
-    text.split(',').map(|t| Threat::parse(t).ok_or_else(|| format!("unknown threat model {t:?}"))).collect()
-}
-
-fn scenarios(text: &str) -> Result<Vec<Scenario>, String> {
-    if text == "all" {
-        return Ok(Scenario::ALL.to_vec());
-    }
-    text.split(',').map(|t| Scenario::parse(t).ok_or_else(|| format!("unknown scenario {t:?}"))).collect()
-}
-
-/// Exploration order of `--search`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SearchOrder {
-    /// Breadth first.
-    Bfs,
-    /// Depth first.
-    Dfs,
-    /// Depth first for hardened under `network`/`passive`, breadth first elsewhere.
-    Auto,
-}
-
-/// How a whole `check` ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Hardened holds everything under `network` and every sometimes-property is witnessed.
-    Ok,
-    /// A verdict the reference does not expect.
-    Failed,
-    /// The bounds cannot exercise some property (decided from them before checking): no
-    /// verdict on it.
-    NotExercisable,
-    /// Some run stopped at a limit or on Ctrl-C: no verdict.
-    Incomplete,
-}
-
 /// The options every run of `args` uses (limits, progress, the Ctrl-C flag).
 pub fn run_options(args: &CheckArgs, interrupt: Arc<AtomicBool>) -> RunOptions {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     RunOptions {
         threads: threads.max(1),
-        search: match args.search {
-            SearchOrder::Bfs => ee2e_model::run::Search::Bfs,
-            SearchOrder::Dfs => ee2e_model::run::Search::Dfs,
-            SearchOrder::Auto => ee2e_model::run::Search::Auto,
-        },
+        search: args.search,
         max_states: args.max_states,
         max_memory: args.max_memory.map(|gib| (gib * (1u64 << 30) as f64) as u64),
         progress: !args.quiet,
@@ -197,97 +124,14 @@ pub fn run_options(args: &CheckArgs, interrupt: Arc<AtomicBool>) -> RunOptions {
     }
 }
 
-/// The configurations `args` names, in report order.
-pub fn configs(args: &CheckArgs) -> Result<Vec<Config>, String> {
-    let mut out = Vec::new();
-    for threat in threats(&args.threat)? {
-        for scenario in scenarios(&args.scenario)? {
-            for bounds in bounds_for(args, scenario) {
-                for profile in profiles(&args.profile)? {
-                    out.push(Config { profile, threat, scenario, bounds });
-                }
-            }
-        }
+/// The runs `args` names.
+pub fn plan(args: &CheckArgs) -> Plan {
+    Plan {
+        profiles: args.profile.0.clone(),
+        threats: args.threat.0.clone(),
+        scenarios: args.scenario.0.clone(),
+        bounds: args.bounds,
     }
-    Ok(out)
-}
-
-/// The bounds `scenario` runs at: the scenario's default sets ([`Bounds::defaults`]) when no
-/// bound flag is given; otherwise one set, the flags over the scenario's first default.
-pub fn bounds_for(args: &CheckArgs, scenario: Scenario) -> Vec<Bounds> {
-    let flags =
-        [args.sessions, args.b_sessions, args.messages, args.injections, args.ticks, args.offline_spells];
-    if flags.iter().all(Option::is_none) {
-        return Bounds::defaults(scenario);
-    }
-    let d = Bounds::for_scenario(scenario);
-    vec![Bounds {
-        sessions: args.sessions.unwrap_or(d.sessions),
-        b_sessions: args.b_sessions.unwrap_or(d.b_sessions),
-        messages: args.messages.unwrap_or(d.messages),
-        injections: args.injections.unwrap_or(d.injections),
-        ticks: args.ticks.unwrap_or(d.ticks),
-        offline_spells: args.offline_spells.unwrap_or(d.offline_spells),
-    }]
-}
-
-/// Runs the subcommand's model checks; setting `interrupt` stops them cleanly.
-pub fn run_check_with(
-    args: &CheckArgs,
-    interrupt: Arc<AtomicBool>,
-) -> Result<(Vec<(Config, RunReport)>, Outcome), String> {
-    let options = run_options(args, interrupt);
-    let mut runs = Vec::new();
-    for config in configs(args)? {
-        if options.interrupt.load(Ordering::Relaxed) {
-            break;
-        }
-        tracing::info!(profile = %config.profile, threat = %config.threat, scenario = %config.scenario, "model checking");
-        runs.push((config, ee2e_model::run::run_with(config, &options)));
-    }
-    let incomplete = options.interrupt.load(Ordering::Relaxed) || runs.iter().any(|(_, r)| !r.complete);
-    let ok = runs.iter().all(|(config, report)| {
-        let sometimes_ok =
-            report.properties.iter().all(|p| !(p.kind == "sometimes" && p.status == Status::NotWitnessed));
-        sometimes_ok && unexpected_violations(config, report).is_empty()
-    });
-    // A property counts as not exercised only where no run of the same profile, threat and
-    // scenario exercises it: the default `messaging-ab` run keeps B online, and stored
-    // delivery is the first `messaging` run's.
-    let exercised_elsewhere = |config: &Config, name: &str| {
-        runs.iter().any(|(c, r)| {
-            (c.profile, c.threat, c.scenario) == (config.profile, config.threat, config.scenario)
-                && r.properties.iter().any(|p| p.name == name && p.status != Status::NotExercised)
-        })
-    };
-    let unexercisable = runs.iter().any(|(c, r)| {
-        r.properties.iter().any(|p| p.status == Status::NotExercised && !exercised_elsewhere(c, p.name))
-    });
-    // An incomplete run has no verdict at all, which says more than a missing exercise.
-    let outcome = if !ok {
-        Outcome::Failed
-    } else if incomplete {
-        Outcome::Incomplete
-    } else if unexercisable {
-        Outcome::NotExercisable
-    } else {
-        Outcome::Ok
-    };
-    Ok((runs, outcome))
-}
-
-/// The violations of `report` that SPEC.md does not expect (see
-/// [`ee2e_model::spec_refs::expectation`]): hardened's under the network, and any not listed
-/// in §14 under the other threats. Each fails the check.
-pub fn unexpected_violations(config: &Config, report: &RunReport) -> Vec<&'static str> {
-    report
-        .properties
-        .iter()
-        .filter(|p| {
-            p.status == Status::Violated && ee2e_model::spec_refs::expectation(config, p.name).is_none()
-        })
-        .map(|p| p.name)
-        .collect()
 }
 
 /// The table of `--list-fixes`: erratum, name, what it changes, the profile that lacks it.
@@ -314,10 +158,6 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         print!("{}", fixes_table());
         return ExitCode::SUCCESS;
     }
-    if let Err(e) = configs(args) {
-        eprintln!("ee2e check: {e}");
-        return ExitCode::from(2);
-    }
     // Output arguments are checked before hours of checking, not after.
     if let Some(dir) = &args.svg
         && let Err(e) = writable_dir(dir)
@@ -340,13 +180,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         }
         eprintln!("ee2e check: interrupted; finishing the report of what was explored");
     });
-    let (runs, outcome) = match run_check_with(args, interrupt) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ee2e check: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let (runs, outcome) = plan(args).run(&run_options(args, interrupt));
     let counterexamples = match stories::counterexamples(&runs) {
         Ok(c) => c,
         Err(e) => {

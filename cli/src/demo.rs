@@ -27,7 +27,7 @@ use ee2e_spec::{
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Protocol profile: `seed`, `hardened` or `hardened-without-<fix>`.
-    #[arg(long, default_value = "hardened", value_parser = parse_profile)]
+    #[arg(long, default_value = "hardened")]
     pub profile: Profile,
     /// Keep the server's tables in this SQLite file (default: in memory).
     #[arg(long, value_name = "PATH")]
@@ -36,11 +36,6 @@ pub struct DemoArgs {
     /// removed at exit).
     #[arg(long, value_name = "DIR")]
     pub keystore: Option<PathBuf>,
-}
-
-fn parse_profile(text: &str) -> Result<Profile, String> {
-    Profile::parse(text)
-        .ok_or_else(|| format!("unknown profile {text:?}: expected seed, hardened or hardened-without-<fix>"))
 }
 
 /// Runs the demo; exit status 0 if every step succeeded, 1 otherwise.
@@ -256,7 +251,9 @@ impl Demo {
 
         // Step 2: key exchange.
         let request = format!("asked the server for {}'s key (talk to {})", self.name(&bob), self.name(&bob));
-        self.act("2.1 key request", &alice, Some(&request), |c, _| c.start_session(&fixtures::phone("bob")))?;
+        self.act("2.1 key request", &alice, Some(&request), |c, _| {
+            Ok(c.start_session(&fixtures::phone("bob"))?)
+        })?;
         let key = |rt: &Runtime, a: &Phone, b: &Phone| {
             rt.client(a).and_then(|c| c.session_with(b)).map(|session| session.key.clone())
         };
@@ -277,7 +274,7 @@ impl Demo {
             let mark = self.rt.transcript().len();
             let plaintext = Bytes::secret(text.as_bytes().to_vec());
             let peer = bob.clone();
-            self.act("3.1 offline send", &alice, None, move |c, rng| c.send(&peer, &plaintext, rng))?;
+            self.act("3.1 offline send", &alice, None, move |c, rng| Ok(c.send(&peer, &plaintext, rng)?))?;
             ids.push(self.sent_id(mark).ok_or_else(|| fail("3.1 offline send", "no message id"))?);
         }
         let queued = self.rt.store().queue_len(&bob).map_err(|e| fail("3.2 store", e))?;
@@ -321,7 +318,7 @@ impl Demo {
     fn register(&mut self, phone: &Phone) -> Result<(), Failure> {
         let name = self.name(phone);
         self.act("1.1 registration request", phone, Some(&format!("asked to register {phone}")), |c, _| {
-            c.register()
+            Ok(c.register())
         })?;
         let otp = self.rt.take_otp(phone).ok_or_else(|| fail("1.2 OTP", format!("no SMS reached {name}")))?;
         let iterations = self.rt.params().pbkdf2_iterations;
@@ -340,7 +337,7 @@ impl Demo {
         self.pump("1.6 registration")?;
         let registered = self.rt.client(phone).is_some_and(Client::is_registered);
         self.check("1.6 registration", registered, &format!("{name} is registered"))?;
-        let connect: Op = |c, _| c.connect();
+        let connect: Op = |c, _| Ok(c.connect()?);
         self.act("- connect", phone, Some("connected to the server"), connect)
     }
 
@@ -350,7 +347,7 @@ impl Demo {
         let mark = self.rt.transcript().len();
         let plaintext = Bytes::secret(text.as_bytes().to_vec());
         let peer = to.clone();
-        self.act(step, from, None, move |c, rng| c.send(&peer, &plaintext, rng))?;
+        self.act(step, from, None, move |c, rng| Ok(c.send(&peer, &plaintext, rng)?))?;
         let id = self.sent_id(mark).ok_or_else(|| fail(step, "no message id"))?;
         let accepted = self.rt.accepted(to);
         let delivered = accepted.len() == before + 1
@@ -588,8 +585,8 @@ mod tests {
 
     #[test]
     fn demo_rejects_an_unknown_profile() {
-        assert!(parse_profile("hardened").is_ok());
-        assert!(parse_profile("hardened-without-replay-window").is_ok());
-        assert!(parse_profile("strong").is_err());
+        assert!("hardened".parse::<Profile>().is_ok());
+        assert!("hardened-without-replay-window".parse::<Profile>().is_ok());
+        assert!("strong".parse::<Profile>().is_err());
     }
 }

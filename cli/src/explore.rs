@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
+use ee2e_model::check::BoundOverrides;
 use ee2e_model::run::{EXAMPLE_SEARCH_LIMIT, TRACE_SEARCH_LIMIT, shortest_trace};
 use ee2e_model::view::{self, ViewError};
 use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
@@ -35,55 +36,25 @@ pub struct ExploreArgs {
     /// `seed`, `hardened` or `hardened-without-<fix>` (a fix's name or erratum number, e.g.
     /// `hardened-without-E1`; see `ee2e check --list-fixes`).
     #[arg(long, default_value = "seed")]
-    pub profile: String,
+    pub profile: Profile,
     /// Threat model.
     #[arg(long, default_value = "network", long_help = crate::check::threat_help())]
-    pub threat: String,
+    pub threat: Threat,
     /// `registration`, `messaging` or `lifecycle`.
     #[arg(long, default_value = "messaging")]
-    pub scenario: String,
-    /// Key exchanges A may start (each with B or E).
-    #[arg(long, default_value_t = Bounds::default().sessions)]
-    pub sessions: u8,
-    /// Key exchanges B may start (each with A or E).
-    #[arg(long, default_value_t = Bounds::default().b_sessions)]
-    pub b_sessions: u8,
-    /// Messages per direction [default: 2; 1 in `lifecycle`, as `check`].
-    #[arg(long)]
-    pub messages: Option<u8>,
-    /// Attacker injections [default: 2; 1 in `lifecycle`, as `check`].
-    #[arg(long)]
-    pub injections: Option<u8>,
-    /// Clock ticks (scenarios that register).
-    #[arg(long, default_value_t = Bounds::default().ticks)]
-    pub ticks: u8,
-    /// Offline spells of B, 0 or 1 (scenarios that message).
-    #[arg(long, default_value_t = Bounds::default().offline_spells, value_parser = clap::value_parser!(u8).range(0..=1))]
-    pub offline_spells: u8,
+    pub scenario: Scenario,
+    #[command(flatten)]
+    pub bounds: BoundOverrides,
     /// Print the URL of `check`'s shortest counterexample (or witness) of this property and
     /// serve as usual (`--trace directory_binding`).
     #[arg(long)]
     pub trace: Option<String>,
 }
 
-/// The configuration `args` names.
-pub fn config(args: &ExploreArgs) -> Result<Config, String> {
-    let profile =
-        Profile::parse(&args.profile).ok_or_else(|| format!("unknown profile {:?}", args.profile))?;
-    let threat =
-        Threat::parse(&args.threat).ok_or_else(|| format!("unknown threat model {:?}", args.threat))?;
-    let scenario =
-        Scenario::parse(&args.scenario).ok_or_else(|| format!("unknown scenario {:?}", args.scenario))?;
-    let defaults = Bounds::for_scenario(scenario);
-    let bounds = Bounds {
-        sessions: args.sessions,
-        b_sessions: args.b_sessions,
-        messages: args.messages.unwrap_or(defaults.messages),
-        injections: args.injections.unwrap_or(defaults.injections),
-        ticks: args.ticks,
-        offline_spells: args.offline_spells,
-    };
-    Ok(Config { profile, threat, scenario, bounds })
+/// The configuration `args` names: the given bounds over the scenario's defaults.
+pub fn config(args: &ExploreArgs) -> Config {
+    let bounds = args.bounds.over(Bounds::for_scenario(args.scenario));
+    Config { profile: args.profile, threat: args.threat, scenario: args.scenario, bounds }
 }
 
 /// The Explorer's model and its cache of shortest traces.
@@ -109,9 +80,8 @@ impl Explorer {
     /// `check`'s shortest trace of property `name` as action indices, searching at most
     /// `limit` states (cached).
     fn trace(&self, name: &str, limit: usize) -> Result<Option<Vec<usize>>, String> {
-        let def = ee2e_model::properties::ALL
-            .iter()
-            .find(|d| d.name == name && d.part.in_scenario(self.config.scenario))
+        let def = ee2e_model::properties::get(name)
+            .filter(|d| d.part.in_scenario(self.config.scenario))
             .ok_or_else(|| format!("no property {name:?} in scenario {}", self.config.scenario))?;
         if let Some(found) = self.traces.lock().map_err(|_| "trace cache poisoned".to_string())?.get(def.name)
         {
@@ -177,14 +147,7 @@ fn header(name: &str, value: &str) -> Header {
 
 /// Runs `ee2e explore` until interrupted.
 pub fn run(args: &ExploreArgs) -> ExitCode {
-    let config = match config(args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("ee2e explore: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let explorer = Arc::new(Explorer::new(config));
+    let explorer = Arc::new(Explorer::new(config(args)));
     let trace = match &args.trace {
         Some(name) => match explorer.trace(name, TRACE_SEARCH_LIMIT) {
             Ok(Some(path)) => Some(path),
@@ -210,7 +173,7 @@ pub fn run(args: &ExploreArgs) -> ExitCode {
         eprintln!("ee2e explore: the server has no IP address");
         return ExitCode::FAILURE;
     };
-    println!("Explorer for {} ({}): http://127.0.0.1:{port}/steps", explorer.title, config.bounds);
+    println!("Explorer for {} ({}): http://127.0.0.1:{port}/steps", explorer.title, explorer.config.bounds);
     if let (Some(name), Some(path)) = (&args.trace, &trace) {
         println!("shortest trace of {name}: http://127.0.0.1:{port}{}", steps_url(path));
     }

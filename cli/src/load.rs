@@ -28,6 +28,8 @@
 //! verified by the core), nothing outstanding, no client or server rejection and no network
 //! incident. Otherwise the problems are listed and the exit status is 1.
 
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,7 +61,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "K", default_value_t = 1)]
     pub peers: usize,
     /// Protocol profile: `seed`, `hardened` or `hardened-without-<fix>`.
-    #[arg(long, default_value = "hardened", value_parser = parse_profile)]
+    #[arg(long, default_value = "hardened")]
     pub profile: Profile,
     /// Keep the server's tables in this SQLite file, which must not exist yet (default: SQLite
     /// in memory).
@@ -92,29 +94,10 @@ pub struct LoadArgs {
     pub connections: usize,
 }
 
-fn parse_profile(text: &str) -> Result<Profile, String> {
-    Profile::parse(text)
-        .ok_or_else(|| format!("unknown profile {text:?}: expected seed, hardened or hardened-without-<fix>"))
-}
-
 fn parse_churn(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
         _ => Err(format!("{text:?}: the churn is a probability from 0 to 1")),
-    }
-}
-
-/// SplitMix64, for the churn's reproducible random choices.
-struct Dice(u64);
-
-impl Dice {
-    /// `true` with probability `p`.
-    fn chance(&mut self, p: f64) -> bool {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64) < p
     }
 }
 
@@ -355,10 +338,10 @@ fn messaging(args: &LoadArgs, runtime: &mut Runtime, phones: &[Phone]) -> Result
     let n = phones.len();
     let mut sent = Sent { pairs: BTreeMap::new(), by: vec![0; n] };
     let offline: Vec<usize> = if args.offline { (1..n).step_by(2).collect() } else { Vec::new() };
-    let mut dice = Dice(args.seed);
+    let mut dice = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     for round in 0..args.messages {
         let offline: Vec<usize> = match args.churn {
-            Some(p) => (0..n).filter(|_| dice.chance(p)).collect(),
+            Some(p) => (0..n).filter(|_| dice.random_bool(p)).collect(),
             None if round % 2 == 1 => offline.clone(),
             None => Vec::new(),
         };

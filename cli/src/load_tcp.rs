@@ -184,7 +184,7 @@ struct Peer {
 
 impl Peer {
     async fn register(&mut self, otp: &MapOtp) -> Result<(), String> {
-        let outputs = self.client.register().map_err(|e| e.to_string())?;
+        let outputs = self.client.register();
         self.output(outputs, None).await?;
         while self.due > 0 {
             self.frame(None).await?;

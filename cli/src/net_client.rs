@@ -21,8 +21,6 @@ use ee2e_net::driver::{Driver, DriverError, Note, OtpSource, Setup};
 use ee2e_spec::{Params, Phone, Profile, Suite};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 
-use crate::serve::parse_profile;
-
 /// Arguments of `ee2e client`.
 #[derive(Debug, Args)]
 pub struct NetClientArgs {
@@ -33,7 +31,7 @@ pub struct NetClientArgs {
     #[arg(long, value_name = "DIR")]
     pub keystore: PathBuf,
     /// Protocol profile (the server's).
-    #[arg(long, default_value = "hardened", value_parser = parse_profile)]
+    #[arg(long, default_value = "hardened")]
     pub profile: Profile,
     /// The server's public key, PEM (`serve --public-key-out`; default: the committed test
     /// server key's).

@@ -11,8 +11,6 @@ use clap::Args;
 use ee2e_net::mitm::{self, MitmError, Options, Verdict};
 use ee2e_spec::Profile;
 
-use crate::serve::parse_profile;
-
 /// Arguments of `ee2e mitm`.
 #[derive(Debug, Args)]
 pub struct MitmArgs {
@@ -27,7 +25,7 @@ pub struct MitmArgs {
     #[arg(long, value_name = "PROPERTY")]
     pub attack: String,
     /// The profile the clients and the server run.
-    #[arg(long, default_value = "hardened", value_parser = parse_profile)]
+    #[arg(long, default_value = "hardened")]
     pub profile: Profile,
     /// Seconds a step waits for the parties to do their part.
     #[arg(long, value_name = "S", default_value_t = 120)]

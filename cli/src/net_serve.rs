@@ -17,7 +17,6 @@ use ee2e_net::host::Host;
 use ee2e_net::server::{self, Limits};
 use ee2e_spec::{Params, Profile};
 
-use crate::serve::parse_profile;
 use crate::server_key::ServerKeyArgs;
 
 /// Arguments of `ee2e serve`.
@@ -30,7 +29,7 @@ pub struct NetServeArgs {
     #[arg(long, value_name = "FILE")]
     pub store: Option<PathBuf>,
     /// Protocol profile: `seed`, `hardened` or `hardened-without-<fix>`.
-    #[arg(long, default_value = "hardened", value_parser = parse_profile)]
+    #[arg(long, default_value = "hardened")]
     pub profile: Profile,
     /// The server's key: `--server-key PEM` or `--generate-server-key` (one is required).
     #[command(flatten)]

@@ -51,7 +51,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     pub store: PathBuf,
     /// Protocol profile: `seed`, `hardened` or `hardened-without-<fix>`.
-    #[arg(long, default_value = "hardened", value_parser = parse_profile)]
+    #[arg(long, default_value = "hardened")]
     pub profile: Profile,
     /// PBKDF2 iterations for registrations (the spec's 600 000 by default).
     #[arg(long, value_name = "N", default_value_t = ee2e_spec::profile::PBKDF2_ITERATIONS)]
@@ -59,11 +59,6 @@ pub struct ServeArgs {
     /// The server's key: `--server-key PEM` or `--generate-server-key` (one is required).
     #[command(flatten)]
     pub key: ServerKeyArgs,
-}
-
-pub(crate) fn parse_profile(text: &str) -> Result<Profile, String> {
-    Profile::parse(text)
-        .ok_or_else(|| format!("unknown profile {text:?}: expected seed, hardened or hardened-without-<fix>"))
 }
 
 /// Serves commands from standard input until `quit` or its end; exit status 1 if the store
@@ -118,14 +113,14 @@ fn serve_line(host: &mut Host, line: &str) -> String {
     };
     match (command, arg) {
         (Some("msg"), Some(hex)) => {
-            let Ok(bytes) = hex_decode(hex) else { return "invalid bad hex\n".into() };
+            let Ok(bytes) = hex::decode(hex) else { return "invalid bad hex\n".into() };
             let reply = match host.submit(&phone, &bytes, now_ms()) {
                 Ok(reply) => reply,
                 Err(error) => return format!("invalid {error}\n"),
             };
             let mut answer = String::new();
             for send in &reply.sends {
-                answer.push_str(&format!("send {} {}\n", send.to, hex_encode(&send.bytes)));
+                answer.push_str(&format!("send {} {}\n", send.to, hex::encode(&send.bytes)));
             }
             for (phone, otp) in &reply.sms {
                 answer.push_str(&format!("sms {phone} {}\n", String::from_utf8_lossy(otp.as_slice())));
@@ -147,7 +142,7 @@ fn serve_line(host: &mut Host, line: &str) -> String {
                 Ok(confirmed) => {
                     let mut answer = String::new();
                     for send in &confirmed.sends {
-                        answer.push_str(&format!("send {} {}\n", send.to, hex_encode(&send.bytes)));
+                        answer.push_str(&format!("send {} {}\n", send.to, hex::encode(&send.bytes)));
                     }
                     answer.push_str(&format!("confirmed {}\n", confirmed.removed));
                     answer
@@ -159,20 +154,6 @@ fn serve_line(host: &mut Host, line: &str) -> String {
     }
 }
 
-pub(crate) fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(crate) fn hex_decode(text: &str) -> Result<Vec<u8>, ()> {
-    if !text.len().is_multiple_of(2) {
-        return Err(());
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or(()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,10 +161,11 @@ mod tests {
 
     #[test]
     fn hex_round_trips_and_rejects_garbage() {
-        assert_eq!(hex_decode(&hex_encode(&[0, 1, 0xab, 0xff])), Ok(vec![0, 1, 0xab, 0xff]));
-        assert!(hex_decode("abc").is_err());
-        assert!(hex_decode("zz").is_err());
-        assert!(hex_decode("é1").is_err());
+        // The line protocol's hex, as the `hex` crate reads and writes it.
+        assert_eq!(hex::decode(hex::encode([0, 1, 0xab, 0xff])), Ok(vec![0, 1, 0xab, 0xff]));
+        assert!(hex::decode("abc").is_err());
+        assert!(hex::decode("zz").is_err());
+        assert!(hex::decode("é1").is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //!
 //! Standard output: `ready <next id>`, then one `send <hex>` line per outbox message and
 //! `resent`; per command zero or more `send <hex>` lines (messages to the server) and one of
-//! `ok`, `rejected <error>` (the client's check failed; nothing changed), `failed <error>`
+//! `ok`, `rejected <name> <text>` (the client's check failed; nothing changed), `failed <error>`
 //! (the keystore write failed: the step did not happen) or `invalid <reason>`.
 //!
 //! `--kill-at-write N` makes the process send itself SIGKILL at the N-th stage of a keystore
@@ -35,9 +35,7 @@ use ee2e::keystore::Keystore;
 use ee2e::suite::os_rng;
 use ee2e::{Bytes, ConcreteSuite, Rng};
 use ee2e_fixtures as fixtures;
-use ee2e_spec::{Client, ClientOutput, Params, Phone, Profile, Suite};
-
-use crate::serve::{hex_decode, hex_encode, parse_profile};
+use ee2e_spec::{Client, ClientError, ClientOutput, Params, Phone, Profile, Suite};
 
 /// Arguments of `ee2e serve-client`.
 #[derive(Debug, Args)]
@@ -49,7 +47,7 @@ pub struct ServeClientArgs {
     #[arg(long)]
     pub phone: String,
     /// Protocol profile.
-    #[arg(long, default_value = "hardened", value_parser = parse_profile)]
+    #[arg(long, default_value = "hardened")]
     pub profile: Profile,
     /// Send SIGKILL to this process at the N-th keystore write stage.
     #[arg(long, value_name = "N")]
@@ -93,7 +91,7 @@ fn serve(args: &ServeClientArgs) -> Result<(), String> {
     let mut out = stdout.lock();
     let mut text = format!("ready {}\n", client.state().next_id);
     for bytes in &outbox {
-        text.push_str(&format!("send {}\n", hex_encode(bytes)));
+        text.push_str(&format!("send {}\n", hex::encode(bytes)));
     }
     text.push_str("resent\n");
     out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| e.to_string())?;
@@ -123,7 +121,7 @@ fn serve_line(
     let before = client.clone();
     let result = match words.as_slice() {
         ["deliver", hex] => {
-            let Ok(bytes) = hex_decode(hex) else { return "invalid bad hex\n".into() };
+            let Ok(bytes) = hex::decode(hex) else { return "invalid bad hex\n".into() };
             match codec::decode(wire, &bytes) {
                 Ok(message) => client.handle(message, rng),
                 Err(error) => return format!("invalid {error}\n"),
@@ -134,25 +132,25 @@ fn serve_line(
                 Ok(peer) => peer,
                 Err(answer) => return answer,
             };
-            let Ok(plaintext) = hex_decode(hex) else { return "invalid bad hex\n".into() };
-            client.send(&peer, &Bytes::secret(plaintext), rng)
+            let Ok(plaintext) = hex::decode(hex) else { return "invalid bad hex\n".into() };
+            client.send(&peer, &Bytes::secret(plaintext), rng).map_err(ClientError::from)
         }
         ["start", peer] => match parse_phone(peer) {
-            Ok(peer) => client.start_session(&peer),
+            Ok(peer) => client.start_session(&peer).map_err(ClientError::from),
             Err(answer) => return answer,
         },
         _ => return format!("invalid unknown command {line:?}\n"),
     };
     let outputs = match result {
         Ok(outputs) => outputs,
-        Err(error) => return format!("rejected {error:?}\n"),
+        Err(error) => return format!("rejected {} {error}\n", error.name()),
     };
     // Encoded before the commit, so that an unencodable output stops the step cleanly.
     let mut answer = String::new();
     for output in &outputs {
         if let ClientOutput::Send(message) = output {
             match codec::encode(wire, message) {
-                Ok(bytes) => answer.push_str(&format!("send {}\n", hex_encode(&bytes))),
+                Ok(bytes) => answer.push_str(&format!("send {}\n", hex::encode(&bytes))),
                 Err(error) => {
                     *client = before;
                     return format!("failed cannot encode: {error}\n");

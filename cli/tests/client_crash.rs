@@ -19,6 +19,8 @@
 
 mod common;
 
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Write;
 use std::path::Path;
@@ -38,27 +40,6 @@ use ee2e_spec::{
 const PROFILE: Profile = Profile::HARDENED;
 type C = Client<ConcreteSuite>;
 type S = Server<ConcreteSuite, MemoryStore<ConcreteSuite>>;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex")).collect()
-}
-
-/// SplitMix64, for the kill schedule.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) % n
-    }
-}
 
 /// Alice's client process.
 struct Child_ {
@@ -107,7 +88,7 @@ impl Child_ {
         loop {
             match self.lines.recv_timeout(Duration::from_secs(30)) {
                 Ok(line) => match line.strip_prefix("send ") {
-                    Some(h) => sends.push(unhex(h)),
+                    Some(h) => sends.push(hex::decode(h).expect("hex")),
                     None => {
                         assert!(end.is_empty() || line == end, "expected {end}, got {line}");
                         return Answer { sends, verdict: Some(line) };
@@ -196,10 +177,14 @@ impl World {
                     let outputs = match self.bob.handle(message, &mut self.rng) {
                         Ok(outputs) => outputs,
                         Err(
-                            error @ (ee2e_spec::ClientError::ReplayedMessage(_)
-                            | ee2e_spec::ClientError::MessageTooOld(_)
-                            | ee2e_spec::ClientError::UnexpectedAck
-                            | ee2e_spec::ClientError::ReplayedKeyTransport),
+                            error @ (ee2e_spec::ClientError::Rejected(ee2e_spec::Rejection::ReplayedMessage(
+                                _,
+                            ))
+                            | ee2e_spec::ClientError::Rejected(ee2e_spec::Rejection::MessageTooOld(_))
+                            | ee2e_spec::ClientError::Rejected(ee2e_spec::Rejection::UnexpectedAck)
+                            | ee2e_spec::ClientError::Rejected(
+                                ee2e_spec::Rejection::ReplayedKeyTransport,
+                            )),
                         ) => {
                             // A copy Alice sent again from her outbox after a restart.
                             let _ = error;
@@ -238,7 +223,7 @@ impl World {
     /// Delivers `message` to Alice; `Some(verdict)` unless she died.
     fn deliver(&mut self, child: &mut Child_, message: &Message<ConcreteSuite>) -> Option<String> {
         let bytes = codec::encode(PROFILE.wire(), message).expect("encodes");
-        let answer = child.command(&format!("deliver {}", hex(&bytes)));
+        let answer = child.command(&format!("deliver {}", hex::encode(&bytes)));
         self.alice_sends(answer.sends);
         answer.verdict
     }
@@ -417,7 +402,7 @@ fn setup(dir: &Path) -> World {
     for who in ["alice", "bob"] {
         let client = if who == "alice" { &mut alice } else { &mut world.bob };
         let phone = client.phone().clone();
-        let request = client.register().expect("register").remove(0);
+        let request = client.register().remove(0);
         let ClientOutput::Send(request) = request else { panic!("a request") };
         let otp = world.server.step(&phone, request, 0, &mut world.rng).into_iter().find_map(|o| match o {
             ServerOutput::Sms { otp, .. } => Some(otp),
@@ -444,7 +429,7 @@ fn hardened_client_killed_at_many_points_refuses_replays_reuses_no_number_loses_
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut w = setup(dir.path());
     let ks_dir = dir.path().join("alice");
-    let mut dice = Dice(0x000c_1a54);
+    let mut dice = Xoshiro256PlusPlus::seed_from_u64(0x000c_1a54);
     // Alice's messages the application asked for (numbered by local id).
     let mut alice_wanted: u64 = 0;
     let mut kills_mid_write = BTreeSet::new();
@@ -453,7 +438,7 @@ fn hardened_client_killed_at_many_points_refuses_replays_reuses_no_number_loses_
     for cycle in 0..=CYCLES {
         let last = cycle == CYCLES;
         // Write stages per cycle: ~6 per message handled, ~9 per key transport.
-        let kill_at = (!last).then(|| 1 + dice.below(48));
+        let kill_at = (!last).then(|| 1 + dice.random_range(0..48));
         let (mut child, outbox) = Child_::spawn(&ks_dir, kill_at);
         let next_id: u64 = outbox.verdict.as_deref().unwrap()["ready ".len()..].parse().expect("next id");
         w.alice_sends(outbox.sends);
@@ -463,8 +448,11 @@ fn hardened_client_killed_at_many_points_refuses_replays_reuses_no_number_loses_
             }
             // Sends the application asked for and whose step never reached the disk.
             for n in next_id..alice_wanted {
-                let answer =
-                    child.command(&format!("send {} {}", fixtures::phone("bob"), hex(&alice_plaintext(n))));
+                let answer = child.command(&format!(
+                    "send {} {}",
+                    fixtures::phone("bob"),
+                    hex::encode(alice_plaintext(n))
+                ));
                 w.alice_sends(answer.sends);
                 match answer.verdict.as_deref() {
                     None => return false,
@@ -497,7 +485,7 @@ fn hardened_client_killed_at_many_points_refuses_replays_reuses_no_number_loses_
                     let answer = child.command(&format!(
                         "send {} {}",
                         fixtures::phone("bob"),
-                        hex(&alice_plaintext(n))
+                        hex::encode(alice_plaintext(n))
                     ));
                     w.alice_sends(answer.sends);
                     match answer.verdict.as_deref() {

@@ -22,6 +22,8 @@
 
 mod common;
 
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
@@ -35,34 +37,9 @@ use ee2e::sqlite::SqliteStore;
 use ee2e::suite::seeded_rng;
 use ee2e::{Bytes, ConcreteSuite, Rng};
 use ee2e_fixtures as fixtures;
-use ee2e_spec::{Client, ClientError, ClientEvent, ClientOutput, Message, Params, Phone, Profile};
+use ee2e_spec::{Client, ClientError, ClientEvent, ClientOutput, Message, Params, Phone, Profile, Rejection};
 
 type C = Client<ConcreteSuite>;
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex")).collect()
-}
-
-/// A small deterministic generator (SplitMix64) for kill points and delays.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// A command written to the child and not yet answered.
 #[derive(Debug, Clone)]
@@ -76,7 +53,7 @@ enum Command_ {
 impl Command_ {
     fn line(&self) -> String {
         match self {
-            Command_::Msg { from, bytes, .. } => format!("msg {from} {}\n", to_hex(bytes)),
+            Command_::Msg { from, bytes, .. } => format!("msg {from} {}\n", hex::encode(bytes)),
             Command_::Confirm { phone } => format!("confirm {phone} 1\n"),
         }
     }
@@ -126,8 +103,8 @@ impl Server {
                 Err(RecvTimeoutError::Timeout) => panic!("the server did not answer within {wait:?}"),
             };
             if let Some(rest) = line.strip_prefix("send ") {
-                let (to, hex) = rest.split_once(' ').expect("send <phone> <hex>");
-                sends.push((Phone::parse(to).expect("phone"), from_hex(hex)));
+                let (to, text) = rest.split_once(' ').expect("send <phone> <hex>");
+                sends.push((Phone::parse(to).expect("phone"), hex::decode(text).expect("hex")));
             } else {
                 return Some(Answer { sends, verdict: line });
             }
@@ -282,10 +259,10 @@ impl Harness {
             let outputs = match client.handle(message, &mut self.rng) {
                 Ok(outputs) => outputs,
                 Err(
-                    ClientError::ReplayedMessage(_)
-                    | ClientError::MessageTooOld(_)
-                    | ClientError::UnexpectedAck
-                    | ClientError::ReplayedKeyTransport,
+                    ClientError::Rejected(Rejection::ReplayedMessage(_))
+                    | ClientError::Rejected(Rejection::MessageTooOld(_))
+                    | ClientError::Rejected(Rejection::UnexpectedAck)
+                    | ClientError::Rejected(Rejection::ReplayedKeyTransport),
                 ) if self.profile == Profile::HARDENED => {
                     self.discarded += 1;
                     Vec::new()
@@ -416,7 +393,7 @@ fn crash_run(profile: Profile, cycles: usize, seed: u64) -> (Kills, Harness) {
         acked_ids: Vec::new(),
         interrupted: 0,
     };
-    let mut dice = Dice(seed);
+    let mut dice = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut kills = Kills::default();
     let bob_phone = h.bob.phone().clone();
     const BATCH: u64 = 6;
@@ -428,9 +405,9 @@ fn crash_run(profile: Profile, cycles: usize, seed: u64) -> (Kills, Harness) {
         assert!(alive, "the child died unasked");
         if kind == 2 {
             // Killed in the middle of Bob's stored delivery (after 0 to 7 commands).
-            let after = dice.below(8);
+            let after = dice.random_range(0..8);
             let finished = h.drain(&mut server, &bob_phone, Some(after));
-            std::thread::sleep(Duration::from_micros(dice.below(1000)));
+            std::thread::sleep(Duration::from_micros(dice.random_range(0..1000)));
             h.kill(server);
             kills.mid_delivery += 1;
             h.check(false);
@@ -446,7 +423,7 @@ fn crash_run(profile: Profile, cycles: usize, seed: u64) -> (Kills, Harness) {
         h.submit_batch(&mut server, BATCH as usize);
         if kind == 0 {
             // Killed right after the n-th acknowledgement of the batch (n = 0 to BATCH − 1).
-            let n = dice.below(BATCH);
+            let n = dice.random_range(0..BATCH);
             for _ in 0..n {
                 if h.settle(&server).is_none() {
                     break;
@@ -455,7 +432,7 @@ fn crash_run(profile: Profile, cycles: usize, seed: u64) -> (Kills, Harness) {
             kills.after_acks += 1;
         } else {
             // Killed after a random delay while the batch is being written to the store.
-            std::thread::sleep(Duration::from_micros(dice.below(BATCH * 300)));
+            std::thread::sleep(Duration::from_micros(dice.random_range(0..BATCH * 300)));
             kills.mid_write += 1;
         }
         h.kill(server);

@@ -101,6 +101,30 @@ impl Threat {
     }
 }
 
+/// A command-line name that names no threat model or scenario.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {name:?}: expected one of {expected}")]
+pub struct UnknownName {
+    /// What was named (`threat model`, `scenario`).
+    pub what: &'static str,
+    /// The name given.
+    pub name: String,
+    /// The names there are, comma-separated.
+    pub expected: String,
+}
+
+impl std::str::FromStr for Threat {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Threat, UnknownName> {
+        Threat::parse(s).ok_or_else(|| UnknownName {
+            what: "threat model",
+            name: s.to_string(),
+            expected: Threat::ALL.map(Threat::name).join(", "),
+        })
+    }
+}
+
 impl fmt::Display for Threat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -146,6 +170,18 @@ impl Scenario {
     /// Parses a command-line name.
     pub fn parse(s: &str) -> Option<Scenario> {
         Self::ALL.into_iter().find(|t| t.name() == s)
+    }
+}
+
+impl std::str::FromStr for Scenario {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Scenario, UnknownName> {
+        Scenario::parse(s).ok_or_else(|| UnknownName {
+            what: "scenario",
+            name: s.to_string(),
+            expected: Scenario::ALL.map(Scenario::name).join(", "),
+        })
     }
 }
 

@@ -6,6 +6,7 @@
 //! messages it can build from what it knows, within a bound.
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod config;
 pub mod describe;
 pub mod knowledge;

@@ -462,7 +462,7 @@ impl Ee2eModel {
         let profile = self.config.profile;
         let mut client = Client::new(profile, params(), phone(party), party, Term::pk(SERVER));
         let mut rng_c = if party == E { *attacker_rng } else { rngs[party as usize] };
-        let request = first_send(client.register().expect("register"));
+        let request = first_send(client.register());
         let out = server.handle(&phone(party), request, 0, &mut rngs[SERVER as usize]).expect("request");
         let otp = out
             .iter()
@@ -628,7 +628,7 @@ impl Ee2eModel {
     /// OTP guess, built by the core's own client code (the attacker runs a client).
     fn wrong_guess(&self, victim: Party, n: u16) -> Option<Message<Sym>> {
         let mut client = Client::new(self.config.profile, params(), phone(victim), E, Term::pk(SERVER));
-        client.register().ok()?;
+        client.register();
         let mut rng = SymRng::at(E, 900 + n * 8);
         let guess = Term::fresh(E, Purpose::Otp, 800 + n);
         Some(first_send(client.otp_received(&guess, &mut rng).ok()?))
@@ -936,7 +936,7 @@ impl Model for Ee2eModel {
         match action {
             Action::Register(c) => {
                 state.progress.registering.insert(c);
-                let out = state.client_mut(c).register().ok()?;
+                let out = state.client_mut(c).register();
                 self.client_outputs(&mut state, c, out, false);
             }
             Action::EnterOtp(c) => {

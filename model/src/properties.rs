@@ -1,14 +1,18 @@
 //! The security properties (SPEC.md §15), as predicates over the ghost events and the
 //! parties' states.
 
-use stateright::Property;
+use stateright::{Expectation, Property};
 
 use crate::config::{Config, HONEST, Scenario, Threat, owner};
 use crate::model::Ee2eModel;
 use crate::state::State;
 use crate::term::Term;
 
-/// Whether a property must always hold or must sometimes be reached.
+/// Whether a property must always hold, must sometimes be reached, or is a coverage probe.
+///
+/// `Always` and `Sometimes` are stateright's [`Expectation`]s ([`Kind::expectation`]); `Covers`
+/// adds what stateright has no word for: a behaviour a run should reach that is reported,
+/// never a verdict (it is checked as a sometimes-property).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Safety: holds in every reachable state.
@@ -18,6 +22,25 @@ pub enum Kind {
     /// Coverage: a behaviour the run should reach (an error path, a limit, a role); reported,
     /// never a verdict.
     Covers,
+}
+
+impl Kind {
+    /// The expectation the checker is given.
+    pub fn expectation(self) -> Expectation {
+        match self {
+            Kind::Always => Expectation::Always,
+            Kind::Sometimes | Kind::Covers => Expectation::Sometimes,
+        }
+    }
+
+    /// The name in reports and SPEC.md §15 (`always`, `sometimes`, `covers`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Always => "always",
+            Kind::Sometimes => "sometimes",
+            Kind::Covers => "covers",
+        }
+    }
 }
 
 /// The part of the protocol a property speaks about.
@@ -42,194 +65,113 @@ impl Part {
     }
 }
 
-/// A property's name, kind, scenario and definition.
+/// A property: everything the checker, the reports and the attack replay know about it, in
+/// one row of [`ALL`].
+#[derive(Debug)]
 pub struct Definition {
     /// Interface name (SPEC.md §15; part of the interface).
     pub name: &'static str,
-    /// Always or sometimes.
+    /// Always, sometimes or a coverage probe.
     pub kind: Kind,
     /// Which part of the protocol it is about (it is checked in every scenario where that
     /// part is live).
     pub part: Part,
     /// The predicate.
     pub holds: fn(&Ee2eModel, &State) -> bool,
+    /// Its negation: what a counterexample reaches.
+    pub violated: fn(&Ee2eModel, &State) -> bool,
     /// Level in Lowe's hierarchy (authentication properties).
     pub level: &'static str,
+    /// One sentence: for a safety property what its violation means (SPEC.md §15 states the
+    /// property itself), for the others what a witness shows.
+    pub sentence: &'static str,
 }
 
-/// Every property, in report order.
-pub const ALL: [Definition; 21] = [
-    Definition {
-        name: "registration_binding",
-        kind: Kind::Always,
-        part: Part::Registration,
-        holds: registration_binding,
-        level: "",
-    },
-    Definition {
-        name: "key_possession",
-        kind: Kind::Always,
-        part: Part::Registration,
-        holds: key_possession,
-        level: "",
-    },
-    Definition {
-        name: "directory_binding",
-        kind: Kind::Always,
-        part: Part::Messaging,
-        holds: directory_binding,
-        level: "non-injective agreement",
-    },
-    Definition {
-        name: "session_key_secrecy",
-        kind: Kind::Always,
-        part: Part::Messaging,
-        holds: session_key_secrecy,
-        level: "",
-    },
-    Definition {
-        name: "key_transport_agreement",
-        kind: Kind::Always,
-        part: Part::Messaging,
-        holds: key_transport_agreement,
-        level: "injective agreement",
-    },
-    Definition {
-        name: "message_authenticity",
-        kind: Kind::Always,
-        part: Part::Messaging,
-        holds: message_authenticity,
-        level: "non-injective agreement",
-    },
-    Definition {
-        name: "message_no_replay",
-        kind: Kind::Always,
-        part: Part::Messaging,
-        holds: message_no_replay,
-        level: "injective agreement",
-    },
-    Definition {
-        name: "message_confidentiality",
-        kind: Kind::Always,
-        part: Part::Messaging,
-        holds: message_confidentiality,
-        level: "",
-    },
-    Definition {
-        name: "ack_authenticity",
-        kind: Kind::Always,
-        part: Part::Messaging,
-        holds: ack_authenticity,
-        level: "non-injective agreement",
-    },
-    Definition {
-        name: "registration_completes",
-        kind: Kind::Sometimes,
-        part: Part::Registration,
-        holds: registration_completes,
-        level: "",
-    },
-    Definition {
-        name: "session_established",
-        kind: Kind::Sometimes,
-        part: Part::Messaging,
-        holds: session_established,
-        level: "",
-    },
-    Definition {
-        name: "message_delivered",
-        kind: Kind::Sometimes,
-        part: Part::Messaging,
-        holds: message_delivered,
-        level: "",
-    },
-    Definition {
-        name: "offline_message_delivered",
-        kind: Kind::Sometimes,
-        part: Part::Messaging,
-        holds: offline_message_delivered,
-        level: "",
-    },
-    Definition {
-        name: "ack_accepted",
-        kind: Kind::Sometimes,
-        part: Part::Messaging,
-        holds: ack_accepted,
-        level: "",
-    },
-    Definition {
-        name: "b_initiates_session",
-        kind: Kind::Covers,
-        part: Part::Messaging,
-        holds: b_initiates_session,
-        level: "",
-    },
-    Definition {
-        name: "sessions_overlap",
-        kind: Kind::Covers,
-        part: Part::Messaging,
-        holds: sessions_overlap,
-        level: "",
-    },
-    Definition {
-        name: "otp_expired",
-        kind: Kind::Covers,
-        part: Part::Registration,
-        holds: otp_expired,
-        level: "",
-    },
-    Definition {
-        name: "too_many_attempts",
-        kind: Kind::Covers,
-        part: Part::Registration,
-        holds: too_many_attempts,
-        level: "",
-    },
-    Definition {
-        name: "rate_limited",
-        kind: Kind::Covers,
-        part: Part::Registration,
-        holds: rate_limited,
-        level: "",
-    },
-    Definition {
-        name: "error_reply_handled",
-        kind: Kind::Covers,
-        part: Part::Registration,
-        holds: error_reply_handled,
-        level: "",
-    },
-    Definition {
-        name: "entry_replaced",
-        kind: Kind::Covers,
-        part: Part::Lifecycle,
-        holds: entry_replaced,
-        level: "",
-    },
-];
-
-/// The negation of always-property `name` (what a counterexample reaches). Function pointers
-/// cannot capture, hence one small function per property.
-pub fn negation(name: &str) -> fn(&Ee2eModel, &State) -> bool {
-    macro_rules! not {
-        ($($p:ident),*) => {
-            match name {
-                $(stringify!($p) => |m, s| !$p(m, s),)*
-                _ => |_, _| false,
-            }
-        };
+impl Definition {
+    /// The predicate a trace for this property reaches: a violation of a safety property, an
+    /// example of the others.
+    pub fn goal(&self) -> fn(&Ee2eModel, &State) -> bool {
+        match self.kind {
+            Kind::Always => self.violated,
+            Kind::Sometimes | Kind::Covers => self.holds,
+        }
     }
-    not!(
-        registration_binding,
-        key_possession,
-        directory_binding,
-        session_key_secrecy,
-        key_transport_agreement,
-        message_authenticity,
-        message_no_replay,
-        message_confidentiality,
-        ack_authenticity
-    )
+}
+
+/// Declares [`ALL`] from one row per property: the predicate of the same name, its kind, its
+/// part, its Lowe level and its sentence. Its negation is derived here, so no property can
+/// lack one. (Function pointers cannot capture, but a closure that names a function does not.)
+macro_rules! properties {
+    ($($name:ident: $kind:ident, $part:ident, level $level:literal, $sentence:literal;)*) => {
+        /// Every property, in report order.
+        pub static ALL: &[Definition] = &[$(
+            Definition {
+                name: stringify!($name),
+                kind: Kind::$kind,
+                part: Part::$part,
+                holds: $name,
+                violated: |m, s| !$name(m, s),
+                level: $level,
+                sentence: $sentence,
+            },
+        )*];
+    };
+}
+
+properties! {
+    registration_binding: Always, Registration, level "",
+        "the server registered a key for an honest client's phone that is not that client's key";
+    key_possession: Always, Registration, level "",
+        "the server registered an honest client's key under another phone";
+    directory_binding: Always, Messaging, level "non-injective agreement",
+        "an honest client accepted a key for a phone that the server never registered for it";
+    session_key_secrecy: Always, Messaging, level "",
+        "the attacker knows the key of a session between honest clients";
+    key_transport_agreement: Always, Messaging, level "injective agreement",
+        "an honest client accepted a session key from an honest peer that did not generate it for it (or accepted it twice)";
+    message_authenticity: Always, Messaging, level "non-injective agreement",
+        "an honest client accepted a message as from an honest peer that did not send it to it";
+    message_no_replay: Always, Messaging, level "injective agreement",
+        "an honest client accepted the same message from an honest peer twice";
+    message_confidentiality: Always, Messaging, level "",
+        "the attacker knows a message one honest client sent to another";
+    ack_authenticity: Always, Messaging, level "non-injective agreement",
+        "an honest client accepted an ACK for a message its honest peer never accepted";
+    registration_completes: Sometimes, Registration, level "",
+        "an honest client reached `Registered`, in an attacker-free run";
+    session_established: Sometimes, Messaging, level "",
+        "an honest client accepted a session key its honest peer generated for it, in an attacker-free run";
+    message_delivered: Sometimes, Messaging, level "",
+        "an honest client accepted a message its honest peer sent it, in an attacker-free run";
+    offline_message_delivered: Sometimes, Messaging, level "",
+        "an honest client accepted a message the server had stored for it while it was offline, in an attacker-free run";
+    ack_accepted: Sometimes, Messaging, level "",
+        "an honest client accepted an ACK from its honest peer, in an attacker-free run";
+    b_initiates_session: Covers, Messaging, level "",
+        "B started a key exchange";
+    sessions_overlap: Covers, Messaging, level "",
+        "a client holds two sessions with one peer";
+    otp_expired: Covers, Registration, level "",
+        "the server replied that an OTP had expired";
+    too_many_attempts: Covers, Registration, level "",
+        "the server replied that an OTP had used up its attempts";
+    rate_limited: Covers, Registration, level "",
+        "the server replied that a phone had asked for too many OTPs";
+    error_reply_handled: Covers, Registration, level "",
+        "an error reply changed a client's registration state";
+    entry_replaced: Covers, Lifecycle, level "",
+        "a registration replaced an existing directory entry";
+}
+
+/// The property called `name`, if there is one.
+pub fn get(name: &str) -> Option<&'static Definition> {
+    ALL.iter().find(|d| d.name == name)
+}
+
+/// The negation of property `name` (what a counterexample of a safety property reaches), if
+/// there is such a property.
+pub fn negation(name: &str) -> Option<fn(&Ee2eModel, &State) -> bool> {
+    get(name).map(|d| d.violated)
 }
 
 /// The status of every property of this model's scenario in `state` itself, as one line each
@@ -256,7 +198,7 @@ pub fn in_state(model: &Ee2eModel, state: &State) -> String {
 /// attempted by the attacker within its injections; a sometimes-property only by honest
 /// clients (its witnesses are attacker-free, see [`attacker_free`]).
 pub fn not_exercisable(name: &str, config: &Config) -> Option<&'static str> {
-    let def = ALL.iter().find(|d| d.name == name)?;
+    let def = get(name)?;
     if def.part != Part::Messaging || !config.scenario.messages() {
         // Every scenario that registers has its honest clients register by script.
         return None;
@@ -300,10 +242,7 @@ pub fn not_exercisable(name: &str, config: &Config) -> Option<&'static str> {
 pub fn for_scenario(scenario: Scenario) -> Vec<Property<Ee2eModel>> {
     ALL.iter()
         .filter(|d| d.part.in_scenario(scenario))
-        .map(|d| match d.kind {
-            Kind::Always => Property::always(d.name, d.holds),
-            Kind::Sometimes | Kind::Covers => Property::sometimes(d.name, d.holds),
-        })
+        .map(|d| Property { expectation: d.kind.expectation(), name: d.name, condition: d.holds })
         .collect()
 }
 

@@ -152,6 +152,7 @@ pub const EXAMPLE_SEARCH_LIMIT: usize = 300_000;
 
 /// The order in which the checker explores the state space.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Search {
     /// Breadth first: holds every state of the frontier (the default).
@@ -367,36 +368,33 @@ fn run_one(config: Config, options: &RunOptions, part: &str) -> RunReport {
     // than what was explored. Counterexamples are searched in the full graph (shortest,
     // every step shown); witnesses in the attacker-free graph; probes in the reduced one,
     // which is much smaller and gives real, short paths.
-    let goals_of = |always: bool| -> Vec<crate::trace::Goal> {
+    let goals_of = |kind: Kind| -> Vec<crate::trace::Goal> {
         defs.iter()
             .zip(&discovered)
-            .filter(|(d, found)| **found && (d.kind == Kind::Always) == always)
-            .map(|(d, _)| (d.name, goal_of(d.kind, d.name)))
+            .filter(|(d, found)| **found && d.kind == kind)
+            .map(|(d, _)| (d.name, d.goal()))
             .collect()
     };
     let plain = Ee2eModel::new(config).without_reduction();
     let mut counterexamples = crate::trace::shortest_until(
         &trace_model(config, Kind::Always),
-        &goals_of(true),
+        &goals_of(Kind::Always),
         TRACE_SEARCH_LIMIT,
         &options.interrupt,
     )
     .into_iter();
     // Witnesses of sometimes-properties come from the attacker-free graph (every step shown),
     // coverage probes from the reduced one; both are then read back in report order.
-    let goals_of_kind = |kind: Kind| -> Vec<crate::trace::Goal> {
-        goals_of(false).into_iter().filter(|(name, _)| kind_of(name) == kind).collect()
-    };
     let mut witnesses = crate::trace::shortest_until(
         &trace_model(config, Kind::Sometimes),
-        &goals_of_kind(Kind::Sometimes),
+        &goals_of(Kind::Sometimes),
         EXAMPLE_SEARCH_LIMIT,
         &options.interrupt,
     )
     .into_iter();
     let mut probes = crate::trace::shortest_until(
         &trace_model(config, Kind::Covers),
-        &goals_of_kind(Kind::Covers),
+        &goals_of(Kind::Covers),
         EXAMPLE_SEARCH_LIMIT,
         &options.interrupt,
     )
@@ -439,19 +437,7 @@ fn run_one(config: Config, options: &RunOptions, part: &str) -> RunReport {
                 .map(|(i, a)| Step { n: i + 1, action: plain.format_action(a) })
                 .collect();
             let path = actions.and_then(|a| Path::from_actions(&plain, init.clone(), a.iter()));
-            PropertyResult {
-                name: d.name,
-                kind: match d.kind {
-                    Kind::Always => "always",
-                    Kind::Sometimes => "sometimes",
-                    Kind::Covers => "covers",
-                },
-                status,
-                trace,
-                level: d.level,
-                why,
-                path,
-            }
+            PropertyResult { name: d.name, kind: d.kind.name(), status, trace, level: d.level, why, path }
         })
         .collect();
     let b = config.bounds;
@@ -575,27 +561,14 @@ pub fn trace_model(config: Config, kind: Kind) -> Ee2eModel {
     }
 }
 
-fn kind_of(name: &str) -> Kind {
-    ALL.iter().find(|d| d.name == name).map_or(Kind::Covers, |d| d.kind)
-}
-
 /// The shortest trace to property `name`'s counterexample (always) or example (sometimes,
 /// coverage) in `config`, searching at most `max_states` states: what `check` reports.
 pub fn shortest_trace(config: Config, name: &str, max_states: usize) -> Option<Vec<Action>> {
-    let kind = kind_of(name);
-    let goal = (ALL.iter().find(|d| d.name == name)?.name, goal_of(kind, name));
-    let trace = crate::trace::shortest(&trace_model(config, kind), &[goal], max_states).pop().flatten()?;
+    let def = crate::properties::get(name)?;
+    let goal = (def.name, def.goal());
+    let trace =
+        crate::trace::shortest(&trace_model(config, def.kind), &[goal], max_states).pop().flatten()?;
     Some(trace.into_iter().flat_map(Action::steps).collect())
-}
-
-/// The predicate a trace for property `name` must reach: a violation of an always-property,
-/// an example of a sometimes-property or coverage probe.
-fn goal_of(kind: Kind, name: &str) -> fn(&Ee2eModel, &State) -> bool {
-    let def = ALL.iter().find(|d| d.name == name).expect("known property");
-    match kind {
-        Kind::Sometimes | Kind::Covers => def.holds,
-        Kind::Always => crate::properties::negation(name),
-    }
 }
 
 #[cfg(test)]

@@ -58,28 +58,10 @@ pub fn erratum_ref(fix: Fix) -> SpecRef {
 /// The heading of SPEC.md's limits (§14).
 pub const LIMITS_HEADING: &str = "14. Limits";
 
-/// The one-sentence definition of a property (SPEC.md §15).
-pub fn sentence(name: &str) -> &'static str {
-    match name {
-        "registration_binding" => {
-            "the server registered a key for an honest client's phone that is not that client's key"
-        }
-        "key_possession" => "the server registered an honest client's key under another phone",
-        "directory_binding" => {
-            "an honest client accepted a key for a phone that the server never registered for it"
-        }
-        "session_key_secrecy" => "the attacker knows the key of a session between honest clients",
-        "key_transport_agreement" => {
-            "an honest client accepted a session key from an honest peer that did not generate it for it (or accepted it twice)"
-        }
-        "message_authenticity" => {
-            "an honest client accepted a message as from an honest peer that did not send it to it"
-        }
-        "message_no_replay" => "an honest client accepted the same message from an honest peer twice",
-        "message_confidentiality" => "the attacker knows a message one honest client sent to another",
-        "ack_authenticity" => "an honest client accepted an ACK for a message its honest peer never accepted",
-        _ => "",
-    }
+/// The one-sentence reading of property `name` ([`crate::properties::Definition::sentence`]):
+/// for a safety property, what its violation means.
+pub fn sentence(name: &str) -> Option<&'static str> {
+    crate::properties::get(name).map(|d| d.sentence)
 }
 
 /// Why a violation is expected, and where SPEC.md says so.

@@ -30,6 +30,9 @@ pub enum StoryError {
         /// Its description.
         action: String,
     },
+    /// The story names a property the model does not define.
+    #[error("no property is called {0:?}")]
+    UnknownProperty(String),
 }
 
 /// A message as type and fields.
@@ -451,11 +454,12 @@ pub fn tell(model: &Ee2eModel, actions: &[Action], property: Option<&str>) -> Re
         entries.extend(derived.into_iter().map(Entry::Derivation));
     }
     let config: Config = model.config;
-    let breach = property.map(|p| Breach {
-        property: p.to_string(),
-        sentence: sentence(p),
-        after_step: actions.len(),
-    });
+    let breach = property
+        .map(|p| {
+            let sentence = sentence(p).ok_or_else(|| StoryError::UnknownProperty(p.to_string()))?;
+            Ok(Breach { property: p.to_string(), sentence, after_step: actions.len() })
+        })
+        .transpose()?;
     Ok(Story {
         profile: config.profile.name(),
         threat: config.threat.name(),

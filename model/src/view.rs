@@ -128,12 +128,7 @@ pub fn statuses(model: &Ee2eModel, state: &State) -> Vec<PropertyStatus> {
                 (_, true) => "witnessed",
                 (_, false) => "not_witnessed",
             };
-            let kind = match d.kind {
-                Kind::Always => "always",
-                Kind::Sometimes => "sometimes",
-                Kind::Covers => "covers",
-            };
-            PropertyStatus { name: d.name, kind, status, why }
+            PropertyStatus { name: d.name, kind: d.kind.name(), status, why }
         })
         .collect()
 }

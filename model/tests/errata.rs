@@ -9,7 +9,9 @@ use ee2e_spec::{Fix, Profile};
 /// Searches breadth-first for the shortest violation of `property` in `profile`.
 fn attack(profile: Profile, scenario: Scenario, bounds: Bounds, property: &'static str) -> Option<usize> {
     let model = Ee2eModel::new(Config { profile, threat: Threat::Network, scenario, bounds });
-    shortest(&model, &[(property, negation(property))], 3_000_000).remove(0).map(|trace| trace.len())
+    shortest(&model, &[(property, negation(property).expect("a property"))], 3_000_000)
+        .remove(0)
+        .map(|trace| trace.len())
 }
 
 fn assert_necessary(fix: Fix, scenario: Scenario, property: &'static str) {

@@ -12,7 +12,9 @@ fn config(profile: Profile, threat: Threat, scenario: Scenario) -> Config {
 }
 
 fn attack_found(config: Config, property: &'static str) -> bool {
-    shortest(&Ee2eModel::new(config), &[(property, negation(property))], 3_000_000).remove(0).is_some()
+    shortest(&Ee2eModel::new(config), &[(property, negation(property).expect("a property"))], 3_000_000)
+        .remove(0)
+        .is_some()
 }
 
 #[test]

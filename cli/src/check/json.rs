@@ -5,8 +5,8 @@ use ee2e_model::run::{RunReport, Status};
 use ee2e_model::spec_refs::expectation;
 use serde_json::{Value, json};
 
-use super::Outcome;
 use super::stories::{Counterexample, run_name};
+use ee2e_model::check::Outcome;
 
 /// The version of the report's layout; it changes whenever a field changes meaning or goes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -33,7 +33,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample], 
                     p["counterexample"] = json!(id);
                 }
             }
-            run["unexpected_violations"] = json!(super::unexpected_violations(config, report));
+            run["unexpected_violations"] = json!(ee2e_model::check::unexpected_violations(config, report));
             run
         })
         .collect();

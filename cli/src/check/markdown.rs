@@ -7,8 +7,8 @@ use ee2e_model::Config;
 use ee2e_model::run::RunReport;
 use ee2e_model::story::LEGEND;
 
-use super::Outcome;
 use super::stories::Counterexample;
+use ee2e_model::check::Outcome;
 
 /// The Markdown report.
 pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample], outcome: Outcome) -> String {
