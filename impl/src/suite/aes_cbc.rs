@@ -46,7 +46,7 @@ impl BlockCipherEncClosure for CbcEncrypt<'_> {
 }
 
 /// AES-256-CBC encryption of `buffer` in place, without padding: the raw primitive under
-/// [`Suite::encrypt`] (which pads, allocates the output and calls this), public so that
+/// [`Suite::encrypt`](ee2e_spec::Suite::encrypt) (which pads, allocates the output and calls this), public so that
 /// benchmarks can compare it with `openssl speed -evp aes-256-cbc`.
 ///
 /// # Errors
@@ -61,7 +61,7 @@ pub fn cbc_encrypt_blocks(key: &CipherKey, iv: &[u8; 16], buffer: &mut [u8]) -> 
 }
 
 /// AES-256-CBC decryption of `input` into `output`, without unpadding: the raw primitive
-/// under [`Suite::decrypt`] (which allocates the output, calls this and unpads), public so
+/// under [`Suite::decrypt`](ee2e_spec::Suite::decrypt) (which allocates the output, calls this and unpads), public so
 /// that benchmarks can compare it with `openssl speed -decrypt -evp aes-256-cbc`.
 ///
 /// # Errors

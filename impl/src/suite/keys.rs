@@ -67,7 +67,7 @@ impl PrivateKey {
     ///
     /// Accepts every two-prime key the `rsa` crate accepts (modulus 1024 to 8192 bits), so that
     /// tests can load undersized keys; the protocol refuses such keys through
-    /// [`Suite::check_public_key`].
+    /// [`Suite::check_public_key`](ee2e_spec::Suite::check_public_key).
     ///
     /// # Errors
     /// [`KeyError::Parse`] if the text is not such a key.
