@@ -46,6 +46,8 @@ pub(crate) use self::hash::feed_parts;
 use self::hash::{digest, feed, hkdf_sha256_into, pbkdf2_sha256_into};
 use self::keys::parse_public_key;
 pub use self::keys::{ACCEPTED_KEY_BITS, CipherKey, KeyError, MacKey, PrivateKey};
+#[cfg(feature = "aws-lc")]
+pub(crate) use self::rng::FORK_SEED_LEN;
 pub use self::rng::{Rng, os_rng, seeded_rng};
 use self::rsa_oaep::{oaep_decode, rsa_decrypt_raw};
 use crate::value::Bytes;
@@ -147,11 +149,17 @@ impl Suite for ConcreteSuite {
         }
     }
 
-    fn pke_decrypt(key: &PrivateKey, label: &Bytes, ciphertext: &Bytes) -> Result<Bytes, CryptoError> {
+    fn pke_decrypt(
+        key: &PrivateKey,
+        label: &Bytes,
+        ciphertext: &Bytes,
+        rng: &mut Rng,
+    ) -> Result<Bytes, CryptoError> {
         // Not `rsa`'s OAEP decryption: rsa 0.10.0 skips RFC 8017 §7.1.2 step 3g (it accepts an
         // encoded message whose first byte Y is not zero; Wycheproof RSA-OAEP tcId 23). The
         // raw operation is the crate's (blinded, CRT-checked); the decoding is ours.
-        let em = rsa_decrypt_raw(key, ciphertext)?;
+        // Blinding takes exactly `FORK_SEED_LEN` bytes of `rng` (see `rng::fork`).
+        let em = rsa_decrypt_raw(key, ciphertext, rng)?;
         oaep_decode(em, label.as_slice()).map(Bytes::secret).ok_or(CryptoError::Decrypt)
     }
 

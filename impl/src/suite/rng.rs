@@ -25,6 +25,19 @@ pub fn seeded_rng(seed: [u8; 32]) -> Rng {
     Rng::from_seed(seed)
 }
 
+/// Bytes [`fork`] draws from its parent: a ChaCha20 seed.
+pub(crate) const FORK_SEED_LEN: usize = 32;
+
+/// A generator seeded with [`FORK_SEED_LEN`] bytes drawn from `rng`: randomness for an
+/// operation that draws a variable amount (RSA blinding's rejection sampling), while the
+/// caller's generator always advances by the same number of bytes, so that every suite
+/// leaves it in the same state and the conformance vectors' later draws match.
+pub(super) fn fork(rng: &mut Rng) -> Rng {
+    let mut seed = Zeroizing::new([0u8; FORK_SEED_LEN]);
+    rng.fill_bytes(seed.as_mut());
+    Rng::from_seed(*seed)
+}
+
 /// Number of digits of a one-time password.
 const OTP_DIGITS: usize = 6;
 /// `10^OTP_DIGITS`.

@@ -8,22 +8,25 @@ use zeroize::Zeroizing;
 
 use super::KEY_LEN;
 use super::keys::PrivateKey;
-use super::rng::os_rng;
+use super::rng::{Rng, fork};
 use crate::value::Bytes;
 
 /// `EM = I2OSP(RSADP(K, OS2IP(C)), k)` (RFC 8017 §7.1.2 steps 1–2b): the `rsa` crate's blinded,
-/// CRT-checked private operation, with blinding drawn from a generator seeded by the OS.
+/// CRT-checked private operation, blinded with randomness from a [`fork`] of `rng`.
 pub(super) fn rsa_decrypt_raw(
     key: &PrivateKey,
     ciphertext: &Bytes,
+    rng: &mut Rng,
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    // Drawn first, so that every outcome advances `rng` alike.
+    let mut blinding = fork(rng);
     let k = key.key.size();
     if ciphertext.len() != k {
         return Err(CryptoError::Decrypt);
     }
     let c = rsa::BoxedUint::from_be_slice(ciphertext.as_slice(), key.key.n_bits_precision())
         .map_err(|_| CryptoError::Decrypt)?;
-    let m = rsa::hazmat::rsa_decrypt_and_check(&*key.key, Some(&mut os_rng()), &c)
+    let m = rsa::hazmat::rsa_decrypt_and_check(&*key.key, Some(&mut blinding), &c)
         .map(Zeroizing::new)
         .map_err(|_| CryptoError::Decrypt)?;
     let bytes = Zeroizing::new(m.to_be_bytes());

@@ -488,14 +488,14 @@ fn pke_round_trip_recovers_the_plaintext() {
         let ct = S::pke_encrypt(&S::public_key(&bob()), &label, &key, &mut rng).expect("encrypt");
         assert!(!ct.is_secret());
         assert_eq!(ct.len(), 256);
-        let pt = S::pke_decrypt(&bob(), &label, &ct).expect("decrypt");
+        let pt = S::pke_decrypt(&bob(), &label, &ct, &mut seeded_rng([3; 32])).expect("decrypt");
         assert!(pt.is_secret());
         assert_eq!(pt, key);
     }
     let big = fixtures::server_key_3072();
     let ct = S::pke_encrypt(&S::public_key(&big), &public(b"l"), &key, &mut rng).expect("encrypt");
     assert_eq!(ct.len(), 384);
-    assert_eq!(S::pke_decrypt(&big, &public(b"l"), &ct), Ok(key));
+    assert_eq!(S::pke_decrypt(&big, &public(b"l"), &ct, &mut seeded_rng([3; 32])), Ok(key));
 }
 
 #[test]
@@ -508,12 +508,42 @@ fn pke_encrypt_is_randomised() {
 }
 
 #[test]
+fn pke_decrypt_blinds_from_the_callers_rng_and_advances_it_by_exactly_32_bytes() {
+    use rand_core::Rng as _;
+    let label = public(b"EE2E-v2 key transport");
+    let key = S::random(&mut rng(), Fresh::SessionKey);
+    let ct = S::pke_encrypt(&S::public_key(&bob()), &label, &key, &mut rng()).expect("encrypt");
+    // The plaintext does not depend on the blinding; the generator moves by the fork's seed.
+    for seed in [[1u8; 32], [2; 32]] {
+        let mut used = seeded_rng(seed);
+        assert_eq!(S::pke_decrypt(&bob(), &label, &ct, &mut used), Ok(key.clone()));
+        let mut expected = seeded_rng(seed);
+        expected.fill_bytes(&mut [0u8; 32]);
+        assert_eq!(used.next_u64(), expected.next_u64(), "seed {seed:?}");
+    }
+    // A failed decryption advances it the same way (no early return before the draw).
+    for (key, ct) in [(alice(), ct.clone()), (bob(), public(b""))] {
+        let mut used = seeded_rng([4; 32]);
+        assert_eq!(S::pke_decrypt(&key, &label, &ct, &mut used), Err(CryptoError::Decrypt));
+        let mut expected = seeded_rng([4; 32]);
+        expected.fill_bytes(&mut [0u8; 32]);
+        assert_eq!(used.next_u64(), expected.next_u64());
+    }
+}
+
+#[test]
 fn pke_decrypt_rejects_wrong_label() {
     let mut rng = rng();
     let ct =
         S::pke_encrypt(&S::public_key(&bob()), &public(b"to bob"), &secret(b"k"), &mut rng).expect("encrypt");
-    assert_eq!(S::pke_decrypt(&bob(), &public(b"to eve"), &ct), Err(CryptoError::Decrypt));
-    assert_eq!(S::pke_decrypt(&bob(), &public(b""), &ct), Err(CryptoError::Decrypt));
+    assert_eq!(
+        S::pke_decrypt(&bob(), &public(b"to eve"), &ct, &mut seeded_rng([3; 32])),
+        Err(CryptoError::Decrypt)
+    );
+    assert_eq!(
+        S::pke_decrypt(&bob(), &public(b""), &ct, &mut seeded_rng([3; 32])),
+        Err(CryptoError::Decrypt)
+    );
 }
 
 #[test]
@@ -521,12 +551,21 @@ fn pke_decrypt_rejects_wrong_key_and_tampered_ciphertext() {
     let mut rng = rng();
     let label = public(b"l");
     let ct = S::pke_encrypt(&S::public_key(&bob()), &label, &secret(b"k"), &mut rng).expect("encrypt");
-    assert_eq!(S::pke_decrypt(&alice(), &label, &ct), Err(CryptoError::Decrypt));
+    assert_eq!(S::pke_decrypt(&alice(), &label, &ct, &mut seeded_rng([3; 32])), Err(CryptoError::Decrypt));
     let mut tampered = ct.as_slice().to_vec();
     tampered[100] ^= 0x40;
-    assert_eq!(S::pke_decrypt(&bob(), &label, &public(&tampered)), Err(CryptoError::Decrypt));
-    assert_eq!(S::pke_decrypt(&bob(), &label, &public(&ct.as_slice()[1..])), Err(CryptoError::Decrypt));
-    assert_eq!(S::pke_decrypt(&bob(), &label, &public(b"")), Err(CryptoError::Decrypt));
+    assert_eq!(
+        S::pke_decrypt(&bob(), &label, &public(&tampered), &mut seeded_rng([3; 32])),
+        Err(CryptoError::Decrypt)
+    );
+    assert_eq!(
+        S::pke_decrypt(&bob(), &label, &public(&ct.as_slice()[1..]), &mut seeded_rng([3; 32])),
+        Err(CryptoError::Decrypt)
+    );
+    assert_eq!(
+        S::pke_decrypt(&bob(), &label, &public(b""), &mut seeded_rng([3; 32])),
+        Err(CryptoError::Decrypt)
+    );
 }
 
 #[test]
