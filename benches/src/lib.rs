@@ -212,8 +212,9 @@ impl TransportFixture {
             rng: seeded_rng([5; 32]),
             prepared: Transport { ciphertext: Bytes::default(), signature: Bytes::default() },
         };
-        fixture.prepared = fixture.send()?;
-        fixture.receive(&fixture.prepared)?;
+        let prepared = fixture.send()?;
+        fixture.receive(&prepared)?;
+        fixture.prepared = prepared;
         Ok(fixture)
     }
 
@@ -234,7 +235,7 @@ impl TransportFixture {
 
     /// Recipient side, as `Client` does on a key delivery: [`KeyTransport::open`] (verify and
     /// decrypt, in the profile's order), with no transport seen before. Returns the session key.
-    pub fn receive(&self, transport: &Transport<S>) -> Result<Bytes, FixtureError> {
+    pub fn receive(&mut self, transport: &Transport<S>) -> Result<Bytes, FixtureError> {
         let transports = KeyTransport::new(self.profile);
         Ok(transports.open::<S>(
             &self.recipient_key,
@@ -243,6 +244,7 @@ impl TransportFixture {
             &self.sender_public,
             transport,
             |_| false,
+            &mut self.rng,
         )?)
     }
 }

@@ -546,9 +546,10 @@ fn specs() -> Vec<Spec> {
                     "rsa",
                     vec![Op::RsaPublic(bits), Op::RsaPrivate(bits)],
                     Box::new(move |plan, _| {
-                        let fixture = TransportFixture::new(profile, bits)?;
+                        let mut fixture = TransportFixture::new(profile, bits)?;
+                        let prepared = fixture.prepared.clone();
                         timed(plan, || {
-                            black_box(fixture.receive(&fixture.prepared)?);
+                            black_box(fixture.receive(&prepared)?);
                             Ok(())
                         })
                     }),

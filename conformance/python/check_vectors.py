@@ -1048,6 +1048,7 @@ class Server:
             if not verify(public_key(pk), "pss", possession_input, f["possession"]):
                 raise ServerError("BadPossessionProof")
             label = T(L_REGISTRATION, phone)
+            draws.take(32)  # the blinding seed of the private-key operation (README, Randomness)
             tag = oaep_decrypt(self.sk, f["sealed_tag"], label)
             if tag is None:
                 pending[2] += 1

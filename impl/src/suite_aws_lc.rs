@@ -59,7 +59,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use self::ffi::{PrivateRsa, PublicRsa};
 use self::padding::H_LEN;
-use crate::suite::{ConcreteSuite, KeyError, Rng, feed_parts};
+use crate::suite::{ConcreteSuite, FORK_SEED_LEN, KeyError, Rng, feed_parts};
 use crate::value::Bytes;
 
 /// AES block and CBC IV length.
@@ -372,7 +372,16 @@ impl Suite for AwsLcSuite {
         key.raw_encrypt(&em).map(Bytes::public)
     }
 
-    fn pke_decrypt(key: &PrivateKey, label: &Bytes, ciphertext: &Bytes) -> Result<Bytes, CryptoError> {
+    fn pke_decrypt(
+        key: &PrivateKey,
+        label: &Bytes,
+        ciphertext: &Bytes,
+        rng: &mut Rng,
+    ) -> Result<Bytes, CryptoError> {
+        // AWS-LC blinds with its own generator; the draw keeps `rng` where `ConcreteSuite`
+        // leaves it (its blinding seed), so both suites produce the same later values.
+        use rand_core::Rng as _;
+        rng.fill_bytes(Zeroizing::new([0u8; FORK_SEED_LEN]).as_mut());
         let oaep = &key.parts.oaep;
         if ciphertext.len() != oaep.key_size_bytes() {
             return Err(CryptoError::Decrypt);

@@ -380,7 +380,7 @@ fn assert_relabelled_peer_key_accepted(profile: Profile) {
     assert_eq!(w.alice.peers().get(&bob).map(|e| &e.public_key), Some(&public_key("eve")));
     let Message::KeyTransport { transport, .. } = only_sent(&outputs) else { panic!("a key transport") };
     let label = transport_label::<S>(profile, &phone("alice"), &bob);
-    let k = S::pke_decrypt(&key("eve"), &label, &transport.ciphertext).expect("eve decrypts");
+    let k = S::pke_decrypt(&key("eve"), &label, &transport.ciphertext, &mut rng(12)).expect("eve decrypts");
     assert_eq!(k, session_key(&w.alice, "bob"));
 }
 
@@ -534,7 +534,8 @@ fn eve_forwards_alices_key_to_bob(profile: Profile) -> (World, Message<S>, Bytes
     let (_, to_eve) = w.start_session(&eve);
     let Message::KeyDelivery { transport, .. } = &to_eve else { panic!("a key delivery") };
     let eve_label = transport_label::<S>(profile, &alice, &eve);
-    let k = S::pke_decrypt(&key("eve"), &eve_label, &transport.ciphertext).expect("eve decrypts");
+    let k =
+        S::pke_decrypt(&key("eve"), &eve_label, &transport.ciphertext, &mut rng(12)).expect("eve decrypts");
     let bob_label = transport_label::<S>(profile, &alice, &bob);
     let for_bob = S::pke_encrypt(&public_key("bob"), &bob_label, &k, &mut rng(11)).expect("encrypt");
     let forged = tampered(&to_eve, |m| transport_mut(m).ciphertext = for_bob);

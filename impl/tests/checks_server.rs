@@ -1412,8 +1412,13 @@ impl Suite for ServerSigningFails {
     ) -> Result<Bytes, CryptoError> {
         S::pke_encrypt(public_key, label, plaintext, rng)
     }
-    fn pke_decrypt(key: &PrivateKey, label: &Bytes, ciphertext: &Bytes) -> Result<Bytes, CryptoError> {
-        S::pke_decrypt(key, label, ciphertext)
+    fn pke_decrypt(
+        key: &PrivateKey,
+        label: &Bytes,
+        ciphertext: &Bytes,
+        rng: &mut Rng,
+    ) -> Result<Bytes, CryptoError> {
+        S::pke_decrypt(key, label, ciphertext, rng)
     }
     fn sign(
         key: &PrivateKey,

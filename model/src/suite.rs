@@ -103,7 +103,12 @@ impl Suite for SymbolicSuite {
         let nonce = rng.draw(Purpose::Nonce);
         Ok(Term::new(Node::AEnc { pk: pk.clone(), msg: msg.clone(), label: label.clone(), nonce }))
     }
-    fn pke_decrypt(key: &Party, label: &Term, ciphertext: &Term) -> Result<Term, CryptoError> {
+    fn pke_decrypt(
+        key: &Party,
+        label: &Term,
+        ciphertext: &Term,
+        _rng: &mut SymRng,
+    ) -> Result<Term, CryptoError> {
         match ciphertext.node() {
             Node::AEnc { pk, msg, label: l, .. } if *pk == Term::pk(*key) && l == label => Ok(msg.clone()),
             _ => Err(CryptoError::Decrypt),

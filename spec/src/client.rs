@@ -326,7 +326,7 @@ impl<S: Suite> Client<S> {
             Message::Error { code } => Ok(self.on_error(code)),
             Message::RegisterResult { entry } => self.on_register_result(entry),
             Message::PeerKey { entry } => self.on_peer_key(entry, rng),
-            Message::KeyDelivery { from, transport } => self.on_key_delivery(from, transport),
+            Message::KeyDelivery { from, transport } => self.on_key_delivery(from, transport, rng),
             Message::DataDelivery { from, sealed } => self.on_data(from, sealed),
             Message::AckDelivery { from, ack } => self.on_ack(from, ack),
             other => Err(Rejection::UnexpectedMessage(other.kind()).into()),
@@ -399,7 +399,12 @@ impl<S: Suite> Client<S> {
     }
 
     /// Seed 2.8–2.9: verifies the sender's entry and the transport, then stores `K`.
-    fn on_key_delivery(&mut self, entry: DirectoryEntry<S>, transport: Transport<S>) -> Outputs<S> {
+    fn on_key_delivery(
+        &mut self,
+        entry: DirectoryEntry<S>,
+        transport: Transport<S>,
+        rng: &mut S::Rng,
+    ) -> Outputs<S> {
         self.require_registered()?;
         self.check_entry(&entry)?;
         let peer = entry.phone.clone();
@@ -413,6 +418,7 @@ impl<S: Suite> Client<S> {
             &entry.public_key,
             &transport,
             |sid| self.seen_transports.values().any(|seen| seen.contains(sid)),
+            rng,
         )?;
         let session =
             Session::new(self.transport.session_mode(&transport.ciphertext), peer, Role::Responder, key)?;

@@ -50,7 +50,9 @@ impl<S: Suite> RegistrationProof<S> {
     /// The server's checks 6–8 of SPEC.md §5.3, in order, against the pending `otp`: the
     /// proof of possession [E9], the sealed tag under `server_key` [E7], the tag (constant
     /// time). The error says which failed; [`ServerError::counts_attempt`] says whether it
-    /// counts a failed attempt. The layout (check 1) is the caller's.
+    /// counts a failed attempt. The layout (check 1) is the caller's. `rng` blinds the
+    /// private-key operation.
+    #[allow(clippy::too_many_arguments)] // the inputs of checks 6-8, then the blinding source
     pub fn verify(
         &self,
         profile: Profile,
@@ -59,6 +61,7 @@ impl<S: Suite> RegistrationProof<S> {
         otp: &S::Value,
         phone: &Phone,
         public_key: &S::Value,
+        rng: &mut S::Rng,
     ) -> Result<(), ServerError> {
         let tag = match self {
             RegistrationProof::Seed { tag } => tag.clone(),
@@ -72,7 +75,7 @@ impl<S: Suite> RegistrationProof<S> {
                 }
                 // 7.
                 if profile.has(Fix::SealedTag) {
-                    S::pke_decrypt(server_key, &registration_label::<S>(phone), sealed_tag)
+                    S::pke_decrypt(server_key, &registration_label::<S>(phone), sealed_tag, rng)
                         .map_err(|_| ServerError::BadSealedTag)?
                 } else {
                     sealed_tag.clone()

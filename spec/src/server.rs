@@ -485,6 +485,7 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
             &pending.otp,
             &phone,
             &public_key,
+            rng,
         ) {
             if error.counts_attempt() {
                 self.count_failure(&phone, &mut pending, limits)?;

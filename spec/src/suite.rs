@@ -121,11 +121,13 @@ pub trait Suite: Sized + Copy + Debug + Eq + Ord + Hash + Default + 'static {
         plaintext: &Self::Value,
         rng: &mut Self::Rng,
     ) -> Result<Self::Value, CryptoError>;
-    /// RSAES-OAEP decryption.
+    /// RSAES-OAEP decryption. `rng` blinds the private operation (a concrete suite draws
+    /// from it; the plaintext does not depend on it).
     fn pke_decrypt(
         key: &Self::PrivateKey,
         label: &Self::Value,
         ciphertext: &Self::Value,
+        rng: &mut Self::Rng,
     ) -> Result<Self::Value, CryptoError>;
     /// Signs `input` with `key` under `scheme`.
     fn sign(

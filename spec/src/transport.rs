@@ -60,6 +60,8 @@ impl KeyTransport {
 
     /// Recipient side (SPEC.md §6.4, checks 3–7 in that order): returns `K`. `seen` tells
     /// whether a session id was accepted before (check 4, E3); the caller keeps that set.
+    /// `rng` blinds the private-key operation.
+    #[allow(clippy::too_many_arguments)] // the inputs of checks 3-7, then the blinding source
     pub fn open<S: Suite>(
         &self,
         recipient_key: &S::PrivateKey,
@@ -68,6 +70,7 @@ impl KeyTransport {
         sender_public: &S::Value,
         transport: &Transport<S>,
         seen: impl FnOnce(&S::Value) -> bool,
+        rng: &mut S::Rng,
     ) -> Result<S::Value, Rejection> {
         let bad_signature = |_| Rejection::BadTransportSignature(from.clone());
         // 3. Hardened: the signature covers who sends to whom and is checked before decrypting.
@@ -83,7 +86,7 @@ impl KeyTransport {
         }
         // 5.
         let label = transport_label::<S>(self.profile, from, to);
-        let key = S::pke_decrypt(recipient_key, &label, &transport.ciphertext)
+        let key = S::pke_decrypt(recipient_key, &label, &transport.ciphertext, rng)
             .map_err(|_| Rejection::TransportDecrypt)?;
         // 6. An AES-256 key must be 32 bytes; preparing one is the length check.
         S::cipher_key(&key).map_err(|_| Rejection::InvalidSessionKey)?;

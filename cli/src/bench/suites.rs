@@ -91,7 +91,7 @@ impl SuiteTask for Rows {
                         let ciphertext =
                             S::pke_encrypt(&S::public_key(&key), &label, &session_key, &mut rng)?;
                         timed(plan, || {
-                            black_box(S::pke_decrypt(&key, &label, &ciphertext)?);
+                            black_box(S::pke_decrypt(&key, &label, &ciphertext, &mut rng)?);
                             Ok(())
                         })
                     })

@@ -216,7 +216,7 @@ impl Attacker {
                         let label = self
                             .eval_known(label)
                             .ok_or_else(|| format!("cannot compute the label of {t}"))?;
-                        let plain = C::pke_decrypt(key, &label, value)
+                        let plain = C::pke_decrypt(key, &label, value, &mut self.rng)
                             .map_err(|e| format!("{t} does not open under the attacker's key: {e}"))?;
                         new.push((msg.clone(), plain));
                     }

@@ -257,7 +257,9 @@ fn intermediate<S: BytesSuite>(
     }
     im.directory_input = Some(Hex(with_directory_input::<S, _>(profile, &phone, &public_key, input_bytes)));
     if profile.wire() == Wire::Hardened {
-        im.pss_salt = Some(Hex(keystream(seed, 0, 32)?));
+        // After the 32-byte blinding seed of the sealed tag's decryption (README, Randomness).
+        let drawn = if profile.has(Fix::SealedTag) { 32 } else { 0 };
+        im.pss_salt = Some(Hex(keystream(seed, drawn, drawn + 32)?));
     }
     let signature = outputs.iter().find_map(|o| match o {
         ServerOutput::Send { message: Message::RegisterResult { entry }, .. } => {

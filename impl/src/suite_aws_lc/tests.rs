@@ -243,16 +243,29 @@ fn oaep_matches_rust_crypto_byte_for_byte_and_each_decrypts_the_other() {
         let ours = A::pke_encrypt(&pk, &label, &key, &mut seeded_rng(seed)).expect("encrypt");
         assert!(!ours.is_secret());
         assert_eq!(ours, C::pke_encrypt(&pk, &label, &key, &mut seeded_rng(seed)).expect("encrypt"));
-        let opened = A::pke_decrypt(&aws, &label, &ours).expect("decrypt");
+        let opened = A::pke_decrypt(&aws, &label, &ours, &mut seeded_rng([3; 32])).expect("decrypt");
         assert!(opened.is_secret());
         assert_eq!(opened, key);
-        assert_eq!(C::pke_decrypt(&rc, &label, &ours), Ok(key));
+        assert_eq!(C::pke_decrypt(&rc, &label, &ours, &mut seeded_rng([3; 32])), Ok(key));
     }
     let (_, big) = pair("alice-3072");
     let ct = A::pke_encrypt(&A::public_key(&big), &public(b"l"), &secret(b"k"), &mut seeded_rng([3; 32]))
         .expect("encrypt");
     assert_eq!(ct.len(), 384);
-    assert_eq!(A::pke_decrypt(&big, &public(b"l"), &ct), Ok(secret(b"k")));
+    assert_eq!(A::pke_decrypt(&big, &public(b"l"), &ct, &mut seeded_rng([3; 32])), Ok(secret(b"k")));
+}
+
+#[test]
+fn pke_decrypt_leaves_the_callers_rng_where_rust_crypto_leaves_it() {
+    use rand_core::Rng as _;
+    let (rc, aws) = pair("bob");
+    let label = public(b"EE2E-v2 key transport");
+    let key = A::random(&mut seeded_rng([9; 32]), Fresh::SessionKey);
+    let ct = A::pke_encrypt(&A::public_key(&aws), &label, &key, &mut seeded_rng([1; 32])).expect("encrypt");
+    let (mut theirs, mut ours) = (seeded_rng([5; 32]), seeded_rng([5; 32]));
+    assert_eq!(C::pke_decrypt(&rc, &label, &ct, &mut theirs), Ok(key.clone()));
+    assert_eq!(A::pke_decrypt(&aws, &label, &ct, &mut ours), Ok(key));
+    assert_eq!(ours.next_u64(), theirs.next_u64());
 }
 
 #[test]
@@ -273,13 +286,25 @@ fn oaep_refuses_wrong_labels_keys_tampering_and_long_plaintexts() {
     let mut rng = seeded_rng([6; 32]);
     let label = public(b"to bob");
     let ct = A::pke_encrypt(&A::public_key(&bob), &label, &secret(b"k"), &mut rng).expect("encrypt");
-    assert_eq!(A::pke_decrypt(&bob, &public(b"to eve"), &ct), Err(CryptoError::Decrypt));
-    assert_eq!(A::pke_decrypt(&alice, &label, &ct), Err(CryptoError::Decrypt));
+    assert_eq!(
+        A::pke_decrypt(&bob, &public(b"to eve"), &ct, &mut seeded_rng([3; 32])),
+        Err(CryptoError::Decrypt)
+    );
+    assert_eq!(A::pke_decrypt(&alice, &label, &ct, &mut seeded_rng([3; 32])), Err(CryptoError::Decrypt));
     let mut tampered = ct.as_slice().to_vec();
     tampered[100] ^= 0x40;
-    assert_eq!(A::pke_decrypt(&bob, &label, &public(&tampered)), Err(CryptoError::Decrypt));
-    assert_eq!(A::pke_decrypt(&bob, &label, &public(&ct.as_slice()[1..])), Err(CryptoError::Decrypt));
-    assert_eq!(A::pke_decrypt(&bob, &label, &public(b"")), Err(CryptoError::Decrypt));
+    assert_eq!(
+        A::pke_decrypt(&bob, &label, &public(&tampered), &mut seeded_rng([3; 32])),
+        Err(CryptoError::Decrypt)
+    );
+    assert_eq!(
+        A::pke_decrypt(&bob, &label, &public(&ct.as_slice()[1..]), &mut seeded_rng([3; 32])),
+        Err(CryptoError::Decrypt)
+    );
+    assert_eq!(
+        A::pke_decrypt(&bob, &label, &public(b""), &mut seeded_rng([3; 32])),
+        Err(CryptoError::Decrypt)
+    );
     let pk = A::public_key(&bob);
     assert!(A::pke_encrypt(&pk, &public(b""), &secret(&[1; 190]), &mut rng).is_ok());
     assert_eq!(
