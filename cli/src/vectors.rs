@@ -9,7 +9,7 @@
 //! `conformance/COVERAGE.md` (or `--out FILE`) from the `checks` the vectors declare, and
 //! exits 1 if a check id or limit of SPEC.md has no vector.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::suite_arg::SuiteArg;
@@ -17,13 +17,14 @@ use crate::suite_arg::SuiteArg;
 /// `ee2e vectors` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum VectorsCommand {
-    /// Write every vector file (default: the crate's conformance/vectors/).
+    /// Write every vector file (default: conformance/vectors/ under the current directory).
     Generate {
         /// Directory to write to.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// Run the implementation against every vector file in DIR (default: the committed ones).
+    /// Run the implementation against every vector file in DIR (default: conformance/vectors/
+    /// under the current directory, the committed ones when run from the clone's root).
     Verify {
         /// Directory of vector files.
         dir: Option<PathBuf>,
@@ -41,12 +42,36 @@ pub enum VectorsCommand {
     },
 }
 
+/// The committed vectors, relative to the clone's root. Resolved at run time: a path compiled in
+/// would point into whichever checkout built the binary.
+const VECTORS_DIR: &str = "conformance/vectors";
+
+/// The committed coverage map, relative to the clone's root.
+const COVERAGE_FILE: &str = "conformance/COVERAGE.md";
+
+/// `given`, or `default` (relative to the current directory) if that path's `must_exist` part
+/// exists; a message naming what is missing otherwise.
+fn resolve(command: &str, given: Option<&Path>, default: &str, must_exist: &str) -> Option<PathBuf> {
+    if let Some(path) = given {
+        return Some(path.to_path_buf());
+    }
+    if Path::new(must_exist).is_dir() {
+        return Some(PathBuf::from(default));
+    }
+    eprintln!(
+        "ee2e vectors {command}: no directory {must_exist} under the current directory (run from the clone's root, or name the path)"
+    );
+    None
+}
+
 /// Runs the subcommand: 0 on success, 1 if a test failed or the files could not be read or
 /// written.
 pub fn run(command: &VectorsCommand) -> ExitCode {
     match command {
         VectorsCommand::Generate { out } => {
-            let dir = out.clone().unwrap_or_else(ee2e_conformance::default_dir);
+            let Some(dir) = resolve("generate", out.as_deref(), VECTORS_DIR, "conformance") else {
+                return ExitCode::FAILURE;
+            };
             match ee2e_conformance::generate(&dir) {
                 Ok(paths) => {
                     for path in &paths {
@@ -62,7 +87,9 @@ pub fn run(command: &VectorsCommand) -> ExitCode {
             }
         }
         VectorsCommand::Verify { dir, suite } => {
-            let dir = dir.clone().unwrap_or_else(ee2e_conformance::default_dir);
+            let Some(dir) = resolve("verify", dir.as_deref(), VECTORS_DIR, VECTORS_DIR) else {
+                return ExitCode::FAILURE;
+            };
             let suite = ee2e::SuiteKind::from(*suite);
             println!("suite: {suite}");
             match ee2e_conformance::verify_with(&dir, suite) {
@@ -93,8 +120,12 @@ pub fn run(command: &VectorsCommand) -> ExitCode {
 }
 
 fn coverage(dir: Option<&std::path::Path>, out: Option<&std::path::Path>) -> ExitCode {
-    let dir = dir.map(PathBuf::from).unwrap_or_else(ee2e_conformance::default_dir);
-    let out = out.map(PathBuf::from).unwrap_or_else(ee2e_conformance::coverage::default_path);
+    let Some(dir) = resolve("coverage", dir, VECTORS_DIR, VECTORS_DIR) else {
+        return ExitCode::FAILURE;
+    };
+    let Some(out) = resolve("coverage", out, COVERAGE_FILE, "conformance") else {
+        return ExitCode::FAILURE;
+    };
     let map = match ee2e_conformance::coverage::coverage(&dir) {
         Ok(map) => map,
         Err(e) => {

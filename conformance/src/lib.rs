@@ -40,7 +40,9 @@ pub use generate::file_names;
 use runner::{Observed, Problem};
 use schema::{ClientTest, DecodeTest, RawFile, SCHEMA, ServerTest, TestGroup, TypedGroup, Verdict};
 
-/// The committed vectors: `conformance/vectors/` of this crate's source tree.
+/// The committed vectors: `conformance/vectors/` of the source tree this crate was compiled
+/// from. For this crate's own tests, which run in that tree; a binary resolves its paths at
+/// run time instead (`ee2e vectors` reads `conformance/vectors` under the current directory).
 pub fn default_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors")
 }
