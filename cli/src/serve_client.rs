@@ -147,10 +147,14 @@ fn serve_line(
     };
     // Encoded before the commit, so that an unencodable output stops the step cleanly.
     let mut answer = String::new();
+    let mut outbox = Vec::new();
     for output in &outputs {
         if let ClientOutput::Send(message) = output {
             match codec::encode(wire, message) {
-                Ok(bytes) => answer.push_str(&format!("send {}\n", hex::encode(&bytes))),
+                Ok(bytes) => {
+                    answer.push_str(&format!("send {}\n", hex::encode(&bytes)));
+                    outbox.push(bytes);
+                }
                 Err(error) => {
                     *client = before;
                     return format!("failed cannot encode: {error}\n");
@@ -158,7 +162,7 @@ fn serve_line(
             }
         }
     }
-    if let Err(error) = keystore.commit(wire, &outputs, true) {
+    if let Err(error) = keystore.commit(&outputs, &outbox, true) {
         // The step did not happen: nothing of it leaves.
         *client = before;
         return format!("failed {error}\n");

@@ -416,7 +416,14 @@ fn setup(dir: &Path) -> World {
         });
         let outputs = client.handle(result.expect("a result"), &mut world.rng).expect("registered");
         if who == "alice" {
-            world.keystore.commit(PROFILE.wire(), &outputs, true).expect("own entry");
+            let outbox: Vec<Vec<u8>> = outputs
+                .iter()
+                .filter_map(|o| match o {
+                    ClientOutput::Send(m) => Some(ee2e::codec::encode(PROFILE.wire(), m).expect("encodes")),
+                    _ => None,
+                })
+                .collect();
+            world.keystore.commit(&outputs, &outbox, true).expect("own entry");
         }
     }
     let bob = world.bob.phone().clone();

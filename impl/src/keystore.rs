@@ -27,11 +27,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::sync::Arc;
 
-use ee2e_spec::{ClientEvent, ClientOutput, DirectoryEntry, Persist, Phone, Role, Saved, Wire};
+use ee2e_spec::{ClientEvent, ClientOutput, DirectoryEntry, Persist, Phone, Role, Saved};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::codec;
 use crate::suite::{ConcreteSuite, PrivateKey};
 use crate::value::Bytes;
 
@@ -110,14 +109,6 @@ pub enum KeystoreError {
         path: PathBuf,
         /// The limit.
         max: usize,
-    },
-    /// A message of the step could not be encoded for the outbox.
-    #[error("{}: cannot encode an outgoing message: {detail}", path.display())]
-    Encode {
-        /// `state.json`.
-        path: PathBuf,
-        /// The codec's message.
-        detail: String,
     },
     /// An I/O operation failed.
     #[error("{}: {source}", path.display())]
@@ -315,10 +306,13 @@ impl Keystore {
     /// entries and inbox files; `state.json`; removal of forgotten session keys. A failure
     /// stops at that point: what was written is unreferenced or idempotent, and the caller
     /// must release nothing of the step.
+    ///
+    /// `outbox` is the step's `Send` messages as the caller encoded them to send (in order):
+    /// the bytes written are the bytes sent, encoded once.
     pub fn commit(
         &self,
-        wire: Wire,
         outputs: &[ClientOutput<ConcreteSuite>],
+        outbox: &[Vec<u8>],
         inbox: bool,
     ) -> Result<(), KeystoreError> {
         let persists =
@@ -336,19 +330,7 @@ impl Keystore {
             }
         }
         if let Some(state) = persists().find_map(|p| if let Persist::State(s) = p { Some(s) } else { None }) {
-            let path = self.dir.join(STATE);
-            let mut outbox = Vec::new();
-            for output in outputs {
-                if let ClientOutput::Send(message) = output {
-                    outbox.push(
-                        codec::encode(wire, message).map_err(|e| KeystoreError::Encode {
-                            path: path.clone(),
-                            detail: e.to_string(),
-                        })?,
-                    );
-                }
-            }
-            self.write_json(&path, &StateFile::new(state, &outbox))?;
+            self.write_json(&self.dir.join(STATE), &StateFile::new(state, outbox))?;
         }
         for persist in persists() {
             if let Persist::ForgetSession { .. } = persist {
@@ -688,7 +670,8 @@ pub fn parse_session_file(path: &Path, bytes: &[u8]) -> Result<StoredSession, Ke
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures;
+    use crate::{codec, fixtures};
+    use ee2e_spec::Wire;
 
     fn entry(phone: &str) -> DirectoryEntry<ConcreteSuite> {
         DirectoryEntry {
@@ -977,7 +960,7 @@ mod tests {
             ee2e_spec::Message::<ConcreteSuite>::Connect { phone: Phone::parse("+15550000001").unwrap() };
         let outputs =
             vec![ClientOutput::Persist(Persist::State(state.clone())), ClientOutput::Send(data.clone())];
-        ks.commit(Wire::Hardened, &outputs, false).unwrap();
+        ks.commit(&outputs, &[codec::encode(Wire::Hardened, &data).unwrap()], false).unwrap();
         let (saved, outbox) = ks.load().unwrap();
         assert_eq!(saved.state, Some(state));
         assert_eq!(outbox, vec![codec::encode(Wire::Hardened, &data).unwrap()]);
@@ -1028,7 +1011,7 @@ mod tests {
                 session: Some(Bytes::public(vec![0; 32])),
             }),
         ];
-        ks.commit(Wire::Hardened, &outputs, false).unwrap();
+        ks.commit(&outputs, &[], false).unwrap();
         let renamed: Vec<_> = stages
             .lock()
             .unwrap()
@@ -1082,22 +1065,22 @@ mod tests {
         assert_eq!(ks.inbox_limit, MAX_INBOX);
         assert_eq!(ks.clone().with_inbox_limit(MAX_INBOX + 1).inbox_limit, MAX_INBOX);
         let ks = ks.with_inbox_limit(LIMIT);
-        ks.commit(Wire::Hardened, &accepted(0, b"hello"), true).unwrap();
-        ks.commit(Wire::Hardened, &accepted(0, b"hello"), true).unwrap();
+        ks.commit(&accepted(0, b"hello"), &[], true).unwrap();
+        ks.commit(&accepted(0, b"hello"), &[], true).unwrap();
         let inbox = ks.inbox().unwrap();
         assert_eq!(inbox.len(), 1);
         assert_eq!(inbox[0].plaintext, Bytes::secret(b"hello".to_vec()));
         assert_eq!(inbox[0].seq, Some(0));
         assert!(!format!("{:?}", inbox[0]).contains("hello"));
         for seq in 1..LIMIT as u64 {
-            ks.commit(Wire::Hardened, &accepted(seq, b"m"), true).unwrap();
+            ks.commit(&accepted(seq, b"m"), &[], true).unwrap();
         }
-        let error = ks.commit(Wire::Hardened, &accepted(LIMIT as u64, b"m"), true).unwrap_err();
+        let error = ks.commit(&accepted(LIMIT as u64, b"m"), &[], true).unwrap_err();
         assert!(matches!(error, KeystoreError::InboxFull { max: LIMIT, .. }), "{error:?}");
         // A message already there is still idempotent at the limit; taking one makes room.
-        ks.commit(Wire::Hardened, &accepted(3, b"m"), true).unwrap();
+        ks.commit(&accepted(3, b"m"), &[], true).unwrap();
         ks.remove_from_inbox(&inbox[0].name).unwrap();
-        ks.commit(Wire::Hardened, &accepted(LIMIT as u64, b"m"), true).unwrap();
+        ks.commit(&accepted(LIMIT as u64, b"m"), &[], true).unwrap();
         assert_eq!(ks.inbox().unwrap().len(), LIMIT);
         assert!(matches!(ks.remove_from_inbox("../state.json"), Err(KeystoreError::BadField { .. })));
     }

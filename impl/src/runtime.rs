@@ -461,22 +461,17 @@ impl Runtime {
         let outputs = operation(&mut node.client, &mut self.shared.rng)
             .map_err(|error| RuntimeError::Client { phone: phone.clone(), error: error.into() })?;
         // Encode everything first, so that an unencodable output fails the call cleanly; the
-        // bytes are what is sent.
-        let mut encoded = Vec::new();
-        for output in &outputs {
-            if let ClientOutput::Send(message) = output {
-                match codec::encode(self.shared.wire, message) {
-                    Ok(bytes) => encoded.push((message.kind(), bytes)),
-                    Err(error) => {
-                        if let Some(before) = before {
-                            node.client = before;
-                        }
-                        return Err(RuntimeError::Encode { kind: message.kind(), error });
-                    }
+        // bytes are what is persisted and sent.
+        let (kinds, encoded) = match encode_sends(self.shared.wire, &outputs) {
+            Ok(sends) => sends,
+            Err((kind, error)) => {
+                if let Some(before) = before {
+                    node.client = before;
                 }
+                return Err(RuntimeError::Encode { kind, error });
             }
-        }
-        if let Err(error) = commit(self.shared.wire, node, &outputs) {
+        };
+        if let Err(error) = commit(node, &outputs, &encoded) {
             // The step did not happen: the client is as before and nothing leaves.
             if let Some(before) = before {
                 node.client = before;
@@ -484,7 +479,7 @@ impl Runtime {
             return Err(RuntimeError::Keystore(error));
         }
         let here = Address::Client(phone.clone());
-        for (kind, bytes) in encoded {
+        for (kind, bytes) in kinds.into_iter().zip(encoded) {
             self.shared.send_encoded(here.clone(), Address::Server, kind, bytes);
         }
         for output in outputs {
@@ -841,29 +836,79 @@ fn client_receive(
     let kind = message.kind();
     shared.record(here.clone(), Entry::Received { envelope: index, from: envelope.from.clone(), kind });
     let before = node.keystore.as_ref().map(|_| node.client.clone());
-    match node.client.handle(message, &mut shared.rng) {
-        Ok(outputs) => match commit(shared.wire, node, &outputs) {
-            Ok(()) => process_client_outputs(shared, phone, outputs),
-            Err(error) => {
-                // The step did not happen: the client is as before and nothing leaves.
-                if let Some(before) = before {
-                    node.client = before;
-                }
-                shared.record(here, Entry::Incident(Incident::Keystore(error)));
+    let outputs = match node.client.handle(message, &mut shared.rng) {
+        Ok(outputs) => outputs,
+        Err(error) => return shared.record(here, Entry::ClientError { kind, error }),
+    };
+    let encoded = match encode_sends(shared.wire, &outputs) {
+        Ok((_, encoded)) => encoded,
+        Err((kind, error)) => match before {
+            Some(before) => {
+                // Nothing unencodable may be persisted as sent: the step did not happen.
+                node.client = before;
+                return shared.record(here, Entry::Incident(Incident::Unencodable { kind, error }));
             }
+            // Without a keystore the step stands; what encodes is sent, the rest recorded.
+            None => return process_client_outputs(shared, phone, outputs),
         },
-        Err(error) => shared.record(here, Entry::ClientError { kind, error }),
+    };
+    if let Err(error) = commit(node, &outputs, &encoded) {
+        // The step did not happen: the client is as before and nothing leaves.
+        if let Some(before) = before {
+            node.client = before;
+        }
+        return shared.record(here, Entry::Incident(Incident::Keystore(error)));
+    }
+    release(shared, phone, outputs, encoded);
+}
+
+/// A step's `Send` outputs, each encoded once, in order (their types and bytes); or the first
+/// that does not encode. The bytes a keystore persists as the outbox are the bytes sent.
+fn encode_sends(
+    wire: Wire,
+    outputs: &[ClientOutput<ConcreteSuite>],
+) -> Result<(Vec<MessageType>, Vec<Vec<u8>>), (MessageType, EncodeError)> {
+    let (mut kinds, mut encoded) = (Vec::new(), Vec::new());
+    for output in outputs {
+        if let ClientOutput::Send(message) = output {
+            encoded.push(codec::encode(wire, message).map_err(|error| (message.kind(), error))?);
+            kinds.push(message.kind());
+        }
+    }
+    Ok((kinds, encoded))
+}
+
+/// Sends (as `encoded`, from [`encode_sends`]) and records a committed step's outputs in
+/// their order.
+fn release(
+    shared: &mut Shared,
+    phone: &Phone,
+    outputs: Vec<ClientOutput<ConcreteSuite>>,
+    encoded: Vec<Vec<u8>>,
+) {
+    let here = Address::Client(phone.clone());
+    let mut encoded = encoded.into_iter();
+    for output in outputs {
+        match output {
+            ClientOutput::Send(message) => {
+                if let Some(bytes) = encoded.next() {
+                    shared.send_encoded(here.clone(), Address::Server, message.kind(), bytes);
+                }
+            }
+            ClientOutput::Event(event) => shared.record(here.clone(), Entry::Client(event)),
+            ClientOutput::Persist(_) => {}
+        }
     }
 }
 
 /// Writes a step to the client's keystore, if it has one, before anything is released.
 fn commit(
-    wire: Wire,
     node: &ClientNode,
     outputs: &[ClientOutput<ConcreteSuite>],
+    outbox: &[Vec<u8>],
 ) -> Result<(), KeystoreError> {
     match &node.keystore {
-        Some(keystore) => keystore.commit(wire, outputs, false),
+        Some(keystore) => keystore.commit(outputs, outbox, false),
         None => Ok(()),
     }
 }

@@ -288,9 +288,9 @@ impl Driver {
                 ClientOutput::Persist(_) => {}
             }
         }
-        self.keystore.commit(wire, &outputs, true)?;
-        for bytes in sends {
-            self.connection.send(&bytes).await?;
+        self.keystore.commit(&outputs, &sends, true)?;
+        for bytes in &sends {
+            self.connection.send(bytes).await?;
             self.due += 1;
         }
         Ok(())
