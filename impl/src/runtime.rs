@@ -862,12 +862,15 @@ fn client_receive(
     release(shared, phone, outputs, encoded);
 }
 
+/// The types and bytes of a step's `Send` outputs, in order.
+type EncodedSends = (Vec<MessageType>, Vec<Vec<u8>>);
+
 /// A step's `Send` outputs, each encoded once, in order (their types and bytes); or the first
 /// that does not encode. The bytes a keystore persists as the outbox are the bytes sent.
 fn encode_sends(
     wire: Wire,
     outputs: &[ClientOutput<ConcreteSuite>],
-) -> Result<(Vec<MessageType>, Vec<Vec<u8>>), (MessageType, EncodeError)> {
+) -> Result<EncodedSends, (MessageType, EncodeError)> {
     let (mut kinds, mut encoded) = (Vec::new(), Vec::new());
     for output in outputs {
         if let ClientOutput::Send(message) = output {
