@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ee2e::Bytes;
-use ee2e::suite::{cbc_decrypt_blocks, cbc_encrypt_blocks};
+use ee2e::suite::hazmat::{cbc_decrypt_blocks, cbc_encrypt_blocks};
 use ee2e_benches::{PROFILES, S, SIZES, SessionPair, plaintext, raw};
 use ee2e_spec::Suite;
 

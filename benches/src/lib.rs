@@ -26,13 +26,13 @@ pub mod timing;
 use ee2e::suite::{Rng, seeded_rng};
 use ee2e::{Bytes, ConcreteSuite, PrivateKey};
 use ee2e_fixtures as fixtures;
-use ee2e_spec::derive::{sign_entry, verify_entry};
-use ee2e_spec::session::{Opened, Role};
+use ee2e_spec::hazmat::{sign_entry, verify_entry};
 use ee2e_spec::{
     Ack, Client, ClientError, ClientOutput, CryptoError, DirectoryEntry, Fix, Fresh, KeyTransport,
     MemoryStore, Message, Mode, Params, PendingOtp, Phone, Profile, Sealed, Server, ServerOutput, Session,
     Store, Suite, Transport,
 };
+use ee2e_spec::{Opened, Role};
 
 /// The suite every fixture uses.
 pub type S = ConcreteSuite;

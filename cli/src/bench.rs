@@ -22,7 +22,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ee2e::sqlite::SqliteStore;
-use ee2e::suite::{cbc_decrypt_blocks, cbc_encrypt_blocks, seeded_rng};
+use ee2e::suite::hazmat::{cbc_decrypt_blocks, cbc_encrypt_blocks};
+use ee2e::suite::seeded_rng;
 use ee2e::{Bytes, ConcreteSuite as S};
 use ee2e_benches::timing::{Clock, Plan, Stats, measure, measure_each};
 use ee2e_benches::{
@@ -323,7 +324,7 @@ fn specs() -> Vec<Spec> {
                     timed(plan, || Ok(cbc_encrypt_blocks(&key, &[9; 16], black_box(&mut buffer))?))
                 })
             })
-            .note("ee2e::suite::cbc_encrypt_blocks in place: the suite's CBC loop"),
+            .note("ee2e::suite::hazmat::cbc_encrypt_blocks in place: the suite's CBC loop"),
         );
         specs.push(
             Spec::new(
@@ -388,7 +389,7 @@ fn specs() -> Vec<Spec> {
                     timed(plan, || Ok(cbc_decrypt_blocks(&key, &[9; 16], black_box(&input), &mut output)?))
                 })
             })
-            .note("ee2e::suite::cbc_decrypt_blocks: cbc::Decryptor buffer to buffer"),
+            .note("ee2e::suite::hazmat::cbc_decrypt_blocks: cbc::Decryptor buffer to buffer"),
         );
         specs.push(
             Spec::new(

@@ -211,7 +211,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
                 print!("{}", text::witnesses(&runs));
             }
             if args.replay {
-                print!("{}", ee2e_conformance::replay::table(&runs));
+                print!("{}", ee2e_replay::table(&runs));
             }
         }
         Format::Json => println!("{}", json::report(&runs, &counterexamples, outcome)),

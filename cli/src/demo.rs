@@ -255,7 +255,9 @@ impl Demo {
             Ok(c.start_session(&fixtures::phone("bob"))?)
         })?;
         let key = |rt: &Runtime, a: &Phone, b: &Phone| {
-            rt.client(a).and_then(|c| c.session_with(b)).map(|session| session.key.clone())
+            rt.client(a)
+                .and_then(|c| c.session_with(b))
+                .map(|session| ee2e_spec::hazmat::session_key(session).clone())
         };
         let same = key(&self.rt, &alice, &bob).is_some()
             && key(&self.rt, &alice, &bob) == key(&self.rt, &bob, &alice);
@@ -535,12 +537,7 @@ mod tests {
         let args = DemoArgs { profile, store: Some(path.clone()), keystore: Some(tmp.path().join("keys")) };
         execute(&args).expect("every step succeeds");
         let store = SqliteStore::open(&path, profile.wire()).expect("reopen");
-        let mut stmt = store
-            .connection()
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            .expect("query");
-        let tables: Vec<String> =
-            stmt.query_map([], |row| row.get(0)).expect("rows").collect::<Result<_, _>>().expect("names");
+        let tables = store.tables().expect("tables");
         assert_eq!(tables, ["directory", "otp_request", "pending_otp", "queue"]);
         assert!(tmp.path().join("keys/alice/private_key.pem").exists());
         assert!(tmp.path().join("keys/bob/own_entry.json").exists());

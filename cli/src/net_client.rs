@@ -41,7 +41,7 @@ pub struct NetClientArgs {
     #[arg(long, value_name = "S", default_value_t = 30)]
     pub timeout: u64,
     /// PBKDF2 iterations for registration (the server's).
-    #[arg(long, value_name = "N", default_value_t = ee2e_spec::profile::PBKDF2_ITERATIONS, hide = true)]
+    #[arg(long, value_name = "N", default_value_t = ee2e_spec::limits::PBKDF2_ITERATIONS, hide = true)]
     pub pbkdf2_iterations: u32,
     /// What to do.
     #[command(subcommand)]

@@ -58,7 +58,7 @@ pub fn run(args: &MitmArgs) -> ExitCode {
         attack.actions.len(),
         args.profile.name()
     ));
-    for (name, phone) in ee2e_conformance::replay::live::cast() {
+    for (name, phone) in ee2e_replay::live::cast() {
         let key = if name == "A" { "alice" } else { "bob" };
         say(format!("  {name} is {phone} (registered with fixtures/keys/{key}.pem)"));
     }

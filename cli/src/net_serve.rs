@@ -41,7 +41,7 @@ pub struct NetServeArgs {
     #[arg(long, value_name = "FILE")]
     pub otp_file: Option<PathBuf>,
     /// PBKDF2 iterations for registrations (clients must use the same count).
-    #[arg(long, value_name = "N", default_value_t = ee2e_spec::profile::PBKDF2_ITERATIONS, hide = true)]
+    #[arg(long, value_name = "N", default_value_t = ee2e_spec::limits::PBKDF2_ITERATIONS, hide = true)]
     pub pbkdf2_iterations: u32,
     /// Open connections at most.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]

@@ -54,7 +54,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "hardened")]
     pub profile: Profile,
     /// PBKDF2 iterations for registrations (the spec's 600 000 by default).
-    #[arg(long, value_name = "N", default_value_t = ee2e_spec::profile::PBKDF2_ITERATIONS)]
+    #[arg(long, value_name = "N", default_value_t = ee2e_spec::limits::PBKDF2_ITERATIONS)]
     pub pbkdf2_iterations: u32,
     /// The server's key: `--server-key PEM` or `--generate-server-key` (one is required).
     #[command(flatten)]

@@ -305,7 +305,7 @@ impl World {
             .iter()
             .filter(|m| match m {
                 Message::KeyDelivery { transport, .. } => accepted_sids
-                    .contains(&ee2e_spec::derive::session_id::<ConcreteSuite>(&transport.ciphertext)),
+                    .contains(&ee2e_spec::hazmat::session_id::<ConcreteSuite>(&transport.ciphertext)),
                 Message::DataDelivery { .. } => true,
                 _ => false,
             })

@@ -37,12 +37,6 @@ pub struct Coverage {
     pub pins: BTreeMap<String, Vec<Pin>>,
 }
 
-/// Where the committed map lives: `conformance/COVERAGE.md` of the source tree this crate was
-/// compiled from (for this crate's tests; see [`crate::default_dir`]).
-pub fn default_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("COVERAGE.md")
-}
-
 /// Reads the `checks` of every `*.json` vector file in `dir`.
 ///
 /// # Errors

@@ -13,7 +13,7 @@
 //!   (`ee2e vectors verify --suite aws-lc`).
 //!
 //! ```no_run
-//! let summary = ee2e_conformance::verify(&ee2e_conformance::default_dir()).expect("readable vectors");
+//! let summary = ee2e_conformance::verify(std::path::Path::new("conformance/vectors")).expect("readable vectors");
 //! println!("{} passed, {} failed, {} skipped", summary.passed, summary.failed, summary.skipped);
 //! ```
 #![deny(missing_docs)]
@@ -22,7 +22,6 @@ pub mod checks;
 pub mod coverage;
 mod error;
 mod generate;
-pub mod replay;
 mod runner;
 pub mod schema;
 
@@ -39,13 +38,6 @@ pub use error::VectorError;
 pub use generate::file_names;
 use runner::{Observed, Problem};
 use schema::{ClientTest, DecodeTest, RawFile, SCHEMA, ServerTest, TestGroup, TypedGroup, Verdict};
-
-/// The committed vectors: `conformance/vectors/` of the source tree this crate was compiled
-/// from. For this crate's own tests, which run in that tree; a binary resolves its paths at
-/// run time instead (`ee2e vectors` reads `conformance/vectors` under the current directory).
-pub fn default_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors")
-}
 
 /// Generates every vector file into `dir` (created if missing), overwriting files of the
 /// same names. Returns the paths written.

@@ -151,10 +151,10 @@ pub(crate) fn parse_parties<S: BytesSuite>(
 /// A group's PBKDF2 iteration count: SPEC.md's, or fewer (the reduced files), never more —
 /// a hostile file must not make the verifier run for hours.
 pub(crate) fn iterations(count: u32) -> Result<u32, Problem> {
-    if count == 0 || count > ee2e_spec::profile::PBKDF2_ITERATIONS {
+    if count == 0 || count > ee2e_spec::limits::PBKDF2_ITERATIONS {
         return Err(Problem::Malformed(format!(
             "pbkdf2Iterations {count} is not between 1 and PBKDF2_ITERATIONS ({})",
-            ee2e_spec::profile::PBKDF2_ITERATIONS
+            ee2e_spec::limits::PBKDF2_ITERATIONS
         )));
     }
     Ok(count)

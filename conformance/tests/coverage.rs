@@ -5,9 +5,12 @@
 use std::fs;
 use std::path::Path;
 
-use ee2e_conformance::coverage::{coverage, default_path};
-use ee2e_conformance::{checks, default_dir, file_names, verify};
+use ee2e_conformance::coverage::coverage;
+use ee2e_conformance::{checks, file_names, verify};
+
+mod support;
 use serde_json::Value;
+use support::{default_dir, default_path};
 
 #[test]
 fn every_check_and_limit_of_spec_md_is_pinned_by_a_vector() {

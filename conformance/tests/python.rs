@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::process::Command;
 
+mod support;
+
 fn python_with_cryptography() -> Result<(), String> {
     match Command::new("python3").args(["-c", "import cryptography"]).output() {
         Err(e) => Err(format!("python3 cannot be run: {e}")),
@@ -28,7 +30,7 @@ fn python_checker_recomputes_every_committed_vector() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("python3")
         .arg(root.join("python/check_vectors.py"))
-        .arg(ee2e_conformance::default_dir())
+        .arg(support::default_dir())
         .output()
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -37,8 +39,7 @@ fn python_checker_recomputes_every_committed_vector() {
     let total: u64 = ee2e_conformance::file_names()
         .iter()
         .map(|name| {
-            let text =
-                std::fs::read_to_string(ee2e_conformance::default_dir().join(name)).expect("vector file");
+            let text = std::fs::read_to_string(support::default_dir().join(name)).expect("vector file");
             let file: serde_json::Value = serde_json::from_str(&text).expect("JSON");
             file["numberOfTests"].as_u64().expect("numberOfTests")
         })
@@ -58,7 +59,7 @@ fn python_checker_rejects_a_wrong_rate_limit_vector_and_an_unknown_check_id() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let name = "rules_hardened.json";
-    let text = std::fs::read_to_string(ee2e_conformance::default_dir().join(name)).expect("vector file");
+    let text = std::fs::read_to_string(support::default_dir().join(name)).expect("vector file");
     let mut file: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     let mut edited = Vec::new();
     for test in file["testGroups"]

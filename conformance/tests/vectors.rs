@@ -6,8 +6,11 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-use ee2e_conformance::{VectorError, default_dir, file_names, generate, verify};
+use ee2e_conformance::{VectorError, file_names, generate, verify};
+
+mod support;
 use serde_json::Value;
+use support::default_dir;
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&fs::read_to_string(path).expect("readable")).expect("JSON")

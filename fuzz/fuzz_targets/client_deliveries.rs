@@ -15,7 +15,7 @@ use ee2e_fixtures as fixtures;
 use ee2e::runtime::Runtime;
 use ee2e::suite::seeded_rng;
 use ee2e::{Bytes, ConcreteSuite, Rng};
-use ee2e_spec::session::Session;
+use ee2e_spec::Session;
 use ee2e_spec::{Client, ClientEvent, ClientOutput, Message, Params, Profile, Sealed, Wire};
 use libfuzzer_sys::fuzz_target;
 
@@ -32,7 +32,7 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let params = Params { pbkdf2_iterations: 1, ..Params::default() };
-        let mut rt = Runtime::builder(Profile::HARDENED).params(params).seed([7; 32]).build().expect("runtime");
+        let mut rt = Runtime::builder(Profile::HARDENED, fixtures::server_key()).params(params).seed([7; 32]).build().expect("runtime");
         let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
         rt.register(&alice, fixtures::named("alice").expect("key")).expect("alice registers");
         rt.register(&bob, fixtures::named("bob").expect("key")).expect("bob registers");

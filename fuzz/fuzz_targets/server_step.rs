@@ -24,7 +24,7 @@ struct World {
 /// A registered world per profile, built once through the runtime (PBKDF2 at 1 iteration).
 fn world(profile: Profile) -> World {
     let params = Params { pbkdf2_iterations: 1, ..Params::default() };
-    let mut rt = Runtime::builder(profile).params(params).seed([7; 32]).build().expect("runtime");
+    let mut rt = Runtime::builder(profile, fixtures::server_key()).params(params).seed([7; 32]).build().expect("runtime");
     let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
     rt.register(&alice, fixtures::named("alice").expect("key")).expect("alice registers");
     rt.register(&bob, fixtures::named("bob").expect("key")).expect("bob registers");

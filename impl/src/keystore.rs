@@ -139,8 +139,14 @@ pub struct StoredSession {
     pub role: Role,
     /// The session id (hardened wire); `None` on the seed wire.
     pub session: Option<Bytes>,
+    key: Bytes,
+}
+
+impl StoredSession {
     /// The session key `K` (secret).
-    pub key: Bytes,
+    pub fn key(&self) -> &Bytes {
+        &self.key
+    }
 }
 
 impl std::fmt::Debug for StoredSession {
@@ -919,8 +925,8 @@ mod tests {
     }
 
     fn state_with(next_id: u64) -> ee2e_spec::ClientState<ConcreteSuite> {
-        use ee2e_spec::session::Outstanding;
-        use ee2e_spec::window::ReplayWindow;
+        use ee2e_spec::Outstanding;
+        use ee2e_spec::ReplayWindow;
         let mut window = ReplayWindow::default();
         window.accept(5);
         window.accept(3);

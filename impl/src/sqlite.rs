@@ -276,9 +276,17 @@ impl SqliteStore {
         self.wire
     }
 
-    /// The underlying connection (read-only use: inspection in tests and tools).
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// The names of the schema's tables, sorted: for tools and tests that check what a
+    /// store file holds without writing to it.
+    pub fn tables(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .map_err(db("listing the tables"))?;
+        let names = stmt.query_map([], |row| row.get(0)).map_err(db("listing the tables"))?;
+        names.collect::<Result<_, _>>().map_err(db("listing the tables"))
     }
 }
 
@@ -783,7 +791,7 @@ mod tests {
         assert_eq!(s.entry(&alice).unwrap(), Some(entry("+15550000001")));
         assert_eq!(s.pending_otp(&bob).unwrap().map(|p| p.issued_at), Some(7));
         assert_eq!(s.take_queue(&bob).unwrap(), vec![data("+15550000001", 1), data("+15550000001", 2)]);
-        let mode: String = s.connection().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -792,7 +800,7 @@ mod tests {
         let mut s = SqliteStore::in_memory(Wire::Seed).unwrap();
         let bob = phone("+15550000003");
         put(&mut s, &bob, &data("+15550000001", 1));
-        s.connection()
+        s.conn
             .execute(
                 "INSERT INTO queue (recipient, message) VALUES (?1, ?2)",
                 params![bob.as_str(), vec![0xffu8; 3]],
@@ -907,7 +915,7 @@ mod tests {
         assert_eq!(usage.bytes, encoded.len(), "old rows count their encoded length");
         assert_eq!(usage.sender_messages, 0, "and no sender");
         assert_eq!(s.peek_batch(&bob, 10, 1 << 20).unwrap(), vec![message]);
-        let version: i64 = s.connection().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
     }
 }

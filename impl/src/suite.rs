@@ -40,7 +40,12 @@ use rsa::Oaep;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-pub use self::aes_cbc::{cbc_decrypt_blocks, cbc_encrypt_blocks};
+/// Unauthenticated primitives below the [`Suite`]: raw AES-256-CBC over whole blocks, with
+/// no padding and no MAC. Only for measuring the cipher alone (`benches/`, the OpenSSL
+/// comparison); a message sealed with them has no integrity, and no protocol path uses them.
+pub mod hazmat {
+    pub use super::aes_cbc::{cbc_decrypt_blocks, cbc_encrypt_blocks};
+}
 #[cfg(feature = "aws-lc")]
 pub(crate) use self::hash::feed_parts;
 use self::hash::{digest, feed, hkdf_sha256_into, pbkdf2_sha256_into};

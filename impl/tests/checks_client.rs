@@ -13,8 +13,9 @@ mod common;
 
 use common::*;
 use ee2e::Bytes;
-use ee2e_spec::derive::{sig_scheme, transport_label, with_transport_input};
-use ee2e_spec::session::{DirectionKeys, Opened};
+use ee2e_spec::Opened;
+use ee2e_spec::hazmat::{self, DirectionKeys};
+use ee2e_spec::hazmat::{sig_scheme, transport_label, with_transport_input};
 use ee2e_spec::{
     Ack, CallError, Client, ClientError, ClientEvent, ClientOutput, CryptoError, Direction, DirectoryEntry,
     Fix, Input, Message, MessageType, Phone, Profile, Rejection, Sealed, Suite, Transport, UsageError,
@@ -75,7 +76,7 @@ fn acked(outputs: &[ClientOutput<S>]) -> u64 {
 
 /// The session key `K` of `client`'s newest session with `peer`.
 fn session_key(client: &TestClient, peer: &str) -> Bytes {
-    client.session_with(&phone(peer)).expect("a session").key.clone()
+    hazmat::session_key(client.session_with(&phone(peer)).expect("a session")).clone()
 }
 
 /// A transport of `key` from Alice to Bob as an honest Alice would make it (§6.2), but
@@ -104,12 +105,13 @@ fn alice_to_bob_label(profile: Profile) -> Bytes {
 /// field a test edited is wrong.
 fn remac_as_alice(w: &World, sealed: &mut Sealed<S>) {
     let Sealed::Hardened { session, seq, iv, ciphertext, mac } = sealed else { panic!("a hardened body") };
-    let key = &w.alice.sessions().iter().find(|s| s.id() == Some(session)).expect("session").key;
+    let key =
+        hazmat::session_key(w.alice.sessions().iter().find(|s| s.id() == Some(session)).expect("session"));
     let keys = DirectionKeys::<S>::derive(key, session, Direction::InitiatorToResponder).expect("keys");
     let (version, alice, bob) =
         (public(&[2]), public(phone("alice").as_bytes()), public(phone("bob").as_bytes()));
     let seq = public(&seq.to_be_bytes());
-    *mac = S::hmac(&keys.mac, Input::Tuple(&[&version, session, &alice, &bob, &seq, iv, ciphertext]));
+    *mac = S::hmac(keys.mac(), Input::Tuple(&[&version, session, &alice, &bob, &seq, iv, ciphertext]));
 }
 
 // ---- §5.2 OTP entry, §5.5 RegisterResult ----
@@ -633,7 +635,7 @@ fn client_rejects_sending_without_session(profile: Profile) {
 fn client_rejects_sending_an_oversized_plaintext(profile: Profile) {
     let mut w = World::with_session(profile);
     let bob = phone("bob");
-    let max = ee2e_spec::profile::MAX_PLAINTEXT;
+    let max = ee2e_spec::limits::MAX_PLAINTEXT;
     let too_long = Bytes::secret(vec![0x42; max + 1]);
     refuse_call(&mut w.alice, ClientError::Usage(UsageError::MessageTooLarge { len: max + 1, max }), |c| {
         c.send(&bob, &too_long, &mut rng(1))
@@ -1360,7 +1362,7 @@ fn with_recorded_transports(
         session_keys: client
             .sessions()
             .iter()
-            .map(|s| (s.peer.clone(), s.id().cloned(), s.key.clone()))
+            .map(|s| (s.peer.clone(), s.id().cloned(), hazmat::session_key(s).clone()))
             .collect(),
         state: Some(state),
     };
@@ -1371,7 +1373,7 @@ fn with_recorded_transports(
 /// refuses the next one, before any RSA operation, and changes nothing.
 #[test]
 fn hardened_client_refuses_a_key_transport_beyond_the_per_peer_limit() {
-    let max = ee2e_spec::profile::MAX_TRANSPORTS_PER_PEER;
+    let max = ee2e_spec::limits::MAX_TRANSPORTS_PER_PEER;
     let mut w = World::registered(Profile::HARDENED);
     let alice = w.alice.phone().clone();
     w.bob = with_recorded_transports(Profile::HARDENED, &w.bob, "bob", &alice, max);
@@ -1392,7 +1394,7 @@ fn hardened_client_refuses_a_key_transport_beyond_the_per_peer_limit() {
 /// §6.2 #4: an initiator at the limit sends no key transport for the peer key it asked for.
 #[test]
 fn hardened_client_starts_no_key_transport_beyond_the_per_peer_limit() {
-    let max = ee2e_spec::profile::MAX_TRANSPORTS_PER_PEER;
+    let max = ee2e_spec::limits::MAX_TRANSPORTS_PER_PEER;
     let mut w = World::registered(Profile::HARDENED);
     let bob = w.bob.phone().clone();
     w.alice = with_recorded_transports(Profile::HARDENED, &w.alice, "alice", &bob, max);
@@ -1405,7 +1407,7 @@ fn hardened_client_starts_no_key_transport_beyond_the_per_peer_limit() {
 /// A restore refuses a state with more recorded transports than the limit.
 #[test]
 fn client_restore_refuses_more_recorded_transports_than_the_limit() {
-    let max = ee2e_spec::profile::MAX_TRANSPORTS_PER_PEER;
+    let max = ee2e_spec::limits::MAX_TRANSPORTS_PER_PEER;
     let w = World::registered(Profile::HARDENED);
     let alice = w.alice.phone().clone();
     let bob = with_recorded_transports(Profile::HARDENED, &w.bob, "bob", &alice, max);

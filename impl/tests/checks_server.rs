@@ -20,7 +20,7 @@ use std::rc::Rc;
 use common::*;
 use ee2e::{Bytes, ConcreteSuite, PrivateKey, Rng};
 use ee2e_fixtures as fixtures;
-use ee2e_spec::derive::{RegistrationValues, registration_label};
+use ee2e_spec::hazmat::{RegistrationValues, registration_label};
 use ee2e_spec::{
     Client, ClientOutput, CryptoError, DirectoryEntry, ErrorCode, Fix, Fresh, Input, MemoryStore, Message,
     OtpCutoff, Params, PendingOtp, Phone, Profile, QueueBound, QueueUsage, RegistrationProof, Server,
@@ -97,7 +97,7 @@ fn edit_hardened_proof(message: &Message<S>, edit: impl FnOnce(&mut Bytes, &mut 
 
 /// The tag of `phone` registering `public_key` with `otp` (§5.2).
 fn tag(otp: &Bytes, phone: &Phone, public_key: &Bytes) -> Bytes {
-    RegistrationValues::<S>::compute(otp, phone, public_key, FAST_PBKDF2_ITERATIONS).tag
+    RegistrationValues::<S>::compute(otp, phone, public_key, FAST_PBKDF2_ITERATIONS).tag().clone()
 }
 
 /// `tag` sealed to the server under the registration label of `phone` (§5.2 [E7]).
@@ -758,7 +758,7 @@ fn hardened_server_rate_limits_otp_requests() {
     let profile = Profile::HARDENED;
     let mut server = new_server(profile);
     let alice = phone("alice");
-    let window = ee2e_spec::profile::OTP_REQUEST_WINDOW_MS;
+    let window = ee2e_spec::limits::OTP_REQUEST_WINDOW_MS;
     for i in 0..3 {
         server.handle(&alice, otp_request(&alice), NOW + i, &mut rng(i as u8)).expect("within the limit");
     }
@@ -802,7 +802,7 @@ fn server_replies_alike_to_registered_and_unregistered_phones(profile: Profile) 
     let (alice, carol) = (phone("alice"), phone("carol"));
     let requests = if profile.has(Fix::OtpLimits) { 4 } else { 2 };
     // After the window of Alice's own registration request.
-    let later = NOW + ee2e_spec::profile::OTP_REQUEST_WINDOW_MS;
+    let later = NOW + ee2e_spec::limits::OTP_REQUEST_WINDOW_MS;
     for i in 0..requests {
         let for_alice = w.server.step(&alice, otp_request(&alice), later + i, &mut rng(3));
         let for_carol = w.server.step(&carol, otp_request(&carol), later + i, &mut rng(3));

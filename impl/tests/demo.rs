@@ -79,7 +79,7 @@ fn demo_scenario(profile: Profile) {
     assert_eq!(sessions[0].role, Role::Initiator);
     let bob_sessions = rt.keystore(&bob).expect("keystore").sessions().expect("sessions");
     assert_eq!(bob_sessions.len(), 1);
-    assert_eq!(bob_sessions[0].key, sessions[0].key, "both ends hold the same K");
+    assert_eq!(bob_sessions[0].key(), sessions[0].key(), "both ends hold the same K");
     assert_eq!(
         ks.load_private_key().expect("key").public_key_der(),
         fixtures::named("alice").unwrap().public_key_der()

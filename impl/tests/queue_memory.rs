@@ -167,9 +167,9 @@ fn peak_memory_of_stored_delivery_does_not_grow_with_the_queue(profile: Profile)
     let small = drain(profile, 50);
     let large = drain(profile, 500);
     assert_eq!(small, large, "the same peak for 50 and 500 queued messages");
-    let batch = ee2e_spec::profile::DELIVERY_BATCH_MESSAGES;
+    let batch = ee2e_spec::limits::DELIVERY_BATCH_MESSAGES;
     assert_eq!(large.most_outstanding, batch, "one batch at a time");
-    assert!(large.largest_read <= ee2e_spec::profile::DELIVERY_BATCH_BYTES, "{large:?}");
+    assert!(large.largest_read <= ee2e_spec::limits::DELIVERY_BATCH_BYTES, "{large:?}");
     // 32 messages of a little over 16 KiB each: a read is one batch, not the queue (8 MiB).
     assert!(large.largest_read > batch * (16 << 10) && large.largest_read < batch * (17 << 10), "{large:?}");
     assert_eq!(large.largest_read, large.largest_outstanding);

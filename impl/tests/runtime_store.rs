@@ -7,13 +7,7 @@ use ee2e_fixtures as fixtures;
 use ee2e_spec::{Profile, Store};
 
 fn tables(store: &SqliteStore) -> Vec<String> {
-    let mut stmt = store
-        .connection()
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        )
-        .expect("query");
-    stmt.query_map([], |row| row.get(0)).expect("rows").collect::<Result<_, _>>().expect("names")
+    store.tables().expect("tables")
 }
 
 fn file_store_run(profile: Profile) {

@@ -16,8 +16,8 @@ use ee2e::keystore::Keystore;
 use ee2e::runtime::Runtime;
 use ee2e::{Bytes, ConcreteSuite};
 use ee2e_fixtures as fixtures;
-use ee2e_spec::derive::RegistrationValues;
-use ee2e_spec::session::DirectionKeys;
+use ee2e_spec::hazmat::DirectionKeys;
+use ee2e_spec::hazmat::RegistrationValues;
 use ee2e_spec::{ClientEvent, Direction, Params, Persist, Phone, Profile, Role, ServerOutput, Store, Suite};
 
 type S = ConcreteSuite;
@@ -75,11 +75,11 @@ fn conversation(profile: Profile) {
     let mut secrets = vec![Secret { what: "alice's OTP".into(), bytes: otp.as_slice().to_vec() }];
     let values =
         RegistrationValues::<S>::compute(&otp, &alice, alice_key.public_key_der(), params.pbkdf2_iterations);
-    secrets.push(Secret { what: "K_temp".into(), bytes: values.k_temp.as_slice().to_vec() });
+    secrets.push(Secret { what: "K_temp".into(), bytes: values.k_temp().as_slice().to_vec() });
     if profile != Profile::SEED {
         // In the hardened profile the tag and salt never leave the client: they are OTP verifiers.
-        secrets.push(Secret { what: "the registration tag".into(), bytes: values.tag.as_slice().to_vec() });
-        secrets.push(Secret { what: "the OTP salt".into(), bytes: values.salt.as_slice().to_vec() });
+        secrets.push(Secret { what: "the registration tag".into(), bytes: values.tag().as_slice().to_vec() });
+        secrets.push(Secret { what: "the OTP salt".into(), bytes: values.salt().as_slice().to_vec() });
     }
     rt.submit_otp(&alice, &otp).expect("alice registers");
     rt.connect(&alice).expect("alice online");
@@ -99,7 +99,7 @@ fn conversation(profile: Profile) {
 
     // The session key and the message keys derived from it.
     let session = rt.client(&alice).expect("alice").session_with(&bob).expect("session").clone();
-    let key = session.key.clone();
+    let key = ee2e_spec::hazmat::session_key(&session).clone();
     secrets.push(Secret { what: "the session key K".into(), bytes: key.as_slice().to_vec() });
     if let Some(sid) = session.id() {
         for d in [0u8, 1] {

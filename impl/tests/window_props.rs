@@ -16,8 +16,8 @@ use std::collections::BTreeSet;
 
 use common::*;
 use ee2e::Bytes;
-use ee2e_spec::profile::REPLAY_WINDOW;
-use ee2e_spec::session::DirectionKeys;
+use ee2e_spec::hazmat::DirectionKeys;
+use ee2e_spec::limits::REPLAY_WINDOW;
 use ee2e_spec::{
     ClientError, ClientEvent, ClientOutput, Direction, Input, Message, Profile, Rejection, Sealed, Suite,
 };
@@ -89,12 +89,16 @@ fn delivery(w: &World, seq: u64, edit: Edit) -> Message<S> {
         Edit::BadMac => *mac = flip(mac),
         Edit::Undecryptable => {
             *ciphertext = public(&ciphertext.as_slice()[..15]);
-            let keys =
-                DirectionKeys::<S>::derive(&session.key, sid, Direction::InitiatorToResponder).expect("keys");
+            let keys = DirectionKeys::<S>::derive(
+                ee2e_spec::hazmat::session_key(&session),
+                sid,
+                Direction::InitiatorToResponder,
+            )
+            .expect("keys");
             let (version, alice, bob) =
                 (public(&[2]), public(phone("alice").as_bytes()), public(phone("bob").as_bytes()));
             let seq = public(&seq.to_be_bytes());
-            *mac = S::hmac(&keys.mac, Input::Tuple(&[&version, sid, &alice, &bob, &seq, iv, ciphertext]));
+            *mac = S::hmac(keys.mac(), Input::Tuple(&[&version, sid, &alice, &bob, &seq, iv, ciphertext]));
         }
     }
     Message::DataDelivery { from: phone("alice"), sealed }

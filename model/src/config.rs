@@ -255,7 +255,7 @@ impl fmt::Display for Bounds {
 
 /// One clock tick of the model: just past the OTP lifetime, so a tick expires every pending
 /// OTP (SPEC.md §5.3 check 4).
-pub const TICK_MS: u64 = ee2e_spec::profile::OTP_TTL_MS + 1;
+pub const TICK_MS: u64 = ee2e_spec::limits::OTP_TTL_MS + 1;
 
 /// One model-checking run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -176,7 +176,7 @@ pub fn state(s: &crate::state::State) -> String {
                 "  session with {} ({:?}), K = {}",
                 who(&session.peer),
                 session.role,
-                session.key
+                ee2e_spec::hazmat::session_key(session)
             );
         }
         for o in c.outstanding() {

@@ -9,7 +9,7 @@
 pub mod check;
 pub mod config;
 pub mod describe;
-pub mod knowledge;
+mod knowledge;
 pub mod mermaid;
 pub mod model;
 pub mod properties;
@@ -19,7 +19,7 @@ pub mod state;
 pub mod story;
 pub mod suite;
 pub mod svg;
-pub mod synth;
+mod synth;
 pub mod term;
 pub mod trace;
 pub mod view;

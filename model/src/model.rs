@@ -1,7 +1,7 @@
 //! The stateright model: honest scripts, the network attacker, and how a step runs the real
 //! protocol machines.
 
-use ee2e_spec::profile::{MAX_SESSIONS_PER_PEER, REPLAY_WINDOW};
+use ee2e_spec::limits::{MAX_SESSIONS_PER_PEER, REPLAY_WINDOW};
 use ee2e_spec::{
     Ack, Client, ClientEvent, ClientOutput, ErrorCode, MemoryStore, Message, Params, Sealed, Server,
     ServerEvent, ServerOutput, Store,
@@ -302,7 +302,7 @@ impl Ee2eModel {
                 .sessions()
                 .iter()
                 .find(|s| s.id() == Some(sid))
-                .is_some_and(|s| !state.knowledge.derivable(&s.key))
+                .is_some_and(|s| !state.knowledge.derivable(ee2e_spec::hazmat::session_key(s)))
     }
 
     /// Whether nothing can change whether honest client `x` accepts relayed traffic: it is

@@ -1,8 +1,8 @@
 //! What the attacker can send: protocol-shaped messages built from its knowledge, and honest
 //! messages altered (sender spoofed, recipient changed, relabelled).
 
-use ee2e_spec::derive::{session_id, sig_scheme, with_directory_input};
-use ee2e_spec::session::Opened;
+use ee2e_spec::Opened;
+use ee2e_spec::hazmat::{session_id, sig_scheme, with_directory_input};
 use ee2e_spec::{
     Ack, DirectoryEntry, Fix, KeyTransport, Message, Mode, RegistrationProof, Role, Sealed, Session, Store,
     Suite, Wire,

@@ -45,12 +45,9 @@ pub fn phone_value<S: Suite>(phone: &Phone) -> S::Value {
 /// prints none of them.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RegistrationValues<S: Suite> {
-    /// `Salt = HMAC-SHA-256(key = OTP, message = phone)`.
-    pub salt: S::Value,
-    /// `K_temp = PBKDF2-HMAC-SHA-256(password = OTP, salt = Salt, iterations, 32)`.
-    pub k_temp: S::Value,
-    /// `tag = HMAC-SHA-256(key = K_temp, message = public key)`.
-    pub tag: S::Value,
+    pub(crate) salt: S::Value,
+    pub(crate) k_temp: S::Value,
+    pub(crate) tag: S::Value,
 }
 
 impl<S: Suite> std::fmt::Debug for RegistrationValues<S> {
@@ -66,6 +63,21 @@ impl<S: Suite> RegistrationValues<S> {
         let k_temp = S::pbkdf2(otp, &salt, iterations);
         let tag = S::hmac(&S::mac_key(&k_temp), Input::Raw(public_key));
         RegistrationValues { salt, k_temp, tag }
+    }
+
+    /// `Salt = HMAC-SHA-256(key = OTP, message = phone)`.
+    pub fn salt(&self) -> &S::Value {
+        &self.salt
+    }
+
+    /// `K_temp = PBKDF2-HMAC-SHA-256(password = OTP, salt = Salt, iterations, 32)`.
+    pub fn k_temp(&self) -> &S::Value {
+        &self.k_temp
+    }
+
+    /// `tag = HMAC-SHA-256(key = K_temp, message = public key)`.
+    pub fn tag(&self) -> &S::Value {
+        &self.tag
     }
 }
 

@@ -48,13 +48,21 @@ impl Role {
 /// The encryption and MAC keys of one direction.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DirectionKeys<S: Suite> {
-    /// AES-256 key.
-    pub enc: S::CipherKey,
-    /// HMAC-SHA-256 key.
-    pub mac: S::MacKey,
+    enc: S::CipherKey,
+    mac: S::MacKey,
 }
 
 impl<S: Suite> DirectionKeys<S> {
+    /// The AES-256 key.
+    pub fn enc(&self) -> &S::CipherKey {
+        &self.enc
+    }
+
+    /// The HMAC-SHA-256 key.
+    pub fn mac(&self) -> &S::MacKey {
+        &self.mac
+    }
+
     /// Derives the keys of `direction` from `K` and the session id:
     /// `HKDF-SHA-256(ikm = K, salt = sid, info = ("EE2E-v2 message keys", [direction], purpose))`
     /// with purpose `enc` or `mac`, 32 bytes each.
@@ -153,8 +161,9 @@ pub struct Session<S: Suite> {
     pub peer: Phone,
     /// Our role in the key transport.
     pub role: Role,
-    /// The session key `K` (secret; persisted in the keystore).
-    pub key: S::Value,
+    /// The session key `K` (secret; persisted in the keystore; read with
+    /// [`crate::hazmat::session_key`]).
+    pub(crate) key: S::Value,
     mode: Mode<S>,
     send: DirectionKeys<S>,
     recv: DirectionKeys<S>,

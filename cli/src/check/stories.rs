@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use ee2e_conformance::replay::{Attack, Outcome, replay};
 use ee2e_model::run::{RunReport, Status};
 use ee2e_model::spec_refs::erratum_ref;
 use ee2e_model::story::{FixRef, ReplayOutcome, Story, tell};
 use ee2e_model::{Config, Ee2eModel};
+use ee2e_replay::{Attack, Outcome, replay};
 use ee2e_spec::{Fix, Profile};
 
 /// One distinct counterexample.

@@ -2,7 +2,8 @@
 //! check of §8.3 on `AckDelivery`.
 
 use ee2e::Bytes;
-use ee2e_spec::derive::labels;
+use ee2e_spec::hazmat::labels;
+use ee2e_spec::hazmat::session_key;
 use ee2e_spec::{Ack, Direction, Input, Message, Profile, Sealed, Suite, Wire};
 
 use super::world::{S, World, flip_value, public};
@@ -46,8 +47,10 @@ impl Shared {
         let t = w.initiate(&mut a, "bob", "kx/1")?;
         let transport = w.key_delivery("alice", &t)?;
         w.deliver(&mut b, Message::KeyDelivery { from: w.entry("alice"), transport: t })?;
-        let key =
-            a.session_with(&w.phone("bob")).map(|s| s.key.clone()).ok_or_else(|| w.fail("no session"))?;
+        let key = a
+            .session_with(&w.phone("bob"))
+            .map(|s| session_key(s).clone())
+            .ok_or_else(|| w.fail("no session"))?;
         let messages: Vec<Sealed<S>> = TEXTS
             .iter()
             .enumerate()
@@ -340,7 +343,7 @@ fn server_group(w: &World, s: &Shared) -> Result<TypedGroup, VectorError> {
         w,
         "the server relays Ack as AckDelivery (§8.2) with the checks of §7.3",
         &["alice", "bob", "carol"],
-        ee2e_spec::profile::PBKDF2_ITERATIONS,
+        ee2e_spec::limits::PBKDF2_ITERATIONS,
     );
     let (bob, carol) = (w.phone_text("bob"), w.phone_text("carol"));
     let ack = |to: &str, ack: &Ack<S>| w.encode(&Message::Ack { to: w.phone(to), ack: ack.clone() });

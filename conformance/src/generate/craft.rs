@@ -2,7 +2,7 @@
 //! constructions and primitives.
 
 use ee2e::{Bytes, PrivateKey};
-use ee2e_spec::derive::{sig_scheme, with_directory_input, with_possession_input, with_transport_input};
+use ee2e_spec::hazmat::{sig_scheme, with_directory_input, with_possession_input, with_transport_input};
 use ee2e_spec::{DirectoryEntry, Input, Phone, Profile, SigScheme, Suite, Wire};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
 use rsa::traits::PublicKeyParts;

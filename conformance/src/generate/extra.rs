@@ -3,7 +3,7 @@
 //! protocol: an implementation that registers with these counts does not conform.
 
 use ee2e::Bytes;
-use ee2e_spec::derive::{RegistrationValues, registration_label};
+use ee2e_spec::hazmat::{RegistrationValues, registration_label};
 use ee2e_spec::{Message, Profile, RegistrationProof, SigScheme, Wire};
 
 use super::craft;
@@ -59,7 +59,8 @@ pub(crate) fn build(profile: Profile) -> Result<FileSpec, VectorError> {
             &pk,
             iterations,
         )
-        .tag;
+        .tag()
+        .clone();
         let proof = if hardened {
             RegistrationProof::Hardened {
                 sealed_tag: craft::oaep(

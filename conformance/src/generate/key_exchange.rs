@@ -3,7 +3,8 @@
 //! §6.4 on KeyDelivery.
 
 use ee2e::Bytes;
-use ee2e_spec::derive::{sig_scheme, transport_label};
+use ee2e_spec::hazmat::session_key;
+use ee2e_spec::hazmat::{sig_scheme, transport_label};
 use ee2e_spec::{DirectoryEntry, Fix, Message, Profile, SigScheme, Transport, Wire};
 
 use super::craft::{self, other_profile, other_scheme};
@@ -40,7 +41,7 @@ fn server_group(w: &World) -> Result<TypedGroup, VectorError> {
         "the server answers KeyRequest with the stored entry (§6.1) and relays KeyTransport as KeyDelivery (§6.3) \
          without checking it",
         &["alice", "bob", "carol"],
-        ee2e_spec::profile::PBKDF2_ITERATIONS,
+        ee2e_spec::limits::PBKDF2_ITERATIONS,
     );
     let (alice, carol) = (w.phone_text("alice"), w.phone_text("carol"));
     let request = |peer: &str| w.encode(&Message::KeyRequest { peer: w.phone(peer) });
@@ -470,7 +471,7 @@ fn responder_group(w: &World) -> Result<TypedGroup, VectorError> {
     let to_eve = w.initiate(&mut a, "eve", "kx/alice-eve")?;
     let k = a
         .session_with(&w.phone("eve"))
-        .map(|s| s.key.clone())
+        .map(|s| session_key(s).clone())
         .ok_or_else(|| w.fail("no session with eve"))?;
     let label = transport_label::<S>(p, &w.phone("alice"), &w.phone("bob"));
     let reencrypted = craft::oaep(w, &w.public_key("bob"), &label, &k, "uks/oaep")?;

@@ -2,6 +2,7 @@
 //! `Data`, and every check of §7.4 on `DataDelivery`, with the replay window.
 
 use ee2e::Bytes;
+use ee2e_spec::hazmat::session_key;
 use ee2e_spec::{Direction, Message, Profile, Sealed, Suite, Wire};
 
 use super::world::{S, World, flip_value, public};
@@ -87,7 +88,7 @@ impl Sessions {
             to_carol,
             to_alice,
             sid: session.id().cloned(),
-            key: session.key,
+            key: session_key(&session).clone(),
         })
     }
 }
@@ -623,7 +624,7 @@ fn end_of_sequence_space(
     at: &dyn Fn(u64) -> Result<Hex, VectorError>,
 ) -> Result<(), VectorError> {
     const MAX: u64 = u64::MAX;
-    let width = ee2e_spec::profile::REPLAY_WINDOW;
+    let width = ee2e_spec::limits::REPLAY_WINDOW;
     let with = |accepted: &[u64]| -> Result<Vec<ClientStep>, VectorError> {
         let mut setup = session();
         for seq in accepted {
@@ -685,7 +686,7 @@ fn server_group(w: &World, s: &Sessions) -> Result<TypedGroup, VectorError> {
         "the server relays Data as DataDelivery (§7.3): layout, sender registered, recipient registered; the body \
          is not checked",
         &["alice", "bob", "carol"],
-        ee2e_spec::profile::PBKDF2_ITERATIONS,
+        ee2e_spec::limits::PBKDF2_ITERATIONS,
     );
     let (alice, carol) = (w.phone_text("alice"), w.phone_text("carol"));
     let data =

@@ -30,7 +30,7 @@ fn server_group(w: &World) -> Result<TypedGroup, VectorError> {
         w,
         "the server's presence checks (§9.1), its offline queue (§9.2), and client-bound types sent to it",
         &["alice", "bob", "carol"],
-        ee2e_spec::profile::PBKDF2_ITERATIONS,
+        ee2e_spec::limits::PBKDF2_ITERATIONS,
     );
     let (alice, bob, carol) = (w.phone_text("alice"), w.phone_text("bob"), w.phone_text("carol"));
     let connect = |name: &str| w.encode(&Message::Connect { phone: w.phone(name) });

@@ -3,8 +3,8 @@
 
 use ee2e::Bytes;
 use ee2e_fixtures as fixtures;
-use ee2e_spec::derive::{RegistrationValues, registration_label, sig_scheme};
-use ee2e_spec::profile::PBKDF2_ITERATIONS;
+use ee2e_spec::hazmat::{RegistrationValues, registration_label, sig_scheme};
+use ee2e_spec::limits::PBKDF2_ITERATIONS;
 use ee2e_spec::{DirectoryEntry, ErrorCode, Message, Phone, Profile, RegistrationProof, SigScheme, Wire};
 
 use super::craft::{self, other_profile, other_scheme};
@@ -264,7 +264,9 @@ struct Submissions<'w> {
 
 impl Submissions<'_> {
     fn tag(&self, otp: &str, phone: &Phone, pk: &Bytes) -> Bytes {
-        RegistrationValues::<S>::compute(&Bytes::secret(otp.as_bytes()), phone, pk, PBKDF2_ITERATIONS).tag
+        RegistrationValues::<S>::compute(&Bytes::secret(otp.as_bytes()), phone, pk, PBKDF2_ITERATIONS)
+            .tag()
+            .clone()
     }
 
     fn seal(&self, tag: &Bytes, phone: &Phone, label: &str) -> Result<Bytes, VectorError> {

@@ -112,7 +112,7 @@ fn server_group(w: &World) -> Result<TypedGroup, VectorError> {
         "the OTP request limit and window (§5.1), a new OTP's attempt count (§5.3 check 5), the offline queue's \
          bound (§9.2 check 1) and the delivery modes (§9.2), and §2.1's key policy at registration",
         &["alice", "bob"],
-        ee2e_spec::profile::PBKDF2_ITERATIONS,
+        ee2e_spec::limits::PBKDF2_ITERATIONS,
     );
     let alice = w.phone_text("alice");
     let request = w.encode(&Message::RegisterRequest { phone: w.phone("alice") })?;
@@ -197,7 +197,7 @@ fn server_group(w: &World) -> Result<TypedGroup, VectorError> {
         let otp = crate::runner::server_otp(Some(&w.seed("reset/issue")))
             .map_err(|p| w.fail(format!("drawing the OTP: {p:?}")))?;
         let wrong = if otp == "000000" { "111111" } else { "000000" };
-        let bad = proof(w, "alice", wrong, ee2e_spec::profile::PBKDF2_ITERATIONS, "reset/bad")?;
+        let bad = proof(w, "alice", wrong, ee2e_spec::limits::PBKDF2_ITERATIONS, "reset/bad")?;
         g.add(
             ServerCase::new(
                 "a new OTP request resets the failed attempts: a second wrong proof is still only rejected",
@@ -385,7 +385,7 @@ fn filler_over(w: &World, sender: &str, room: usize) -> usize {
 fn byte_bounds(w: &World, g: &mut ServerGroupBuilder, alice: &str, data: &Hex) -> Result<(), VectorError> {
     let params = Params::default();
     let m = Message::DataDelivery { from: w.phone("alice"), sealed: sample_sealed(w) }.stored_size();
-    let big = ee2e_spec::profile::MAX_PLAINTEXT;
+    let big = ee2e_spec::limits::MAX_PLAINTEXT;
     // One sender: 15 large fillers and one that leaves less room than alice's message.
     let sender_room = params.max_queued_bytes_per_sender - 15 * filler_size(w, "alice", big) - m;
     let c = filler_over(w, "alice", sender_room);
@@ -579,7 +579,7 @@ fn registration_group(w: &World) -> Result<TypedGroup, VectorError> {
          check on what an unregistered client receives (§10.2)",
         "alice",
         &["alice", "bob"],
-        Some(ee2e_spec::profile::PBKDF2_ITERATIONS),
+        Some(ee2e_spec::limits::PBKDF2_ITERATIONS),
     );
     use RegistrationState::*;
     for (code, name) in [(ErrorCode::RateLimited, "RateLimited"), (ErrorCode::Internal, "Internal")] {
@@ -704,7 +704,7 @@ fn sessions_group(w: &World) -> Result<TypedGroup, VectorError> {
         &["alice", "bob", "carol"],
         None,
     );
-    let keep = if hardened(w) { ee2e_spec::profile::MAX_SESSIONS_PER_PEER } else { 1 };
+    let keep = if hardened(w) { ee2e_spec::limits::MAX_SESSIONS_PER_PEER } else { 1 };
 
     // Alice responds to carol once, then to bob keep + 1 times: bob's oldest session goes.
     let mut carol = w.client("carol")?;
@@ -932,7 +932,7 @@ fn keys_group(w: &World) -> Result<TypedGroup, VectorError> {
             .invalid("BadTransportSignature"),
         )?;
         // §6.2 check 4 and §6.4 check 2a: MAX_TRANSPORTS_PER_PEER transports with bob recorded.
-        let max = ee2e_spec::profile::MAX_TRANSPORTS_PER_PEER;
+        let max = ee2e_spec::limits::MAX_TRANSPORTS_PER_PEER;
         let bob_key = receive(w.encode(&Message::PeerKey { entry: w.entry("bob") })?);
         let lookup = ok(ClientInput::StartSession { peer: w.phone_text("bob") });
         for (count, refused) in [(max, true), (max - 1, false)] {

@@ -1,6 +1,6 @@
 //! One honest message of every type, made by real clients, for the wire and presence files.
 
-use ee2e_spec::derive::registration_label;
+use ee2e_spec::hazmat::registration_label;
 use ee2e_spec::{ErrorCode, Message, RegistrationProof, SigScheme, Wire};
 
 use super::craft;

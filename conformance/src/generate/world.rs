@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use ee2e::suite::seeded_rng;
 use ee2e::{Bytes, ConcreteSuite, PrivateKey};
 use ee2e_fixtures as fixtures;
-use ee2e_spec::derive::sign_entry;
+use ee2e_spec::hazmat::sign_entry;
 use ee2e_spec::{
     Ack, Client, ClientError, ClientOutput, DirectoryEntry, Message, Params, Phone, Profile, Sealed, Suite,
     Transport,

@@ -1,7 +1,8 @@
 //! Client tests: build the client in the described state, run the input, observe.
 
 use ee2e::{Bytes, BytesSuite};
-use ee2e_spec::derive::{
+use ee2e_spec::hazmat::session_key;
+use ee2e_spec::hazmat::{
     RegistrationValues, labels, registration_label, session_id, transport_label, with_directory_input,
     with_possession_input, with_transport_input,
 };
@@ -13,7 +14,7 @@ use ee2e_spec::{
 use super::intermediate::{self, ack_input, input_bytes, mac_input, message_keys};
 use std::collections::BTreeMap;
 
-use ee2e_spec::client::Saved;
+use ee2e_spec::Saved;
 
 use super::{
     Observed, PartyInfo, Problem, StepError, check_expect, decode, encode, keystream, parse_phone, party,
@@ -283,9 +284,9 @@ impl<S: BytesSuite> Run<'_, S> {
         let values =
             RegistrationValues::<S>::compute(&Bytes::secret(otp.as_bytes()), me, pk, self.iterations);
         let mut im = Intermediate {
-            salt: Some(hex(&values.salt)),
-            k_temp: Some(hex(&values.k_temp)),
-            tag: Some(hex(&values.tag)),
+            salt: Some(hex(values.salt())),
+            k_temp: Some(hex(values.k_temp())),
+            tag: Some(hex(values.tag())),
             ..Intermediate::default()
         };
         if let Some(Message::RegisterSubmit {
@@ -326,10 +327,10 @@ impl<S: BytesSuite> Run<'_, S> {
         let Some(sid) = session.id().filter(|_| self.profile.has(Fix::EncryptThenMac)) else {
             return Ok(());
         };
-        let send = message_keys::<S>(&session.key, sid, session.role.sending());
-        let recv = message_keys::<S>(&session.key, sid, session.role.receiving());
+        let send = message_keys::<S>(session_key(session), sid, session.role.sending());
+        let recv = message_keys::<S>(session_key(session), sid, session.role.receiving());
         for (keys, direction) in [(&send, session.role.sending()), (&recv, session.role.receiving())] {
-            intermediate::check_against_implementation::<S>(&session.key, sid, direction, keys)
+            intermediate::check_against_implementation::<S>(session_key(session), sid, direction, keys)
                 .map_err(Problem::Setup)?;
         }
         im.send_enc_key = Some(Hex(send.enc));
@@ -347,7 +348,7 @@ impl<S: BytesSuite> Run<'_, S> {
         };
         let session = self.after.session_with(&entry.phone).ok_or_else(|| missing("a session"))?;
         let k = keystream(self.seed, 0, 32)?;
-        if session.key.as_slice() != k.as_slice() {
+        if session_key(session).as_slice() != k.as_slice() {
             return Err(Problem::Setup("K is not the first 32 bytes of the keystream".into()));
         }
         let c = &transport.ciphertext;
@@ -358,7 +359,7 @@ impl<S: BytesSuite> Run<'_, S> {
         im.transport_signature_input = Some(if self.profile.has(Fix::TransportBinding) {
             Hex(with_transport_input::<S, _>(me, &entry.phone, c, input_bytes))
         } else {
-            hex(&session.key)
+            hex(session_key(session))
         });
         if self.hardened() {
             im.pss_salt = Some(Hex(keystream(self.seed, 64, 96)?));
@@ -378,13 +379,13 @@ impl<S: BytesSuite> Run<'_, S> {
         im.transport_signature_input = Some(if self.profile.has(Fix::TransportBinding) {
             Hex(with_transport_input::<S, _>(&from.phone, me, ciphertext, input_bytes))
         } else {
-            hex(&session.key)
+            hex(session_key(session))
         });
         if self.hardened() {
             im.session_id = Some(hex(&session_id::<S>(ciphertext)));
         }
         im.transport_label = Some(hex(&transport_label::<S>(self.profile, &from.phone, me)));
-        im.session_key = Some(hex(&session.key));
+        im.session_key = Some(hex(session_key(session)));
         self.keys(&mut im, session)?;
         Ok(im)
     }

@@ -1,10 +1,10 @@
 //! Intermediate values: the byte strings SPEC.md's formulas name, computed with the
-//! implementation's constructions (`ee2e_spec::derive`) and the primitives of the suite under
+//! implementation's constructions (`ee2e_spec::hazmat`) and the primitives of the suite under
 //! test. The tuple encoding is not a primitive: `ConcreteSuite` owns it for both suites.
 
 use ee2e::{Bytes, BytesSuite, ConcreteSuite};
-use ee2e_spec::derive::labels;
-use ee2e_spec::session::DirectionKeys;
+use ee2e_spec::hazmat::DirectionKeys;
+use ee2e_spec::hazmat::labels;
 use ee2e_spec::{Direction, Input, Suite};
 
 /// The bytes an [`Input`] stands for: the value, or the tuple encoding of the parts.
@@ -54,8 +54,8 @@ pub(crate) fn check_against_implementation<S: BytesSuite>(
         .map_err(|e| format!("the implementation cannot derive the message keys: {e}"))?;
     let enc = S::cipher_key(&Bytes::secret(keys.enc.as_slice()))
         .map_err(|e| format!("derived encryption key unusable: {e}"))?;
-    let expected = DirectionKeys::<S> { enc, mac: S::mac_key(&Bytes::secret(keys.mac.as_slice())) };
-    if derived == expected {
+    let mac = S::mac_key(&Bytes::secret(keys.mac.as_slice()));
+    if *derived.enc() == enc && *derived.mac() == mac {
         Ok(())
     } else {
         Err(format!("the implementation's {direction:?} keys differ from HKDF as SPEC.md §7.1 gives it"))

@@ -1,7 +1,7 @@
 //! Server tests: build the server's tables as described, run the message, observe.
 
 use ee2e::{Bytes, BytesSuite};
-use ee2e_spec::derive::{
+use ee2e_spec::hazmat::{
     RegistrationValues, registration_label, with_directory_input, with_possession_input,
 };
 use ee2e_spec::{
@@ -28,7 +28,7 @@ fn filler_message<S: BytesSuite>(
     filler: &Filler,
 ) -> Result<Message<S>, Problem> {
     let n = filler.ciphertext_length;
-    if n == 0 || !n.is_multiple_of(16) || n > ee2e_spec::profile::MAX_PLAINTEXT + 16 {
+    if n == 0 || !n.is_multiple_of(16) || n > ee2e_spec::limits::MAX_PLAINTEXT + 16 {
         return Err(Problem::Malformed(format!(
             "filler ciphertextLength {n} is not a positive multiple of 16 up to MAX_PLAINTEXT + 16"
         )));
@@ -242,9 +242,9 @@ fn intermediate<S: BytesSuite>(
     let values = RegistrationValues::<S>::compute(&pending.otp, &phone, &public_key, iterations);
     let hex = |b: &Bytes| Hex(b.as_slice().to_vec());
     let mut im = Intermediate {
-        salt: Some(hex(&values.salt)),
-        k_temp: Some(hex(&values.k_temp)),
-        tag: Some(hex(&values.tag)),
+        salt: Some(hex(values.salt())),
+        k_temp: Some(hex(values.k_temp())),
+        tag: Some(hex(values.tag())),
         ..Intermediate::default()
     };
     if profile.wire() == Wire::Hardened {

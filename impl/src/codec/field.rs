@@ -135,7 +135,7 @@ impl Kind {
 }
 
 /// Longest phone field: `+` and 15 digits.
-pub(super) const PHONE_MAX: usize = 1 + ee2e_spec::phone::PHONE_MAX_DIGITS;
+pub(super) const PHONE_MAX: usize = 1 + ee2e_spec::limits::PHONE_MAX_DIGITS;
 
 /// A phone number: u8 length, ASCII text validated as E.164.
 pub(super) const PHONE: Kind = Kind::prefixed(Prefix::U8, 0, PHONE_MAX);

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use ee2e_spec::session::Outstanding;
-use ee2e_spec::window::ReplayWindow;
+use ee2e_spec::Outstanding;
+use ee2e_spec::ReplayWindow;
 use ee2e_spec::{ClientState, Phone, SessionState};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;

@@ -11,6 +11,7 @@ use rsa::PublicKey as RsaPublicKey;
 use rsa::pkcs8::EncodePublicKey;
 use rsa::traits::PublicKeyParts;
 
+use super::hazmat::{cbc_decrypt_blocks, cbc_encrypt_blocks};
 use super::rng::{OTP_LIMIT, OTP_RANGE};
 use super::*;
 use crate::fixtures;

@@ -183,7 +183,7 @@ fn aes_cbc_refuses_bad_keys_ivs_lengths_and_padding() {
     // A last block that decrypts to 0x00 padding (raw CBC of a zero block, from RustCrypto).
     let raw_zero_block = {
         let mut block = vec![0u8; 16];
-        crate::suite::cbc_encrypt_blocks(
+        crate::suite::hazmat::cbc_encrypt_blocks(
             &C::cipher_key(&secret(&[5; 32])).expect("key"),
             &[9; 16],
             &mut block,

@@ -6,9 +6,9 @@
 //! attacks whose shortest seed trace (at the default bounds, as `ee2e check` finds it) is
 //! pure network manipulation between A, B and S; the others are refused with the reason.
 
-use ee2e_conformance::replay::{Attack, live_supported};
 use ee2e_model::run::{TRACE_SEARCH_LIMIT, shortest_trace};
 use ee2e_model::{Bounds, Config, Scenario, Threat};
+use ee2e_replay::{Attack, live_supported};
 use ee2e_spec::Profile;
 
 use super::MitmError;

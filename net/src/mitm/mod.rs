@@ -1,6 +1,6 @@
 //! `ee2e mitm`: a proxy between real clients and a real server that plays the model's
 //! shortest seed counterexample of a property on the live traffic (SPEC.md §2.5 frames, §4
-//! messages; the trace's steps from [`ee2e_conformance::replay::LiveTrace`], the same
+//! messages; the trace's steps from [`ee2e_replay::LiveTrace`], the same
 //! attacker and translation as `ee2e check --replay`).
 //!
 //! [`attacks`] says which properties it plays and why not the others; [`proxy`] is the
@@ -11,7 +11,7 @@ mod proxy;
 
 use std::time::Duration;
 
-use ee2e_conformance::replay::{Attack, LiveTrace, replay};
+use ee2e_replay::{Attack, LiveTrace, replay};
 use ee2e_spec::Profile;
 use tokio::net::TcpListener;
 
@@ -32,7 +32,7 @@ pub enum MitmError {
     NoTrace(String),
     /// The live parties and the model disagree, or a step's bytes could not be built.
     #[error("the trace cannot be played: {0}")]
-    Trace(#[from] ee2e_conformance::replay::ReplayError),
+    Trace(#[from] ee2e_replay::ReplayError),
     /// A party did not do its part in time.
     #[error("step {step}: {what} within {waited:?}")]
     Timeout {

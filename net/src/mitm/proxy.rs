@@ -12,9 +12,9 @@
 
 use ee2e::codec;
 use ee2e::runtime::{Address, Envelope};
-use ee2e_conformance::replay::{Expect, LiveTrace, Play, Taken};
 use ee2e_model::Action;
 use ee2e_model::state::Hop;
+use ee2e_replay::{Expect, LiveTrace, Play, Taken};
 use ee2e_spec::{MessageType, Phone};
 use futures::{SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};

@@ -3,15 +3,15 @@
 //! there; the same trace on `hardened` fails at the step SPEC.md §12 names, with that error.
 //!
 //! The traces come from the model (the same breadth-first search as `ee2e check`); the
-//! replay derives every concrete message from them (see `ee2e_conformance::replay`).
+//! replay derives every concrete message from them (see `ee2e_replay`).
 
 use std::sync::OnceLock;
 
-use ee2e_conformance::replay::{Attack, Outcome, Rejection, Replay, replay, seed_attacks};
 use ee2e_model::properties::negation;
 use ee2e_model::run::TRACE_SEARCH_LIMIT;
 use ee2e_model::trace::shortest;
 use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
+use ee2e_replay::{Attack, Outcome, Rejection, Replay, replay, seed_attacks};
 use ee2e_spec::{ClientError, Fix, MessageType, Phone, Profile, Rejection as Refused, ServerError};
 
 fn attacks() -> &'static [Attack] {

@@ -21,8 +21,8 @@ use ee2e_model::model::params;
 use ee2e_model::state::{Hop, Packet, State, Sym};
 use ee2e_model::suite::SymRng;
 use ee2e_model::term::{Node, Party, Purpose, Term};
-use ee2e_spec::derive::{session_id, sig_scheme, with_directory_input};
-use ee2e_spec::session::Opened;
+use ee2e_spec::Opened;
+use ee2e_spec::hazmat::{session_id, sig_scheme, with_directory_input};
 use ee2e_spec::{
     Ack, DirectoryEntry, Fix, Input, KeyTransport, Message, Mode, Phone, Profile, RegistrationProof, Role,
     Sealed, Session, Store, Suite, Transport, Wire,

@@ -1,7 +1,7 @@
-//! # Attack replay: the model's counterexamples, run on the implementation
+//! # ee2e-replay — the model's counterexamples, run on the implementation
 //!
 //! `ee2e check` finds attacks on the `seed` profile in the model, where the clients and the
-//! server are the real `ee2e_spec` machines over symbolic terms. This module runs each
+//! server are the real `ee2e_spec` machines over symbolic terms. This crate runs each
 //! attack's trace, step by step, on the in-process implementation ([`ee2e::runtime`]) over
 //! real bytes, and shows the attack works there; then runs the same trace on `hardened` and
 //! shows where and how it fails.
@@ -37,6 +37,7 @@
 //! Online OTP guessing (`GuessOnline`) is done for real too: the trace's submission goes to
 //! the server with every code in turn until it is accepted or the attempt limit locks the
 //! OTP (`online`).
+#![deny(missing_docs)]
 
 mod attacker;
 pub mod brute;

@@ -83,7 +83,7 @@ pub(crate) fn violations(world: &World, att: &Attacker) -> Vec<Violation> {
             }
         }
         for s in client.sessions().iter().filter(|s| honest(&s.peer)) {
-            if let Some(term) = att.holds_bytes(s.key.as_slice()) {
+            if let Some(term) = att.holds_bytes(ee2e_spec::hazmat::session_key(s).as_slice()) {
                 v(
                     "session_key_secrecy",
                     format!("E holds the key {name} uses with {} (as {term})", name_of(&s.peer)),

@@ -9,7 +9,7 @@ use std::time::Instant;
 use ee2e::{Bytes, ConcreteSuite};
 use ee2e_model::term::Term;
 use ee2e_spec::Suite;
-use ee2e_spec::profile::PBKDF2_ITERATIONS;
+use ee2e_spec::limits::PBKDF2_ITERATIONS;
 
 use super::attacker::eval_det;
 
