@@ -5,86 +5,74 @@
 
 use std::fmt;
 
-/// One hardened change (erratum) to the seed protocol. See SPEC.md, "Errata".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u16)]
-pub enum Fix {
-    /// E1: the directory signature covers a domain label, the phone number and the key.
-    DirectoryBinding = 1 << 0,
-    /// E2: OAEP label and signature bind the key transport to sender and recipient.
-    TransportBinding = 1 << 1,
-    /// E3: a key transport whose session id was seen before is rejected.
-    TransportReplay = 1 << 2,
-    /// E4: per-direction HKDF keys and encrypt-then-MAC over a header.
-    EncryptThenMac = 1 << 3,
-    /// E5: sequence numbers checked against a sliding replay window.
-    ReplayWindow = 1 << 4,
-    /// E6: the ACK binds session, direction, sequence number and ciphertext hash.
-    AckBinding = 1 << 5,
-    /// E7: the registration tag is sealed to the server's key, never sent in the clear.
-    SealedTag = 1 << 6,
-    /// E8: the OTP is single-use and allows a bounded number of attempts.
-    OtpLimits = 1 << 7,
-    /// E9: the client signs (label, phone, key) with its new private key.
-    PossessionProof = 1 << 8,
+/// Declares every fix once, in erratum order: its variant, bit, kebab-case name, erratum
+/// number and one-line summary (also its doc comment). [`Fix::ALL`], the accessors and
+/// [`Profile::HARDENED`] are derived from the one list, so a new fix cannot lack any of them.
+macro_rules! fixes {
+    ($($variant:ident = $bit:literal, $name:literal, $erratum:literal, $summary:literal;)+) => {
+        /// One hardened change (erratum) to the seed protocol. See SPEC.md, "Errata".
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u16)]
+        pub enum Fix {
+            $(
+                #[doc = concat!($erratum, ": ", $summary, ".")]
+                $variant = 1 << $bit,
+            )+
+        }
+
+        impl Fix {
+            /// Every fix, in erratum order.
+            pub const ALL: [Fix; [$($bit),+].len()] = [$(Fix::$variant),+];
+
+            /// Short kebab-case name, used in profile names and on the command line.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Fix::$variant => $name,)+
+                }
+            }
+
+            /// The erratum's number in SPEC.md, "Errata" (`E1` … `E9`).
+            pub fn erratum(self) -> &'static str {
+                match self {
+                    $(Fix::$variant => $erratum,)+
+                }
+            }
+
+            /// What the fix changes, in one line.
+            pub fn summary(self) -> &'static str {
+                match self {
+                    $(Fix::$variant => $summary,)+
+                }
+            }
+        }
+    };
+}
+
+fixes! {
+    DirectoryBinding = 0, "directory-binding", "E1",
+        "the directory signature covers a domain label, the phone number and the key";
+    TransportBinding = 1, "transport-binding", "E2",
+        "OAEP label and signature bind the key transport to sender and recipient";
+    TransportReplay = 2, "transport-replay", "E3",
+        "a key transport whose session id was seen before is rejected";
+    EncryptThenMac = 3, "encrypt-then-mac", "E4",
+        "per-direction HKDF keys and encrypt-then-MAC over a header";
+    ReplayWindow = 4, "replay-window", "E5",
+        "sequence numbers checked against a sliding replay window";
+    AckBinding = 5, "ack-binding", "E6",
+        "the ACK binds session, direction, sequence number and ciphertext hash";
+    SealedTag = 6, "sealed-tag", "E7",
+        "the registration tag is sealed to the server's key, never sent in the clear";
+    OtpLimits = 7, "otp-limits", "E8",
+        "the OTP is single-use and allows a bounded number of attempts";
+    PossessionProof = 8, "possession-proof", "E9",
+        "the client signs (label, phone, key) with its new private key";
 }
 
 impl Fix {
-    /// Every fix, in erratum order.
-    pub const ALL: [Fix; 9] = [
-        Fix::DirectoryBinding,
-        Fix::TransportBinding,
-        Fix::TransportReplay,
-        Fix::EncryptThenMac,
-        Fix::ReplayWindow,
-        Fix::AckBinding,
-        Fix::SealedTag,
-        Fix::OtpLimits,
-        Fix::PossessionProof,
-    ];
-
-    /// Short kebab-case name, used in profile names and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Fix::DirectoryBinding => "directory-binding",
-            Fix::TransportBinding => "transport-binding",
-            Fix::TransportReplay => "transport-replay",
-            Fix::EncryptThenMac => "encrypt-then-mac",
-            Fix::ReplayWindow => "replay-window",
-            Fix::AckBinding => "ack-binding",
-            Fix::SealedTag => "sealed-tag",
-            Fix::OtpLimits => "otp-limits",
-            Fix::PossessionProof => "possession-proof",
-        }
-    }
-
-    /// The erratum's number in SPEC.md, "Errata" (`E1` … `E9`).
-    pub fn erratum(self) -> &'static str {
-        ["E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "E9"][self.index()]
-    }
-
-    /// What the fix changes, in one line.
-    pub fn summary(self) -> &'static str {
-        [
-            "the directory signature covers a domain label, the phone number and the key",
-            "OAEP label and signature bind the key transport to sender and recipient",
-            "a key transport whose session id was seen before is rejected",
-            "per-direction HKDF keys and encrypt-then-MAC over a header",
-            "sequence numbers checked against a sliding replay window",
-            "the ACK binds session, direction, sequence number and ciphertext hash",
-            "the registration tag is sealed to the server's key, never sent in the clear",
-            "the OTP is single-use and allows a bounded number of attempts",
-            "the client signs (label, phone, key) with its new private key",
-        ][self.index()]
-    }
-
     /// The fix named `text`: its kebab-case name or its erratum number (`E4`, `e4`).
     pub fn parse(text: &str) -> Option<Fix> {
         Fix::ALL.into_iter().find(|f| f.name() == text || f.erratum().eq_ignore_ascii_case(text))
-    }
-
-    fn index(self) -> usize {
-        Fix::ALL.iter().position(|f| *f == self).unwrap_or_default()
     }
 }
 
@@ -306,5 +294,16 @@ mod tests {
         assert_eq!(Profile::parse("hardened-without-E10"), None);
         let numbers: Vec<_> = Fix::ALL.iter().map(|f| f.erratum()).collect();
         assert_eq!(numbers, ["E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "E9"]);
+    }
+
+    #[test]
+    fn each_fix_owns_the_bit_of_its_erratum_number() {
+        for (i, f) in Fix::ALL.into_iter().enumerate() {
+            assert_eq!(f as u16, 1 << i, "{f:?}");
+            assert_eq!(f.erratum(), format!("E{}", i + 1));
+            assert_eq!(Fix::parse(f.name()), Some(f));
+            assert!(!f.summary().is_empty());
+        }
+        assert_eq!(Profile::HARDENED.fixes.count_ones() as usize, Fix::ALL.len());
     }
 }
