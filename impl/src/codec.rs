@@ -3,8 +3,8 @@
 //! A message is a version byte ([`Wire`]: 1 seed, 2 hardened), a [`MessageType`] byte, and
 //! the message's fields in declaration order, with no padding and nothing after them. Each
 //! field kind (phone, public key, signature, AES ciphertext, IV, MAC, …) declares its length
-//! prefix or fixed size and its bounds once; [`encode`] and [`decode`] both use that
-//! declaration. The encoding is deterministic and canonical: a byte string that [`decode`]
+//! prefix or fixed size and its bounds once, and each message its fields in order once;
+//! [`encode`] and [`decode`] both use those declarations. The encoding is deterministic and canonical: a byte string that [`decode`]
 //! accepts re-encodes to exactly itself.
 //!
 //! Decoding is total: any byte string yields a message or a [`DecodeError`], never a panic,
@@ -29,9 +29,8 @@ mod tests;
 use ee2e_spec::{Ack, DirectoryEntry, Message, MessageType, RegistrationProof, Sealed, Transport, Wire};
 
 use self::field::{
-    ACK_TEXT, AES_CIPHERTEXT, IV, MAC, POSSESSION, PUBLIC_KEY, RSA_CIPHERTEXT, Reader, SEALED_TAG,
-    SESSION_ID, SIGNATURE, TAG, get_code, get_phone, get_seq, get_value, put_code, put_phone, put_seq,
-    put_value,
+    ACK_TEXT, AES_CIPHERTEXT, CODE, Field, IV, MAC, PHONE, POSSESSION, PUBLIC_KEY, RSA_CIPHERTEXT, Reader,
+    SEALED_TAG, SEQ, SESSION_ID, SIGNATURE, TAG,
 };
 use ee2e_spec::Suite;
 
@@ -248,224 +247,160 @@ fn read_type(input: &mut Reader<'_>) -> Result<MessageType, DecodeError> {
     MessageType::from_u8(found).ok_or(DecodeError::UnknownType { found })
 }
 
-/// The message's fields, in declaration order.
-fn put_message<S: Suite<Value = Bytes>>(
-    out: &mut Vec<u8>,
-    wire: Wire,
-    message: &Message<S>,
-) -> Result<(), EncodeError> {
-    match message {
-        Message::RegisterRequest { phone } => put_phone(out, "RegisterRequest.phone", phone),
-        Message::RegisterSubmit { phone, public_key, proof } => {
-            put_phone(out, "RegisterSubmit.phone", phone)?;
-            put_value(out, PUBLIC_KEY, "RegisterSubmit.public_key", public_key)?;
-            put_proof(out, wire, proof)
+// Each wire layout is declared once below; `layout!` and `messages!` derive the encoder (the
+// `put`s) and the decoder (the `get`s) from the one field list. Fields are read in declaration
+// order because a struct literal's field expressions are evaluated in source order.
+
+/// A field's name in errors: `Type.field` (`Sealed.iv`), or `Variant.field` (`Data.to`) for a
+/// message's own fields.
+macro_rules! name {
+    ($owner:ident, $field:ident) => {
+        concat!(stringify!($owner), ".", stringify!($field))
+    };
+}
+
+/// Declares a nested layout: a marker type `$layout` and its value `$name`, a [`Field`] for
+/// `$ty`. A struct is the same on both wires; an enum has one variant per [`Wire`], named
+/// alike, and encoding a variant on the other wire is [`EncodeError::WrongLayout`]. The
+/// fields are named by `$ty`, whichever message holds them, so the name passed in is unused.
+macro_rules! layout {
+    ($(#[$doc:meta])* $name:ident: $layout:ident = struct $ty:ident {
+        $($field:ident: $kind:ident),+ $(,)?
+    }) => {
+        $(#[$doc])*
+        const $name: $layout = $layout;
+        struct $layout;
+
+        impl<S: Suite<Value = Bytes>> Field<$ty<S>> for $layout {
+            fn put(
+                self, out: &mut Vec<u8>, wire: Wire, _: &'static str, value: &$ty<S>,
+            ) -> Result<(), EncodeError> {
+                let $ty { $($field),+ } = value;
+                $($kind.put(out, wire, name!($ty, $field), $field)?;)+
+                Ok(())
+            }
+
+            fn get(
+                self, input: &mut Reader<'_>, wire: Wire, _: &'static str,
+            ) -> Result<$ty<S>, DecodeError> {
+                Ok($ty { $($field: $kind.get(input, wire, name!($ty, $field))?),+ })
+            }
         }
-        Message::RegisterResult { entry } | Message::PeerKey { entry } => put_entry(out, entry),
-        Message::KeyRequest { peer } => put_phone(out, "KeyRequest.peer", peer),
-        Message::KeyTransport { to, transport } => {
-            put_phone(out, "KeyTransport.to", to)?;
-            put_transport(out, transport)
+    };
+    ($(#[$doc:meta])* $name:ident: $layout:ident = enum $ty:ident {
+        $($variant:ident { $($field:ident: $kind:ident),+ $(,)? }),+ $(,)?
+    }) => {
+        $(#[$doc])*
+        const $name: $layout = $layout;
+        struct $layout;
+
+        impl<S: Suite<Value = Bytes>> Field<$ty<S>> for $layout {
+            fn put(
+                self, out: &mut Vec<u8>, wire: Wire, _: &'static str, value: &$ty<S>,
+            ) -> Result<(), EncodeError> {
+                match (wire, value) {
+                    $((Wire::$variant, $ty::$variant { $($field),+ }) => {
+                        $($kind.put(out, wire, name!($ty, $field), $field)?;)+
+                        Ok(())
+                    })+
+                    $((_, $ty::$variant { .. }) => Err(EncodeError::WrongLayout {
+                        wire,
+                        body: concat!(stringify!($ty), "::", stringify!($variant)),
+                    }),)+
+                }
+            }
+
+            fn get(
+                self, input: &mut Reader<'_>, wire: Wire, _: &'static str,
+            ) -> Result<$ty<S>, DecodeError> {
+                Ok(match wire {
+                    $(Wire::$variant => $ty::$variant {
+                        $($field: $kind.get(input, wire, name!($ty, $field))?),+
+                    },)+
+                })
+            }
         }
-        Message::KeyDelivery { from, transport } => {
-            put_entry(out, from)?;
-            put_transport(out, transport)
+    };
+}
+
+/// Declares every message's layout after the header: `put_message` and `get_message`, one
+/// arm per [`MessageType`], each field named `Variant.field`.
+macro_rules! messages {
+    ($($variant:ident { $($field:ident: $kind:ident),+ $(,)? }),+ $(,)?) => {
+        fn put_message<S: Suite<Value = Bytes>>(
+            out: &mut Vec<u8>,
+            wire: Wire,
+            message: &Message<S>,
+        ) -> Result<(), EncodeError> {
+            match message {
+                $(Message::$variant { $($field),+ } => {
+                    $($kind.put(out, wire, name!($variant, $field), $field)?;)+
+                })+
+            }
+            Ok(())
         }
-        Message::Data { to: peer, sealed } | Message::DataDelivery { from: peer, sealed } => {
-            let field = if matches!(message, Message::Data { .. }) { "Data.to" } else { "DataDelivery.from" };
-            put_phone(out, field, peer)?;
-            put_sealed(out, wire, sealed)
+
+        fn get_message<S: Suite<Value = Bytes>>(
+            input: &mut Reader<'_>,
+            wire: Wire,
+            kind: MessageType,
+        ) -> Result<Message<S>, DecodeError> {
+            Ok(match kind {
+                $(MessageType::$variant => Message::$variant {
+                    $($field: $kind.get(input, wire, name!($variant, $field))?),+
+                },)+
+            })
         }
-        Message::Ack { to: peer, ack } | Message::AckDelivery { from: peer, ack } => {
-            let field = if matches!(message, Message::Ack { .. }) { "Ack.to" } else { "AckDelivery.from" };
-            put_phone(out, field, peer)?;
-            put_ack(out, wire, ack)
-        }
-        Message::Connect { phone } => put_phone(out, "Connect.phone", phone),
-        Message::Disconnect { phone } => put_phone(out, "Disconnect.phone", phone),
-        Message::Error { code } => put_code(out, "Error.code", *code),
+    };
+}
+
+layout! {
+    /// DirectoryEntry: phone, public key, signature (both versions).
+    ENTRY: EntryLayout = struct DirectoryEntry { phone: PHONE, public_key: PUBLIC_KEY, signature: SIGNATURE }
+}
+
+layout! {
+    /// Transport: RSA ciphertext, signature (both versions).
+    TRANSPORT: TransportLayout = struct Transport { ciphertext: RSA_CIPHERTEXT, signature: SIGNATURE }
+}
+
+layout! {
+    /// RegistrationProof: v1 tag; v2 sealed tag, possession.
+    PROOF: ProofLayout = enum RegistrationProof {
+        Seed { tag: TAG },
+        Hardened { sealed_tag: SEALED_TAG, possession: POSSESSION },
     }
 }
 
-fn get_message<S: Suite<Value = Bytes>>(
-    input: &mut Reader<'_>,
-    wire: Wire,
-    kind: MessageType,
-) -> Result<Message<S>, DecodeError> {
-    Ok(match kind {
-        MessageType::RegisterRequest => {
-            Message::RegisterRequest { phone: get_phone(input, "RegisterRequest.phone")? }
-        }
-        MessageType::RegisterSubmit => Message::RegisterSubmit {
-            phone: get_phone(input, "RegisterSubmit.phone")?,
-            public_key: get_value(input, PUBLIC_KEY, "RegisterSubmit.public_key")?,
-            proof: get_proof(input, wire)?,
-        },
-        MessageType::RegisterResult => Message::RegisterResult { entry: get_entry(input)? },
-        MessageType::KeyRequest => Message::KeyRequest { peer: get_phone(input, "KeyRequest.peer")? },
-        MessageType::PeerKey => Message::PeerKey { entry: get_entry(input)? },
-        MessageType::KeyTransport => Message::KeyTransport {
-            to: get_phone(input, "KeyTransport.to")?,
-            transport: get_transport(input)?,
-        },
-        MessageType::KeyDelivery => {
-            Message::KeyDelivery { from: get_entry(input)?, transport: get_transport(input)? }
-        }
-        MessageType::Data => {
-            Message::Data { to: get_phone(input, "Data.to")?, sealed: get_sealed(input, wire)? }
-        }
-        MessageType::DataDelivery => Message::DataDelivery {
-            from: get_phone(input, "DataDelivery.from")?,
-            sealed: get_sealed(input, wire)?,
-        },
-        MessageType::Ack => Message::Ack { to: get_phone(input, "Ack.to")?, ack: get_ack(input, wire)? },
-        MessageType::AckDelivery => {
-            Message::AckDelivery { from: get_phone(input, "AckDelivery.from")?, ack: get_ack(input, wire)? }
-        }
-        MessageType::Connect => Message::Connect { phone: get_phone(input, "Connect.phone")? },
-        MessageType::Disconnect => Message::Disconnect { phone: get_phone(input, "Disconnect.phone")? },
-        MessageType::Error => Message::Error { code: get_code(input, "Error.code")? },
-    })
-}
-
-/// DirectoryEntry: phone, public key, signature (both versions).
-fn put_entry<S: Suite<Value = Bytes>>(
-    out: &mut Vec<u8>,
-    entry: &DirectoryEntry<S>,
-) -> Result<(), EncodeError> {
-    put_phone(out, "DirectoryEntry.phone", &entry.phone)?;
-    put_value(out, PUBLIC_KEY, "DirectoryEntry.public_key", &entry.public_key)?;
-    put_value(out, SIGNATURE, "DirectoryEntry.signature", &entry.signature)
-}
-
-fn get_entry<S: Suite<Value = Bytes>>(input: &mut Reader<'_>) -> Result<DirectoryEntry<S>, DecodeError> {
-    Ok(DirectoryEntry {
-        phone: get_phone(input, "DirectoryEntry.phone")?,
-        public_key: get_value(input, PUBLIC_KEY, "DirectoryEntry.public_key")?,
-        signature: get_value(input, SIGNATURE, "DirectoryEntry.signature")?,
-    })
-}
-
-/// Transport: RSA ciphertext, signature (both versions).
-fn put_transport<S: Suite<Value = Bytes>>(
-    out: &mut Vec<u8>,
-    transport: &Transport<S>,
-) -> Result<(), EncodeError> {
-    put_value(out, RSA_CIPHERTEXT, "Transport.ciphertext", &transport.ciphertext)?;
-    put_value(out, SIGNATURE, "Transport.signature", &transport.signature)
-}
-
-fn get_transport<S: Suite<Value = Bytes>>(input: &mut Reader<'_>) -> Result<Transport<S>, DecodeError> {
-    Ok(Transport {
-        ciphertext: get_value(input, RSA_CIPHERTEXT, "Transport.ciphertext")?,
-        signature: get_value(input, SIGNATURE, "Transport.signature")?,
-    })
-}
-
-fn wrong_layout(wire: Wire, body: &'static str) -> EncodeError {
-    EncodeError::WrongLayout { wire, body }
-}
-
-/// RegistrationProof: v1 tag; v2 sealed tag, possession.
-fn put_proof<S: Suite<Value = Bytes>>(
-    out: &mut Vec<u8>,
-    wire: Wire,
-    proof: &RegistrationProof<S>,
-) -> Result<(), EncodeError> {
-    match (wire, proof) {
-        (Wire::Seed, RegistrationProof::Seed { tag }) => put_value(out, TAG, "RegistrationProof.tag", tag),
-        (Wire::Hardened, RegistrationProof::Hardened { sealed_tag, possession }) => {
-            put_value(out, SEALED_TAG, "RegistrationProof.sealed_tag", sealed_tag)?;
-            put_value(out, POSSESSION, "RegistrationProof.possession", possession)
-        }
-        (_, RegistrationProof::Seed { .. }) => Err(wrong_layout(wire, "RegistrationProof::Seed")),
-        (_, RegistrationProof::Hardened { .. }) => Err(wrong_layout(wire, "RegistrationProof::Hardened")),
+layout! {
+    /// Sealed: v1 IV, ciphertext, MAC; v2 session id, seq, IV, ciphertext, MAC.
+    SEALED: SealedLayout = enum Sealed {
+        Seed { iv: IV, ciphertext: AES_CIPHERTEXT, mac: MAC },
+        Hardened { session: SESSION_ID, seq: SEQ, iv: IV, ciphertext: AES_CIPHERTEXT, mac: MAC },
     }
 }
 
-fn get_proof<S: Suite<Value = Bytes>>(
-    input: &mut Reader<'_>,
-    wire: Wire,
-) -> Result<RegistrationProof<S>, DecodeError> {
-    Ok(match wire {
-        Wire::Seed => RegistrationProof::Seed { tag: get_value(input, TAG, "RegistrationProof.tag")? },
-        Wire::Hardened => RegistrationProof::Hardened {
-            sealed_tag: get_value(input, SEALED_TAG, "RegistrationProof.sealed_tag")?,
-            possession: get_value(input, POSSESSION, "RegistrationProof.possession")?,
-        },
-    })
-}
-
-/// Sealed: v1 IV, ciphertext, MAC; v2 session id, seq, IV, ciphertext, MAC.
-fn put_sealed<S: Suite<Value = Bytes>>(
-    out: &mut Vec<u8>,
-    wire: Wire,
-    sealed: &Sealed<S>,
-) -> Result<(), EncodeError> {
-    match (wire, sealed) {
-        (Wire::Seed, Sealed::Seed { iv, ciphertext, mac }) => {
-            put_value(out, IV, "Sealed.iv", iv)?;
-            put_value(out, AES_CIPHERTEXT, "Sealed.ciphertext", ciphertext)?;
-            put_value(out, MAC, "Sealed.mac", mac)
-        }
-        (Wire::Hardened, Sealed::Hardened { session, seq, iv, ciphertext, mac }) => {
-            put_value(out, SESSION_ID, "Sealed.session", session)?;
-            put_seq(out, "Sealed.seq", *seq)?;
-            put_value(out, IV, "Sealed.iv", iv)?;
-            put_value(out, AES_CIPHERTEXT, "Sealed.ciphertext", ciphertext)?;
-            put_value(out, MAC, "Sealed.mac", mac)
-        }
-        (_, Sealed::Seed { .. }) => Err(wrong_layout(wire, "Sealed::Seed")),
-        (_, Sealed::Hardened { .. }) => Err(wrong_layout(wire, "Sealed::Hardened")),
+layout! {
+    /// Ack: v1 text, MAC; v2 session id, seq, the acknowledged message's MAC tag, MAC.
+    ACK: AckLayout = enum Ack {
+        Seed { text: ACK_TEXT, mac: MAC },
+        Hardened { session: SESSION_ID, seq: SEQ, tag: MAC, mac: MAC },
     }
 }
 
-fn get_sealed<S: Suite<Value = Bytes>>(input: &mut Reader<'_>, wire: Wire) -> Result<Sealed<S>, DecodeError> {
-    Ok(match wire {
-        Wire::Seed => Sealed::Seed {
-            iv: get_value(input, IV, "Sealed.iv")?,
-            ciphertext: get_value(input, AES_CIPHERTEXT, "Sealed.ciphertext")?,
-            mac: get_value(input, MAC, "Sealed.mac")?,
-        },
-        Wire::Hardened => Sealed::Hardened {
-            session: get_value(input, SESSION_ID, "Sealed.session")?,
-            seq: get_seq(input, "Sealed.seq")?,
-            iv: get_value(input, IV, "Sealed.iv")?,
-            ciphertext: get_value(input, AES_CIPHERTEXT, "Sealed.ciphertext")?,
-            mac: get_value(input, MAC, "Sealed.mac")?,
-        },
-    })
-}
-
-/// Ack: v1 text, MAC; v2 session id, seq, the acknowledged message's MAC tag, MAC.
-fn put_ack<S: Suite<Value = Bytes>>(out: &mut Vec<u8>, wire: Wire, ack: &Ack<S>) -> Result<(), EncodeError> {
-    match (wire, ack) {
-        (Wire::Seed, Ack::Seed { text, mac }) => {
-            put_value(out, ACK_TEXT, "Ack.text", text)?;
-            put_value(out, MAC, "Ack.mac", mac)
-        }
-        (Wire::Hardened, Ack::Hardened { session, seq, tag, mac }) => {
-            put_value(out, SESSION_ID, "Ack.session", session)?;
-            put_seq(out, "Ack.seq", *seq)?;
-            put_value(out, MAC, "Ack.tag", tag)?;
-            put_value(out, MAC, "Ack.mac", mac)
-        }
-        (_, Ack::Seed { .. }) => Err(wrong_layout(wire, "Ack::Seed")),
-        (_, Ack::Hardened { .. }) => Err(wrong_layout(wire, "Ack::Hardened")),
-    }
-}
-
-fn get_ack<S: Suite<Value = Bytes>>(input: &mut Reader<'_>, wire: Wire) -> Result<Ack<S>, DecodeError> {
-    Ok(match wire {
-        Wire::Seed => Ack::Seed {
-            text: get_value(input, ACK_TEXT, "Ack.text")?,
-            mac: get_value(input, MAC, "Ack.mac")?,
-        },
-        Wire::Hardened => Ack::Hardened {
-            session: get_value(input, SESSION_ID, "Ack.session")?,
-            seq: get_seq(input, "Ack.seq")?,
-            tag: get_value(input, MAC, "Ack.tag")?,
-            mac: get_value(input, MAC, "Ack.mac")?,
-        },
-    })
+messages! {
+    RegisterRequest { phone: PHONE },
+    RegisterSubmit { phone: PHONE, public_key: PUBLIC_KEY, proof: PROOF },
+    RegisterResult { entry: ENTRY },
+    KeyRequest { peer: PHONE },
+    PeerKey { entry: ENTRY },
+    KeyTransport { to: PHONE, transport: TRANSPORT },
+    KeyDelivery { from: ENTRY, transport: TRANSPORT },
+    Data { to: PHONE, sealed: SEALED },
+    DataDelivery { from: PHONE, sealed: SEALED },
+    Ack { to: PHONE, ack: ACK },
+    AckDelivery { from: PHONE, ack: ACK },
+    Connect { phone: PHONE },
+    Disconnect { phone: PHONE },
+    Error { code: CODE },
 }

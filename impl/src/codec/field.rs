@@ -1,7 +1,7 @@
 //! Field kinds: each declares its framing (prefix width or fixed size) and bounds once, and
-//! both directions use that declaration.
+//! both directions use that declaration through [`Field`].
 
-use ee2e_spec::{ErrorCode, Phone};
+use ee2e_spec::{ErrorCode, Phone, Wire};
 
 use super::{DecodeError, EncodeError};
 use crate::value::Bytes;
@@ -83,7 +83,7 @@ impl Kind {
     }
 
     /// Appends `value` framed as this kind, or says why it cannot be.
-    pub(super) fn put(self, out: &mut Vec<u8>, field: &'static str, value: &[u8]) -> Result<(), EncodeError> {
+    fn put_bytes(self, out: &mut Vec<u8>, field: &'static str, value: &[u8]) -> Result<(), EncodeError> {
         let len = value.len();
         match self.shape {
             Shape::Prefixed { prefix, min, max } => {
@@ -111,11 +111,7 @@ impl Kind {
     }
 
     /// Reads a field of this kind.
-    pub(super) fn get<'a>(
-        self,
-        input: &mut Reader<'a>,
-        field: &'static str,
-    ) -> Result<&'a [u8], DecodeError> {
+    fn get_bytes<'a>(self, input: &mut Reader<'a>, field: &'static str) -> Result<&'a [u8], DecodeError> {
         let len = match self.shape {
             Shape::Prefixed { prefix, min, max } => {
                 let raw = input.take(prefix.width(), field)?;
@@ -166,58 +162,72 @@ pub(super) const SEQ: Kind = Kind::fixed(8);
 /// An error code: one byte.
 pub(super) const CODE: Kind = Kind::fixed(1);
 
-/// Appends a phone number.
-pub(super) fn put_phone(out: &mut Vec<u8>, field: &'static str, phone: &Phone) -> Result<(), EncodeError> {
-    PHONE.put(out, field, phone.as_bytes())
+/// How a value is written and read as one field: a [`Kind`] for a leaf (a byte string, a
+/// phone, a sequence number, an error code), or a nested layout declared in `codec.rs`. Both
+/// directions come from the one implementation.
+pub(super) trait Field<T> {
+    /// Appends `value` as the field `name` of the `wire` layout.
+    fn put(self, out: &mut Vec<u8>, wire: Wire, name: &'static str, value: &T) -> Result<(), EncodeError>;
+
+    /// Reads the field `name` of the `wire` layout.
+    fn get(self, input: &mut Reader<'_>, wire: Wire, name: &'static str) -> Result<T, DecodeError>;
 }
 
-/// Reads and validates a phone number.
-pub(super) fn get_phone(input: &mut Reader<'_>, field: &'static str) -> Result<Phone, DecodeError> {
-    let text = PHONE.get(input, field)?;
-    Phone::from_bytes(text).map_err(|_| DecodeError::InvalidPhone { field })
+// A leaf's framing is the same on both wires, so the leaves ignore `wire`.
+
+/// A byte-string value; wire values are public.
+impl Field<Bytes> for Kind {
+    fn put(self, out: &mut Vec<u8>, _: Wire, name: &'static str, value: &Bytes) -> Result<(), EncodeError> {
+        self.put_bytes(out, name, value.as_slice())
+    }
+
+    fn get(self, input: &mut Reader<'_>, _: Wire, name: &'static str) -> Result<Bytes, DecodeError> {
+        self.get_bytes(input, name).map(Bytes::public)
+    }
 }
 
-/// Appends a byte-string value as `kind`.
-pub(super) fn put_value(
-    out: &mut Vec<u8>,
-    kind: Kind,
-    field: &'static str,
-    value: &Bytes,
-) -> Result<(), EncodeError> {
-    kind.put(out, field, value.as_slice())
+/// A phone number, validated as E.164 when read.
+impl Field<Phone> for Kind {
+    fn put(self, out: &mut Vec<u8>, _: Wire, name: &'static str, phone: &Phone) -> Result<(), EncodeError> {
+        self.put_bytes(out, name, phone.as_bytes())
+    }
+
+    fn get(self, input: &mut Reader<'_>, _: Wire, name: &'static str) -> Result<Phone, DecodeError> {
+        let text = self.get_bytes(input, name)?;
+        Phone::from_bytes(text).map_err(|_| DecodeError::InvalidPhone { field: name })
+    }
 }
 
-/// Reads a byte-string value of `kind`; wire values are public.
-pub(super) fn get_value(
-    input: &mut Reader<'_>,
-    kind: Kind,
-    field: &'static str,
-) -> Result<Bytes, DecodeError> {
-    kind.get(input, field).map(Bytes::public)
+/// A sequence number, big-endian.
+impl Field<u64> for Kind {
+    fn put(self, out: &mut Vec<u8>, _: Wire, name: &'static str, seq: &u64) -> Result<(), EncodeError> {
+        self.put_bytes(out, name, &seq.to_be_bytes())
+    }
+
+    fn get(self, input: &mut Reader<'_>, _: Wire, name: &'static str) -> Result<u64, DecodeError> {
+        let bytes = self.get_bytes(input, name)?;
+        let mut be = [0u8; 8];
+        be.copy_from_slice(bytes);
+        Ok(u64::from_be_bytes(be))
+    }
 }
 
-/// Appends a sequence number.
-pub(super) fn put_seq(out: &mut Vec<u8>, field: &'static str, seq: u64) -> Result<(), EncodeError> {
-    SEQ.put(out, field, &seq.to_be_bytes())
-}
+/// An error code, one byte.
+impl Field<ErrorCode> for Kind {
+    fn put(
+        self,
+        out: &mut Vec<u8>,
+        _: Wire,
+        name: &'static str,
+        code: &ErrorCode,
+    ) -> Result<(), EncodeError> {
+        self.put_bytes(out, name, &[*code as u8])
+    }
 
-/// Reads a sequence number.
-pub(super) fn get_seq(input: &mut Reader<'_>, field: &'static str) -> Result<u64, DecodeError> {
-    let bytes = SEQ.get(input, field)?;
-    let mut be = [0u8; 8];
-    be.copy_from_slice(bytes);
-    Ok(u64::from_be_bytes(be))
-}
-
-/// Appends an error code.
-pub(super) fn put_code(out: &mut Vec<u8>, field: &'static str, code: ErrorCode) -> Result<(), EncodeError> {
-    CODE.put(out, field, &[code as u8])
-}
-
-/// Reads an error code.
-pub(super) fn get_code(input: &mut Reader<'_>, field: &'static str) -> Result<ErrorCode, DecodeError> {
-    let byte = CODE.get(input, field)?[0];
-    ErrorCode::from_u8(byte).ok_or(DecodeError::UnknownErrorCode { found: byte })
+    fn get(self, input: &mut Reader<'_>, _: Wire, name: &'static str) -> Result<ErrorCode, DecodeError> {
+        let byte = self.get_bytes(input, name)?[0];
+        ErrorCode::from_u8(byte).ok_or(DecodeError::UnknownErrorCode { found: byte })
+    }
 }
 
 /// A cursor over the bytes being decoded.
