@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use ee2e_spec::Profile;
 
 use super::report::{Report, duration};
-use crate::load::{self, LoadArgs};
+use ee2e_benches::load::{self, LoadConfig, Presence};
 
 /// Where the "before" figures come from.
 const BEFORE_SOURCE: &str = "main at commit 5aba5c9: the operations from its `benches/RESULTS.md` \
@@ -74,20 +74,15 @@ pub fn loads(runs: usize) -> Vec<LoadFigure> {
             let mut outcomes = Vec::new();
             let mut ok = true;
             for _ in 0..runs {
-                let args = LoadArgs {
+                let config = LoadConfig {
                     clients: 50,
                     messages: 50,
                     size: 1024,
                     peers: 1,
                     profile: Profile::HARDENED,
-                    store: None,
-                    both_stores: false,
-                    offline,
-                    churn: None,
+                    presence: if offline { Presence::Alternate } else { Presence::Always },
                     seed: 1,
                     pbkdf2_iterations: 1000,
-                    tcp: false,
-                    connections: 200,
                 };
                 let dir = match tempfile::tempdir() {
                     Ok(dir) => dir,
@@ -98,8 +93,19 @@ pub fn loads(runs: usize) -> Vec<LoadFigure> {
                     }
                 };
                 let path = dir.path().join("load.sqlite");
-                match load::run_once(&args, file.then_some(path.as_path())) {
+                match load::run(&config, file.then_some(path.as_path())) {
                     Ok(outcome) => {
+                        println!(
+                            "{:.0} msgs/s ({:.0} per CPU second), crypto share {:.0}%, {}",
+                            outcome.rate,
+                            outcome.cpu_rate,
+                            100.0 * outcome.crypto_share,
+                            if outcome.problems.is_empty() {
+                                "no loss".to_string()
+                            } else {
+                                format!("FAILED: {:?}", outcome.problems)
+                            }
+                        );
                         ok &= outcome.problems.is_empty();
                         outcomes.push(outcome);
                     }
