@@ -12,6 +12,7 @@ mod conn;
 pub mod driver;
 pub mod frame;
 pub mod host;
+pub mod load;
 pub mod mitm;
 mod router;
 pub mod server;
