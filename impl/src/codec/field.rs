@@ -58,19 +58,19 @@ pub(super) enum Shape {
 
 /// A field kind: a byte string framed by a [`Shape`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Kind {
+pub(super) struct FieldKind {
     /// The framing.
     pub(super) shape: Shape,
 }
 
-impl Kind {
-    const fn prefixed(prefix: Prefix, min: usize, max: usize) -> Kind {
+impl FieldKind {
+    const fn prefixed(prefix: Prefix, min: usize, max: usize) -> FieldKind {
         assert!(max <= prefix.limit() && min <= max);
-        Kind { shape: Shape::Prefixed { prefix, min, max } }
+        FieldKind { shape: Shape::Prefixed { prefix, min, max } }
     }
 
-    const fn fixed(len: usize) -> Kind {
-        Kind { shape: Shape::Fixed { len } }
+    const fn fixed(len: usize) -> FieldKind {
+        FieldKind { shape: Shape::Fixed { len } }
     }
 
     /// The encoded size of a field of this kind carrying `len` bytes.
@@ -134,35 +134,35 @@ impl Kind {
 pub(super) const PHONE_MAX: usize = 1 + ee2e_spec::limits::PHONE_MAX_DIGITS;
 
 /// A phone number: u8 length, ASCII text validated as E.164.
-pub(super) const PHONE: Kind = Kind::prefixed(Prefix::U8, 0, PHONE_MAX);
+pub(super) const PHONE: FieldKind = FieldKind::prefixed(Prefix::U8, 0, PHONE_MAX);
 /// A SubjectPublicKeyInfo DER public key (not parsed here).
-pub(super) const PUBLIC_KEY: Kind = Kind::prefixed(Prefix::U16, 0, super::MAX_PUBLIC_KEY);
+pub(super) const PUBLIC_KEY: FieldKind = FieldKind::prefixed(Prefix::U16, 0, super::MAX_PUBLIC_KEY);
 /// An RSA signature (directory entry, key transport).
-pub(super) const SIGNATURE: Kind = Kind::prefixed(Prefix::U16, 1, super::MAX_RSA_VALUE);
+pub(super) const SIGNATURE: FieldKind = FieldKind::prefixed(Prefix::U16, 1, super::MAX_RSA_VALUE);
 /// An RSA-OAEP ciphertext (key transport).
-pub(super) const RSA_CIPHERTEXT: Kind = Kind::prefixed(Prefix::U16, 1, super::MAX_RSA_VALUE);
+pub(super) const RSA_CIPHERTEXT: FieldKind = FieldKind::prefixed(Prefix::U16, 1, super::MAX_RSA_VALUE);
 /// The sealed registration tag (hardened).
-pub(super) const SEALED_TAG: Kind = Kind::prefixed(Prefix::U16, 1, super::MAX_RSA_VALUE);
+pub(super) const SEALED_TAG: FieldKind = FieldKind::prefixed(Prefix::U16, 1, super::MAX_RSA_VALUE);
 /// The proof of possession (hardened); empty when the profile omits it.
-pub(super) const POSSESSION: Kind = Kind::prefixed(Prefix::U16, 0, super::MAX_RSA_VALUE);
+pub(super) const POSSESSION: FieldKind = FieldKind::prefixed(Prefix::U16, 0, super::MAX_RSA_VALUE);
 /// An AES-256-CBC ciphertext.
-pub(super) const AES_CIPHERTEXT: Kind = Kind::prefixed(Prefix::U32, 0, super::MAX_CIPHERTEXT);
+pub(super) const AES_CIPHERTEXT: FieldKind = FieldKind::prefixed(Prefix::U32, 0, super::MAX_CIPHERTEXT);
 /// The seed ACK text.
-pub(super) const ACK_TEXT: Kind = Kind::prefixed(Prefix::U8, 0, super::MAX_ACK_TEXT);
+pub(super) const ACK_TEXT: FieldKind = FieldKind::prefixed(Prefix::U8, 0, super::MAX_ACK_TEXT);
 /// The seed registration tag, an HMAC-SHA-256 output.
-pub(super) const TAG: Kind = Kind::fixed(32);
+pub(super) const TAG: FieldKind = FieldKind::fixed(32);
 /// An AES-CBC initialisation vector.
-pub(super) const IV: Kind = Kind::fixed(16);
+pub(super) const IV: FieldKind = FieldKind::fixed(16);
 /// An HMAC-SHA-256 output.
-pub(super) const MAC: Kind = Kind::fixed(32);
+pub(super) const MAC: FieldKind = FieldKind::fixed(32);
 /// A hardened session id (SHA-256 output).
-pub(super) const SESSION_ID: Kind = Kind::fixed(32);
+pub(super) const SESSION_ID: FieldKind = FieldKind::fixed(32);
 /// A sequence number: u64 big-endian.
-pub(super) const SEQ: Kind = Kind::fixed(8);
+pub(super) const SEQ: FieldKind = FieldKind::fixed(8);
 /// An error code: one byte.
-pub(super) const CODE: Kind = Kind::fixed(1);
+pub(super) const CODE: FieldKind = FieldKind::fixed(1);
 
-/// How a value is written and read as one field: a [`Kind`] for a leaf (a byte string, a
+/// How a value is written and read as one field: a [`FieldKind`] for a leaf (a byte string, a
 /// phone, a sequence number, an error code), or a nested layout declared in `codec.rs`. Both
 /// directions come from the one implementation.
 pub(super) trait Field<T> {
@@ -176,7 +176,7 @@ pub(super) trait Field<T> {
 // A leaf's framing is the same on both wires, so the leaves ignore `wire`.
 
 /// A byte-string value; wire values are public.
-impl Field<Bytes> for Kind {
+impl Field<Bytes> for FieldKind {
     fn put(self, out: &mut Vec<u8>, _: Wire, name: &'static str, value: &Bytes) -> Result<(), EncodeError> {
         self.put_bytes(out, name, value.as_slice())
     }
@@ -187,7 +187,7 @@ impl Field<Bytes> for Kind {
 }
 
 /// A phone number, validated as E.164 when read.
-impl Field<Phone> for Kind {
+impl Field<Phone> for FieldKind {
     fn put(self, out: &mut Vec<u8>, _: Wire, name: &'static str, phone: &Phone) -> Result<(), EncodeError> {
         self.put_bytes(out, name, phone.as_bytes())
     }
@@ -199,7 +199,7 @@ impl Field<Phone> for Kind {
 }
 
 /// A sequence number, big-endian.
-impl Field<u64> for Kind {
+impl Field<u64> for FieldKind {
     fn put(self, out: &mut Vec<u8>, _: Wire, name: &'static str, seq: &u64) -> Result<(), EncodeError> {
         self.put_bytes(out, name, &seq.to_be_bytes())
     }
@@ -213,7 +213,7 @@ impl Field<u64> for Kind {
 }
 
 /// An error code, one byte.
-impl Field<ErrorCode> for Kind {
+impl Field<ErrorCode> for FieldKind {
     fn put(
         self,
         out: &mut Vec<u8>,

@@ -5,7 +5,7 @@ use ee2e_spec::{
     Ack, DirectoryEntry, ErrorCode, Message, MessageType, Phone, RegistrationProof, Sealed, Transport, Wire,
 };
 
-use super::field::{self, Kind, Shape};
+use super::field::{self, FieldKind, Shape};
 use super::*;
 use crate::value::Bytes;
 
@@ -93,7 +93,7 @@ fn sample(kind: MessageType, wire: Wire) -> M {
 
 /// The expected size of [`sample`], from the field kinds' declarations.
 fn expected_len(kind: MessageType, wire: Wire) -> usize {
-    let len = |kind: Kind, n: usize| kind.encoded_len(n);
+    let len = |kind: FieldKind, n: usize| kind.encoded_len(n);
     let phone = |text: &str| len(field::PHONE, text.len());
     let entry = |text: &str| phone(text) + len(field::PUBLIC_KEY, KEY_LEN) + len(field::SIGNATURE, RSA_LEN);
     let transport = len(field::RSA_CIPHERTEXT, RSA_LEN) + len(field::SIGNATURE, RSA_LEN);
@@ -671,7 +671,7 @@ fn decoded_values_are_public() {
 
 #[test]
 fn field_kinds_declare_their_framing() {
-    let prefixed = |kind: Kind| match kind.shape {
+    let prefixed = |kind: FieldKind| match kind.shape {
         Shape::Prefixed { prefix, min, max } => (prefix.width(), min, max),
         Shape::Fixed { len } => panic!("fixed {len}"),
     };
