@@ -16,12 +16,15 @@
 //! - [`raw`]: the bare primitives (AES-256-CBC, HMAC-SHA-256, SHA-256) as `openssl speed`
 //!   measures them, for the comparison;
 //! - [`timing`]: the in-process timing loop of `ee2e bench compare` and `ee2e load`;
+//! - [`compare`]: `ee2e bench compare` and `ee2e bench results`, our operations against
+//!   OpenSSL's and the report `benches/RESULTS.md`;
 //! - [`load`]: the in-process load harness of `ee2e load` and `ee2e bench results`, with its
 //!   no-loss check.
 //!
 //! Fixture keys come from `ee2e-fixtures` (test keys, never generated here).
 #![deny(missing_docs)]
 
+pub mod compare;
 pub mod load;
 pub mod raw;
 pub mod timing;

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ee2e_benches::timing::{Clock, Plan, Stats};
+use crate::timing::{Clock, Plan, Stats};
 
 use super::openssl::OpenSsl;
 

@@ -5,10 +5,10 @@
 
 use std::hint::black_box;
 
+use crate::{FixtureError, RSA_BITS, plaintext};
 use ee2e::Bytes;
 use ee2e::suite::seeded_rng;
 use ee2e::suites::{BytesSuite, SuiteKind, SuiteTask, SuiteUnavailable};
-use ee2e_benches::{FixtureError, RSA_BITS, plaintext};
 use ee2e_spec::{Fresh, Input, SigScheme};
 
 use super::openssl::Op;
@@ -164,6 +164,6 @@ impl SuiteTask for Rows {
 
 /// The benchmark key of `bits` bits, loaded into suite `S`.
 fn key<S: BytesSuite>(bits: usize) -> Result<S::PrivateKey, FixtureError> {
-    let (key, _) = ee2e_benches::key_pair(bits)?;
+    let (key, _) = crate::key_pair(bits)?;
     S::private_key_from_pem(&key.to_pkcs8_pem()).map_err(|e| FixtureError::Server(e.to_string()))
 }

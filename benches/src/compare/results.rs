@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use ee2e_spec::Profile;
 
 use super::report::{Report, duration};
-use ee2e_benches::load::{self, LoadConfig, Presence};
+use crate::load::{self, LoadConfig, Presence};
 
 /// Where the "before" figures come from.
 const BEFORE_SOURCE: &str = "main at commit 5aba5c9: the operations from its `benches/RESULTS.md` \
@@ -66,11 +66,11 @@ const LOADS: [(&str, bool, bool, Before); 3] = [
 ];
 
 /// Runs every load configuration `runs` times (50 clients × 50 messages of 1 KiB, hardened).
-pub fn loads(runs: usize) -> Vec<LoadFigure> {
+pub fn loads(runs: usize, out: &mut dyn FnMut(&str)) -> Vec<LoadFigure> {
     LOADS
         .iter()
         .map(|&(name, offline, file, before)| {
-            println!("\n== load: {name}, {runs} run(s)");
+            out(&format!("\n== load: {name}, {runs} run(s)"));
             let mut outcomes = Vec::new();
             let mut ok = true;
             for _ in 0..runs {
@@ -87,7 +87,7 @@ pub fn loads(runs: usize) -> Vec<LoadFigure> {
                 let dir = match tempfile::tempdir() {
                     Ok(dir) => dir,
                     Err(error) => {
-                        eprintln!("ee2e bench results: cannot create a temporary directory: {error}");
+                        out(&format!("bench results: cannot create a temporary directory: {error}"));
                         ok = false;
                         continue;
                     }
@@ -95,7 +95,7 @@ pub fn loads(runs: usize) -> Vec<LoadFigure> {
                 let path = dir.path().join("load.sqlite");
                 match load::run(&config, file.then_some(path.as_path())) {
                     Ok(outcome) => {
-                        println!(
+                        out(&format!(
                             "{:.0} msgs/s ({:.0} per CPU second), crypto share {:.0}%, {}",
                             outcome.rate,
                             outcome.cpu_rate,
@@ -105,12 +105,12 @@ pub fn loads(runs: usize) -> Vec<LoadFigure> {
                             } else {
                                 format!("FAILED: {:?}", outcome.problems)
                             }
-                        );
+                        ));
                         ok &= outcome.problems.is_empty();
                         outcomes.push(outcome);
                     }
                     Err(error) => {
-                        eprintln!("ee2e bench results: load {name}: {error}");
+                        out(&format!("bench results: load {name}: {error}"));
                         ok = false;
                     }
                 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use ee2e_benches::timing::{Clock, median};
+use crate::timing::{Clock, median};
 
 /// One OpenSSL measurement, as time per operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
