@@ -93,7 +93,7 @@ impl LoadConfig {
         let bad = |what: String| Err(LoadError::Config(what));
         if !(2..=MAX_CLIENTS).contains(&self.clients) {
             return bad(format!(
-                "{} clients: a load needs from 2 to {MAX_CLIENTS} (one fixture client key each)",
+                "{} clients: a load needs from 2 to {MAX_CLIENTS}: at least two talk, and at most {MAX_CLIENTS} because each client takes one of the {MAX_CLIENTS} fixture client keys",
                 self.clients
             ));
         }
@@ -106,14 +106,14 @@ impl LoadConfig {
         }
         if !(HEADER..=MAX_SIZE).contains(&self.size) {
             return bad(format!(
-                "{} bytes: the size must be from {HEADER} (the load header) to {MAX_SIZE}",
+                "{} bytes: the size must be from {HEADER} (the load header) to {MAX_SIZE} (1 MiB)",
                 self.size
             ));
         }
         if let Presence::Churn(p) = self.presence
             && !(0.0..=1.0).contains(&p)
         {
-            return bad(format!("churn {p}: a probability from 0 to 1"));
+            return bad(format!("churn {p}: the churn is a probability from 0 to 1"));
         }
         Ok(())
     }

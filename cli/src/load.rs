@@ -6,20 +6,20 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use ee2e_benches::load::{self, HEADER, LoadConfig, MAX_CLIENTS, MAX_SIZE, Outcome, Presence};
+use ee2e_benches::load::{self, LoadConfig, Outcome, Presence};
 use ee2e_spec::{Params, Profile};
 
 /// Arguments of `ee2e load`.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
     /// Number of clients, 2 to 64 (one fixture key each).
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = parse_clients)]
+    #[arg(long, value_name = "N", default_value_t = 10)]
     pub clients: usize,
     /// Messages each client sends.
     #[arg(long, value_name = "M", default_value_t = 100)]
     pub messages: usize,
     /// Plaintext size in bytes (16 to 1 MiB).
-    #[arg(long, value_name = "BYTES", default_value_t = 1024, value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
     pub size: usize,
     /// How many ring neighbours each client sends to, round-robin (1 to N−1).
     #[arg(long, value_name = "K", default_value_t = 1)]
@@ -41,7 +41,7 @@ pub struct LoadArgs {
     pub offline: bool,
     /// Presence churn: in every round each client is offline with this probability (0 to 1),
     /// at random; messages to it go through the server's offline queue. Overrides `--offline`.
-    #[arg(long, value_name = "P", value_parser = parse_churn)]
+    #[arg(long, value_name = "P")]
     pub churn: Option<f64>,
     /// Seed of the churn's random choices.
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -76,33 +76,6 @@ impl LoadArgs {
             seed: self.seed,
             pbkdf2_iterations: self.pbkdf2_iterations,
         }
-    }
-}
-
-fn parse_churn(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        _ => Err(format!("{text:?}: the churn is a probability from 0 to 1")),
-    }
-}
-
-fn parse_clients(text: &str) -> Result<usize, String> {
-    let n: usize = text.parse().map_err(|_| format!("{text:?} is not a number"))?;
-    match n {
-        0 | 1 => Err(format!("{n} client(s): a load needs at least 2")),
-        n if n > MAX_CLIENTS => Err(format!(
-            "{n} clients: at most {MAX_CLIENTS} (there are {MAX_CLIENTS} fixture client keys, one per client)"
-        )),
-        n => Ok(n),
-    }
-}
-
-fn parse_size(text: &str) -> Result<usize, String> {
-    let n: usize = text.parse().map_err(|_| format!("{text:?} is not a number"))?;
-    if (HEADER..=MAX_SIZE).contains(&n) {
-        Ok(n)
-    } else {
-        Err(format!("{n} bytes: the size must be from {HEADER} (the load header) to {MAX_SIZE} (1 MiB)"))
     }
 }
 
@@ -255,16 +228,32 @@ mod tests {
         assert_eq!(args(true, Some(0.5)).config().presence, Presence::Churn(0.5));
     }
 
+    /// The bounds are `LoadConfig::validate`'s; clap only parses the numbers.
     #[test]
     fn client_counts_sizes_and_churn_are_bounded() {
-        assert_eq!(parse_clients("64"), Ok(64));
-        assert!(parse_clients("65").unwrap_err().contains("at most 64"));
-        assert!(parse_clients("1").is_err());
-        assert!(parse_clients("x").is_err());
-        assert_eq!(parse_size("16"), Ok(16));
-        assert!(parse_size("15").is_err());
-        assert!(parse_size("1048577").is_err());
-        assert!(parse_churn("1.5").is_err() && parse_churn("-0.1").is_err() && parse_churn("x").is_err());
-        assert_eq!(parse_churn("0.25"), Ok(0.25));
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            load: LoadArgs,
+        }
+        let parse = |args: &[&str]| {
+            <Cli as clap::Parser>::try_parse_from(["load"].iter().chain(args)).map(|cli| cli.load.config())
+        };
+        let refusal = |args: &[&str]| match parse(args).expect("parses").validate() {
+            Err(error) => error.to_string(),
+            Ok(()) => panic!("{args:?} accepted"),
+        };
+        assert!(parse(&["--clients", "64"]).expect("parses").validate().is_ok());
+        assert!(refusal(&["--clients", "65"]).contains("at most 64"));
+        assert!(refusal(&["--clients", "1"]).contains("from 2"));
+        assert!(parse(&["--clients", "x"]).is_err());
+        assert!(parse(&["--size", "16"]).expect("parses").validate().is_ok());
+        assert!(refusal(&["--size", "15"]).contains("load header"));
+        assert!(refusal(&["--size", "1048577"]).contains("load header"));
+        for churn in ["--churn=1.5", "--churn=-0.1"] {
+            assert!(refusal(&[churn]).contains("probability"));
+        }
+        assert!(parse(&["--churn", "x"]).is_err());
+        assert_eq!(parse(&["--churn", "0.25"]).expect("parses").presence, Presence::Churn(0.25));
     }
 }

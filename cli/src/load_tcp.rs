@@ -5,15 +5,15 @@ use std::process::ExitCode;
 
 use ee2e::sqlite::SqliteStore;
 use ee2e_fixtures as fixtures;
-use ee2e_net::load::{self, MAX_CONNECTIONS, TcpLoad};
+use ee2e_net::load::{self, TcpLoad};
 use ee2e_spec::Params;
 
 use crate::load::LoadArgs;
 
 /// Runs the load; exit status 1 if anything was lost, duplicated or late.
 pub fn run(args: &LoadArgs) -> ExitCode {
-    if !(2..=MAX_CONNECTIONS).contains(&args.connections) {
-        eprintln!("ee2e load --tcp: --connections must be from 2 to {MAX_CONNECTIONS}");
+    if let Err(error) = load::check_connections(args.connections) {
+        eprintln!("ee2e load --tcp: --connections: {error}");
         return ExitCode::from(2);
     }
     let mut clients = Vec::with_capacity(args.connections);

@@ -128,12 +128,20 @@ struct Tally {
     refused: usize,
 }
 
+/// Checks the connection count against its bound, 2 to [`MAX_CONNECTIONS`]; [`run`] checks it
+/// too, and a caller checks it first to refuse a count before it builds that many clients.
+pub fn check_connections(n: usize) -> Result<(), TcpLoadError> {
+    if (2..=MAX_CONNECTIONS).contains(&n) {
+        Ok(())
+    } else {
+        Err(TcpLoadError::Config(format!("{n} connections: from 2 to {MAX_CONNECTIONS}")))
+    }
+}
+
 /// Runs the load against a server on `store`; the caller's tokio runtime drives it.
 pub async fn run(load: TcpLoad, store: SqliteStore) -> Result<TcpOutcome, TcpLoadError> {
     let n = load.clients.len();
-    if !(2..=MAX_CONNECTIONS).contains(&n) {
-        return Err(TcpLoadError::Config(format!("{n} connections: from 2 to {MAX_CONNECTIONS}")));
-    }
+    check_connections(n)?;
     let server_public = ConcreteSuite::public_key(&load.server_key);
     let host = Host::new(load.profile, load.params, load.server_key, store, os_rng());
     let otp = MapOtp::default();
