@@ -10,7 +10,7 @@
 //! of (e.g. seal 1 KiB = AES-256-CBC over the padded 1040 bytes + HMAC-SHA-256 over header
 //! and ciphertext). [`Report::markdown`] is `benches/RESULTS.md`, with the machine's
 //! description and every command run. The last group puts the concrete suites side by side,
-//! primitive by primitive, against the same OpenSSL operations ([`suites`]).
+//! primitive by primitive, against the same OpenSSL operations (module `suites`).
 
 mod openssl;
 mod report;

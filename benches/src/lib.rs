@@ -10,7 +10,7 @@
 //!   side (verify + decrypt), the spec's own [`KeyTransport::seal`] and [`KeyTransport::open`]
 //!   that the client state machine calls;
 //! - [`DirectoryFixture`]: the server's directory signature and a client's check of it, and a
-//!   server answering key lookups ([`DirectoryFixture::lookup`]);
+//!   server answering key lookups (`DirectoryFixture::lookup`);
 //! - [`RegistrationFixture`]: registration through the real state machines,
 //!   [`Client::otp_received`] on the client and [`Server::handle`] on the server;
 //! - [`raw`]: the bare primitives (AES-256-CBC, HMAC-SHA-256, SHA-256) as `openssl speed`

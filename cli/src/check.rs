@@ -1,12 +1,5 @@
 //! `ee2e check`: model-check profiles under threat models and print verdicts and attacks.
 
-mod json;
-mod markdown;
-pub mod stats;
-pub mod stories;
-mod table;
-pub mod text;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,16 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ee2e_model::check::{BoundOverrides, Outcome, Plan, Profiles, Scenarios, Threats};
-use ee2e_model::run::{RunOptions, RunReport, Search};
-use ee2e_model::{Config, Threat};
-use ee2e_spec::Fix;
+use ee2e_model::run::{RunOptions, Search};
+use ee2e_report::{json, markdown, stats, text};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Verdict table, counterexamples, statistics.
     Text,
-    /// One JSON object with every run (schema: `cli/schema/check-report.schema.json`).
+    /// One JSON object with every run (schema: `report/schema/check-report.schema.json`).
     Json,
     /// Every counterexample as a Mermaid sequence diagram.
     Mermaid,
@@ -40,7 +32,7 @@ pub struct CheckArgs {
     #[arg(long, default_value = "all")]
     pub profile: Profiles,
     /// `passive`, `network`, `sms`, `server`, `compromise`, `all`, or a comma-separated list.
-    #[arg(long, default_value = "network", long_help = threat_help())]
+    #[arg(long, default_value = "network", long_help = ee2e_report::threats_help())]
     pub threat: Threats,
     /// `registration`, `messaging`, `lifecycle`, `all`, or a comma-separated list.
     #[arg(long, default_value = "all")]
@@ -97,19 +89,6 @@ pub struct CheckArgs {
     pub stats_into: Option<PathBuf>,
 }
 
-/// The long help of `--threat`: each threat model and what it gives the attacker.
-pub fn threat_help() -> String {
-    let mut out = String::from(
-        "Threat model: one of the names below, `all`, or a comma-separated list. In every one the\n\
-         attacker is the network: it sees every message and delivers, drops, delays and reorders\n\
-         them.\n",
-    );
-    for t in Threat::ALL {
-        out.push_str(&format!("\n  {:<11} {}", t.name(), t.summary()));
-    }
-    out
-}
-
 /// The options every run of `args` uses (limits, progress, the Ctrl-C flag).
 pub fn run_options(args: &CheckArgs, interrupt: Arc<AtomicBool>) -> RunOptions {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -134,28 +113,10 @@ pub fn plan(args: &CheckArgs) -> Plan {
     }
 }
 
-/// The table of `--list-fixes`: erratum, name, what it changes, the profile that lacks it.
-pub fn fixes_table() -> String {
-    let mut out = String::from(
-        "Hardened fixes (SPEC.md, \"Errata\"); `--profile errata` checks each removed in turn.\n\n",
-    );
-    for f in Fix::ALL {
-        out.push_str(&format!(
-            "{:<3} {:<17} {}\n    --profile hardened-without-{} (or hardened-without-{})\n",
-            f.erratum(),
-            f.name(),
-            f.summary(),
-            f.name(),
-            f.erratum()
-        ));
-    }
-    out
-}
-
 /// Runs `ee2e check`.
 pub fn run(args: &CheckArgs) -> ExitCode {
     if args.list_fixes {
-        print!("{}", fixes_table());
+        print!("{}", ee2e_report::fixes_table());
         return ExitCode::SUCCESS;
     }
     // Output arguments are checked before hours of checking, not after.
@@ -181,7 +142,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         eprintln!("ee2e check: interrupted; finishing the report of what was explored");
     });
     let (runs, outcome) = plan(args).run(&run_options(args, interrupt));
-    let counterexamples = match stories::counterexamples(&runs) {
+    let counterexamples = match ee2e_report::counterexamples(&runs) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("ee2e check: cannot tell a counterexample: {e}");
@@ -189,7 +150,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         }
     };
     if let Some(dir) = &args.svg
-        && let Err(e) = write_svgs(dir, &runs, &counterexamples)
+        && let Err(e) = write_files(dir, ee2e_report::svg_files(&runs, &counterexamples))
     {
         eprintln!("ee2e check: cannot write SVG files to {}: {e}", dir.display());
         return ExitCode::from(2);
@@ -215,11 +176,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             }
         }
         Format::Json => println!("{}", json::report(&runs, &counterexamples, outcome)),
-        Format::Mermaid => {
-            for c in &counterexamples {
-                println!("{}", ee2e_model::mermaid::render(&title(c), &c.story));
-            }
-        }
+        Format::Mermaid => print!("{}", ee2e_report::mermaid(&counterexamples)),
         Format::Markdown => print!("{}", markdown::report(&runs, &counterexamples, outcome)),
     }
     match outcome {
@@ -243,40 +200,8 @@ fn writable_dir(dir: &std::path::Path) -> std::io::Result<()> {
     std::fs::remove_file(probe)
 }
 
-/// The title of a counterexample's diagrams.
-pub fn title(c: &stories::Counterexample) -> String {
-    let s = &c.story;
-    format!("{} violated — {} / {} / {}", c.property, s.profile, s.threat, s.scenario)
-}
-
-/// Writes one SVG per run and violated property, `<profile>-<threat>-<scenario>-<property>.svg`.
-fn write_svgs(
-    dir: &std::path::Path,
-    runs: &[(Config, RunReport)],
-    counterexamples: &[stories::Counterexample],
-) -> std::io::Result<()> {
+/// Writes each `(name, contents)` into `dir`.
+fn write_files(dir: &std::path::Path, files: Vec<(String, String)>) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    for (config, _) in runs {
-        let run = stories::run_name(config);
-        for c in counterexamples.iter().filter(|c| c.runs.contains(&run)) {
-            // The story of this run: the shared trace, with this run's names in the title.
-            let story = ee2e_model::story::Story {
-                profile: config.profile.name(),
-                threat: config.threat.name(),
-                scenario: config.scenario.name(),
-                expected: ee2e_model::spec_refs::expectation(config, c.property),
-                ..c.story.clone()
-            };
-            let title = format!("{} violated — {}", c.property, run);
-            let file = dir.join(format!(
-                "{}-{}-{}-{}.svg",
-                config.profile,
-                config.threat,
-                config.label(),
-                c.property
-            ));
-            std::fs::write(file, ee2e_model::svg::render(&title, &story))?;
-        }
-    }
-    Ok(())
+    files.into_iter().try_for_each(|(name, contents)| std::fs::write(dir.join(name), contents))
 }

@@ -38,7 +38,7 @@ pub struct ExploreArgs {
     #[arg(long, default_value = "seed")]
     pub profile: Profile,
     /// Threat model.
-    #[arg(long, default_value = "network", long_help = crate::check::threat_help())]
+    #[arg(long, default_value = "network", long_help = ee2e_report::threats_help())]
     pub threat: Threat,
     /// `registration`, `messaging` or `lifecycle`.
     #[arg(long, default_value = "messaging")]

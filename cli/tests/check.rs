@@ -16,7 +16,8 @@ fn ee2e(args: &[&str]) -> Output {
 fn report(out: &Output) -> serde_json::Value {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
     let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schema/check-report.schema.json")).expect("the schema is JSON");
+        serde_json::from_str(include_str!("../../report/schema/check-report.schema.json"))
+            .expect("the schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema");
     let errors: Vec<String> =
         validator.iter_errors(&json).map(|e| format!("{} at {}", e, e.instance_path())).collect();
@@ -27,7 +28,7 @@ fn report(out: &Output) -> serde_json::Value {
 #[test]
 fn the_schema_rejects_a_report_without_its_version_or_with_prose_bounds() {
     let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schema/check-report.schema.json")).expect("JSON");
+        serde_json::from_str(include_str!("../../report/schema/check-report.schema.json")).expect("JSON");
     let validator = jsonschema::validator_for(&schema).expect("valid schema");
     let good = serde_json::json!({
         "schemaVersion": 1, "tool": "ee2e", "version": "0.1.0", "outcome": "ok", "ok": true,

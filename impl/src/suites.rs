@@ -4,7 +4,7 @@
 //! values, the [`Rng`] stream, PKCS#8 PEM private keys. Code that runs on either (the
 //! conformance runner, the benchmarks) is generic over it and is handed the suite a user
 //! chose through [`SuiteKind::run`], which is the only place that knows which suites this
-//! build has: [`ConcreteSuite`] always, [`AwsLcSuite`](crate::suite_aws_lc::AwsLcSuite) with
+//! build has: [`ConcreteSuite`] always, `AwsLcSuite` with
 //! the `aws-lc` feature (enabled by whichever crate of the build asks for it).
 
 use std::fmt;

@@ -312,7 +312,7 @@ pub fn peak_resident_bytes() -> Option<u64> {
 }
 
 /// Model-checks `config` exhaustively with stateright (breadth first, on `threads`), then
-/// finds the shortest trace of each discovery (see [`crate::trace`]).
+/// finds the shortest trace of each discovery (see [`crate::symbolic::shortest`]).
 pub fn run(config: Config, threads: usize) -> RunReport {
     run_with(config, &RunOptions::threads(threads))
 }

@@ -80,7 +80,7 @@ pub struct Wire {
 pub struct Ghost {
     /// Every OTP the server issued.
     pub otps: BTreeSet<Term>,
-    /// OTPs issued per phone (bounded by [`crate::config::MAX_OTPS_PER_PHONE`]).
+    /// OTPs issued per phone (bounded by the model's `MAX_OTPS_PER_PHONE`).
     pub issued: BTreeMap<Phone, u8>,
     /// Every (phone, key) the server registered.
     pub bound: BTreeSet<(Phone, Term)>,

@@ -230,7 +230,7 @@ impl FixRef {
     }
 }
 
-/// A trace as a story. See the [module documentation](self).
+/// A trace as a story: its numbered steps with what each sent, what E derived, the breach, the fix and the replay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Story {
     /// Profile name.

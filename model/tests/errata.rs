@@ -2,7 +2,7 @@
 //! property it protects (SPEC.md §12). This also shows the properties are not vacuous.
 
 use ee2e_model::properties::negation;
-use ee2e_model::trace::shortest;
+use ee2e_model::symbolic::shortest;
 use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
 use ee2e_spec::{Fix, Profile};
 

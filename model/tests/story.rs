@@ -2,9 +2,9 @@
 //! derived the secret, and SVG renderings that a real SVG library parses and draws inside
 //! their canvas.
 
+use ee2e_model::report::{DerivationRule, Fate, StepKind, Story, tell};
+use ee2e_model::report::{LIMITS_HEADING, anchor, erratum_ref};
 use ee2e_model::run::{Status, run};
-use ee2e_model::spec_refs::{LIMITS_HEADING, anchor, erratum_ref};
-use ee2e_model::story::{DerivationRule, Fate, StepKind, Story, tell};
 use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
 use ee2e_spec::{Fix, Profile};
 
@@ -103,7 +103,7 @@ fn a_trace_that_does_not_run_is_an_error() {
     .unwrap_err();
     assert_eq!(
         err,
-        ee2e_model::story::StoryError::StepRejected {
+        ee2e_model::report::StoryError::StepRejected {
             step: 2,
             action: "A enters the OTP from its SMS".into()
         }
@@ -167,7 +167,7 @@ fn an_honest_path_renders_without_a_breach() {
     let model = Ee2eModel::new(config).without_reduction();
     let story = tell(&model, &[ee2e_model::Action::StartSession { from: 1, peer: 2 }], None).expect("runs");
     assert_eq!((story.breach.clone(), story.expected.clone()), (None, None));
-    let svg = ee2e_model::svg::render("EE2E seed / network / messaging", &story);
+    let svg = ee2e_model::report::svg("EE2E seed / network / messaging", &story);
     check_svg("honest path", &svg);
     assert!(!svg.contains("<circle") && !svg.contains(" fails: "), "{svg}");
     assert!(svg.contains("1. A starts a session with B"), "{svg}");
@@ -179,7 +179,7 @@ fn every_seed_counterexample_renders_inside_its_canvas() {
     for scenario in [Scenario::Registration, Scenario::Messaging] {
         for (property, story) in stories(seed(scenario)) {
             let title = format!("{property} violated — seed / network / {}", scenario.name());
-            let svg = ee2e_model::svg::render(&title, &story);
+            let svg = ee2e_model::report::svg(&title, &story);
             assert!(svg.contains("viewBox=\"0 0 "), "{svg}");
             assert!(svg.contains(&property), "the title names the property");
             check_svg(&property, &svg);

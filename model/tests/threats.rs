@@ -3,7 +3,7 @@
 
 use ee2e_model::properties::negation;
 use ee2e_model::run::{Status, run};
-use ee2e_model::trace::shortest;
+use ee2e_model::symbolic::shortest;
 use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
 use ee2e_spec::Profile;
 

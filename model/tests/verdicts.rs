@@ -114,7 +114,7 @@ fn the_explorer_step_text_shows_the_violation_in_the_attack_state() {
     };
     let model = Ee2eModel::new(config).without_reduction();
     let init = model.init_states().remove(0);
-    let trace = ee2e_model::trace::shortest(
+    let trace = ee2e_model::symbolic::shortest(
         &model,
         &[("directory_binding", ee2e_model::properties::negation("directory_binding").expect("a property"))],
         100_000,
@@ -170,9 +170,9 @@ fn an_interrupt_stops_the_trace_search_and_the_run_reports_incomplete() {
     let model = Ee2eModel::new(config).without_reduction();
     let goal =
         [("directory_binding", ee2e_model::properties::negation("directory_binding").expect("a property"))];
-    let found = ee2e_model::trace::shortest_until(&model, &goal, 100_000, &AtomicBool::new(false));
+    let found = ee2e_model::symbolic::shortest_until(&model, &goal, 100_000, &AtomicBool::new(false));
     assert!(found[0].is_some(), "the seed attack is found when not stopped");
-    let stopped = ee2e_model::trace::shortest_until(&model, &goal, 100_000, &AtomicBool::new(true));
+    let stopped = ee2e_model::symbolic::shortest_until(&model, &goal, 100_000, &AtomicBool::new(true));
     assert!(stopped[0].is_none(), "a stopped search returns at once, without the trace");
 
     let options = RunOptions { interrupt: Arc::new(AtomicBool::new(true)), ..RunOptions::threads(1) };

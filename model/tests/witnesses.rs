@@ -2,9 +2,9 @@
 //! attacker-made message never witnesses one, and bounds that cannot exercise a property are
 //! recognised before checking (and the checker agrees).
 
-use ee2e_model::config::HONEST;
 use ee2e_model::properties::{ALL, Kind, not_exercisable};
 use ee2e_model::run::{Status, run, shortest_trace};
+use ee2e_model::symbolic::HONEST;
 use ee2e_model::view::is_attacker;
 use ee2e_model::{Action, Bounds, Config, Ee2eModel, Scenario, Threat};
 use ee2e_spec::Profile;
@@ -15,13 +15,13 @@ fn config(profile: Profile, scenario: Scenario, bounds: Bounds) -> Config {
 }
 
 /// The state `actions` lead to from the initial state.
-fn end_state(model: &Ee2eModel, actions: &[Action]) -> ee2e_model::state::State {
+fn end_state(model: &Ee2eModel, actions: &[Action]) -> ee2e_model::symbolic::State {
     actions.iter().fold(model.init_states().remove(0), |s, a| {
         model.next_state(&s, a.clone()).unwrap_or_else(|| panic!("{} is taken", model.format_action(a)))
     })
 }
 
-fn holds(name: &str, model: &Ee2eModel, state: &ee2e_model::state::State) -> bool {
+fn holds(name: &str, model: &Ee2eModel, state: &ee2e_model::symbolic::State) -> bool {
     (ALL.iter().find(|d| d.name == name).expect("known property").holds)(model, state)
 }
 

@@ -1,5 +1,5 @@
 //! The TCP front end (SPEC.md §2.5): accepts connections up to a limit, runs each
-//! ([`crate::conn`]) against the host thread ([`crate::router`]), and shuts down gracefully:
+//! (module `conn`) against the host thread (module `router`), and shuts down gracefully:
 //! no new connection, every open one told `Close(ShuttingDown)` once the frame it is handling
 //! is answered, the host thread's queue worked off, the store closed.
 

@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use ee2e::suite::seeded_rng;
 use ee2e::{Bytes, ConcreteSuite as C, PrivateKey, Rng};
 use ee2e_fixtures as fixtures;
-use ee2e_model::config::{A, B, E, SERVER};
-use ee2e_model::state::Sym;
-use ee2e_model::term::{Name, Node, Party, Purpose, Term};
+use ee2e_model::symbolic::Sym;
+use ee2e_model::symbolic::{A, B, E, SERVER};
+use ee2e_model::symbolic::{Name, Node, Party, Purpose, Term};
 use ee2e_spec::{Fresh, Input, Message, SigScheme, Suite};
 
 use super::brute::{self, BruteForce, OTP_SPACE};
@@ -430,5 +430,5 @@ impl Attacker {
 }
 
 fn party(p: Party) -> &'static str {
-    ee2e_model::config::party_name(p)
+    ee2e_model::symbolic::party_name(p)
 }

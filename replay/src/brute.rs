@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use ee2e::{Bytes, ConcreteSuite};
-use ee2e_model::term::Term;
+use ee2e_model::symbolic::Term;
 use ee2e_spec::Suite;
 use ee2e_spec::limits::PBKDF2_ITERATIONS;
 
@@ -73,7 +73,7 @@ fn constant_parts(term: &Term, secret: &Term, out: &mut Vec<Term>) {
         out.push(term.clone());
         return;
     }
-    use ee2e_model::term::Node;
+    use ee2e_model::symbolic::Node;
     match term.node() {
         Node::Hash(a) => constant_parts(a, secret, out),
         Node::Hmac(a, b) | Node::Pbkdf2(a, b) => {

@@ -56,13 +56,13 @@ use std::fmt;
 use ee2e::Bytes;
 use ee2e::codec;
 use ee2e::runtime::Envelope;
-use ee2e_model::config::{A, B, CLIENTS, E, owner, party_name, phone};
-use ee2e_model::model::Action;
+use ee2e_model::Action;
 use ee2e_model::properties::{ALL, Kind};
 use ee2e_model::run::{RunReport, Status, TRACE_SEARCH_LIMIT};
-use ee2e_model::state::{Packet, State};
-use ee2e_model::term::{Node, Purpose, Term};
-use ee2e_model::trace::{Goal, shortest};
+use ee2e_model::symbolic::{A, B, CLIENTS, E, owner, party_name, phone};
+use ee2e_model::symbolic::{Goal, shortest};
+use ee2e_model::symbolic::{Node, Purpose, Term};
+use ee2e_model::symbolic::{Packet, State};
 use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
 use ee2e_spec::{ClientError, MessageType, Phone, Profile, Rejection as Refused, ServerError, Store};
 use stateright::Model;
@@ -413,7 +413,7 @@ pub fn replay(attack: &Attack, profile: Profile) -> Result<Replay, ReplayError> 
     let mut att = Attacker::new(REPLAY_PBKDF2_ITERATIONS, ATTACKER_SEED).map_err(err)?;
     match attack.config.threat {
         Threat::Network | Threat::Passive | Threat::Sms | Threat::Compromise => {}
-        Threat::Server => att.hold_key(ee2e_model::config::SERVER).map_err(err)?,
+        Threat::Server => att.hold_key(ee2e_model::symbolic::SERVER).map_err(err)?,
     }
     let mut run = Run {
         attack,
@@ -644,7 +644,7 @@ impl Run<'_> {
                 None,
             ),
             Action::Tick => {
-                self.world.rt.advance(std::time::Duration::from_millis(ee2e_model::config::TICK_MS));
+                self.world.rt.advance(std::time::Duration::from_millis(ee2e_model::symbolic::TICK_MS));
                 (Outcome::Done, None)
             }
             Action::ForgeError { to, code } => {
@@ -760,7 +760,7 @@ impl Run<'_> {
                     Err(e) => {
                         // Say which erratum took the verifier away: the OTP only travels
                         // sealed to the server's key (E7).
-                        let server_key = Term::pk(ee2e_model::config::SERVER);
+                        let server_key = Term::pk(ee2e_model::symbolic::SERVER);
                         let mut holders =
                             self.att.known().keys().filter(|t| *t != otp && t.contains(otp)).peekable();
                         let sealed = holders.peek().is_some()

@@ -3,17 +3,17 @@
 //! does on the network (wait for an honest party's messages, or hand bytes to a party) and
 //! tells [`LiveTrace::answered`] what the party sent back; the trace binds every symbolic
 //! value to the bytes seen, as the in-process replay does, and builds each injection with the
-//! same attacker and the same translation ([`super::translate::action`]).
+//! same attacker and the same translation (`translate::action`).
 
 use std::collections::HashMap;
 
 use ee2e::codec;
 use ee2e::runtime::{Address, Envelope};
-use ee2e_model::config::{A, B, E, party_name};
-use ee2e_model::model::Action;
+use ee2e_model::Action;
 use ee2e_model::properties::negation;
-use ee2e_model::state::{Hop, Packet, State};
-use ee2e_model::term::Term;
+use ee2e_model::symbolic::Term;
+use ee2e_model::symbolic::{A, B, E, party_name};
+use ee2e_model::symbolic::{Hop, Packet, State};
 use ee2e_model::{Config, Ee2eModel};
 use ee2e_spec::{Message, MessageType, Profile, Wire};
 use stateright::Model;
@@ -142,11 +142,11 @@ pub fn live_supported(attack: &Attack) -> Result<(), String> {
 }
 
 /// Whether a message holds a value of E's own (its key, its signature, its fresh values).
-fn uses_e(message: &Message<ee2e_model::state::Sym>) -> bool {
+fn uses_e(message: &Message<ee2e_model::symbolic::Sym>) -> bool {
     let own = [Term::pk(E), Term::sk(E)];
     values(message).into_iter().any(|t| {
         own.iter().any(|o| t.contains(o))
-            || matches!(t.node(), ee2e_model::term::Node::Fresh(name) if name.party == E)
+            || matches!(t.node(), ee2e_model::symbolic::Node::Fresh(name) if name.party == E)
     })
 }
 
@@ -287,9 +287,10 @@ impl LiveTrace {
         let mut injected = None;
         let play = match &target {
             Action::StartSession { from: who, .. } | Action::Send { from: who, .. } => match &model_step {
-                Some(ms) => {
-                    Play::Honest { who: Address::Client(ee2e_model::config::phone(*who)), expect: expect(ms) }
-                }
+                Some(ms) => Play::Honest {
+                    who: Address::Client(ee2e_model::symbolic::phone(*who)),
+                    expect: expect(ms),
+                },
                 None => Play::Skip("the client does not do it in this profile".into()),
             },
             Action::Deliver(p) | Action::Replay(p) => {
@@ -423,5 +424,5 @@ fn party(address: &Address) -> String {
 
 /// The cast of the model, for a proxy's banner: each client's name and phone number.
 pub fn cast() -> Vec<(&'static str, ee2e_spec::Phone)> {
-    [A, B].into_iter().map(|p| (party_name(p), ee2e_model::config::phone(p))).collect()
+    [A, B].into_iter().map(|p| (party_name(p), ee2e_model::symbolic::phone(p))).collect()
 }

@@ -6,7 +6,7 @@
 
 use ee2e::Bytes;
 use ee2e::runtime::Envelope;
-use ee2e_model::term::Term;
+use ee2e_model::symbolic::Term;
 use ee2e_spec::{Message, ServerError};
 use serde::Serialize;
 
@@ -47,7 +47,7 @@ pub(crate) enum Ended {
 pub(crate) fn guess(
     world: &mut World,
     att: &mut Attacker,
-    submission: &ee2e_model::state::Packet,
+    submission: &ee2e_model::symbolic::Packet,
     secret: &Term,
     owner: String,
 ) -> Result<(Ended, usize, OnlineGuess), String> {

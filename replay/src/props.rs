@@ -2,7 +2,7 @@
 //! server's directory, the clients' state and events, and the bytes the attacker holds.
 
 use ee2e::Bytes;
-use ee2e_model::config::{A, B, E, HONEST, owner, party_name, phone};
+use ee2e_model::symbolic::{A, B, E, HONEST, owner, party_name, phone};
 use ee2e_spec::{ClientEvent, Phone, Role, Store};
 
 use super::attacker::{Attacker, public_key};

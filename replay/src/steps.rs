@@ -3,9 +3,9 @@
 //! copies of the state, as `next_state` does — so that the k-th packet of a step can be
 //! matched with the k-th envelope the implementation sent.
 
-use ee2e_model::config::{A, B, E, owner, phone};
-use ee2e_model::state::{Hop, Packet, State};
-use ee2e_model::term::{Purpose, Term};
+use ee2e_model::symbolic::{A, B, E, owner, phone};
+use ee2e_model::symbolic::{Hop, Packet, State};
+use ee2e_model::symbolic::{Purpose, Term};
 use ee2e_model::{Action, Ee2eModel};
 use ee2e_spec::{ClientOutput, Message, ServerOutput};
 use stateright::Model;
@@ -25,7 +25,7 @@ pub(crate) struct ModelStep {
     pub rejected: bool,
 }
 
-fn client_sends(party: u8, outputs: Vec<ClientOutput<ee2e_model::state::Sym>>) -> Vec<Packet> {
+fn client_sends(party: u8, outputs: Vec<ClientOutput<ee2e_model::symbolic::Sym>>) -> Vec<Packet> {
     outputs
         .into_iter()
         .filter_map(|o| match o {

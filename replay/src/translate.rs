@@ -16,11 +16,11 @@
 use std::collections::HashMap;
 
 use ee2e_model::Action;
-use ee2e_model::config::{E, SERVER, owner, party_name};
-use ee2e_model::model::params;
-use ee2e_model::state::{Hop, Packet, State, Sym};
-use ee2e_model::suite::SymRng;
-use ee2e_model::term::{Node, Party, Purpose, Term};
+use ee2e_model::symbolic::SymRng;
+use ee2e_model::symbolic::params;
+use ee2e_model::symbolic::{E, SERVER, owner, party_name};
+use ee2e_model::symbolic::{Hop, Packet, State, Sym};
+use ee2e_model::symbolic::{Node, Party, Purpose, Term};
 use ee2e_spec::Opened;
 use ee2e_spec::hazmat::{session_id, sig_scheme, with_directory_input};
 use ee2e_spec::{
@@ -217,8 +217,8 @@ impl<'a> Translator<'a> {
             return m.clone();
         }
         let (sender, recipient) = match hop {
-            Hop::ToServer { from } => (Some(ee2e_model::config::phone(*from)), None),
-            Hop::ToClient { to } => (None, Some(ee2e_model::config::phone(*to))),
+            Hop::ToServer { from } => (Some(ee2e_model::symbolic::phone(*from)), None),
+            Hop::ToClient { to } => (None, Some(ee2e_model::symbolic::phone(*to))),
         };
         match m {
             Message::RegisterSubmit { phone, public_key, proof } => Message::RegisterSubmit {
@@ -297,7 +297,7 @@ impl<'a> Translator<'a> {
             })
             .collect();
         reusable.sort();
-        let who = ee2e_model::describe::who(&e.phone);
+        let who = ee2e_model::report::who(&e.phone);
         match reusable.first() {
             Some(sig) => {
                 let sig = (*sig).clone();
@@ -373,7 +373,7 @@ impl<'a> Translator<'a> {
             },
         };
         let role = owner(recipient)
-            .filter(|p| ee2e_model::config::HONEST.contains(p))
+            .filter(|p| ee2e_model::symbolic::HONEST.contains(p))
             .and_then(|p| {
                 self.state.client(p).sessions().iter().find(|s| s.id() == Some(&sid)).map(|s| s.role)
             })
@@ -396,8 +396,8 @@ impl<'a> Translator<'a> {
                 | Message::Ack { to: x, ack: Ack::Hardened { session, .. } }
                 | Message::AckDelivery { from: x, ack: Ack::Hardened { session, .. } } => {
                     let other = match p.hop {
-                        Hop::ToServer { from } => ee2e_model::config::phone(from),
-                        Hop::ToClient { to } => ee2e_model::config::phone(to),
+                        Hop::ToServer { from } => ee2e_model::symbolic::phone(from),
+                        Hop::ToClient { to } => ee2e_model::symbolic::phone(to),
                     };
                     (x == party || other == *party).then(|| session.clone())
                 }
@@ -451,7 +451,7 @@ impl<'a> Translator<'a> {
                 (
                     Hop::ToServer { from: sender },
                     Message::Data { to: x, sealed: Sealed::Hardened { session, seq, mac, .. } },
-                ) if ee2e_model::config::phone(*sender) == *to && x == from => {
+                ) if ee2e_model::symbolic::phone(*sender) == *to && x == from => {
                     Some((session.clone(), *seq, mac.clone()))
                 }
                 _ => None,
@@ -486,7 +486,7 @@ impl<'a> Translator<'a> {
             return x;
         }
         let profile = self.profile;
-        let who = ee2e_model::describe::who(phone);
+        let who = ee2e_model::report::who(phone);
         let otp = match self.state.server.store().pending_otp(phone) {
             Ok(Some(pending)) if self.derivable(&pending.otp) => pending.otp,
             Ok(Some(pending)) => {

@@ -10,9 +10,9 @@ use ee2e::Bytes;
 use ee2e::runtime::{Address, Entry, Envelope, Incident, Runtime, TapAction};
 use ee2e::suite::PrivateKey;
 use ee2e_model::Scenario;
-use ee2e_model::config::{A, B, E, party_name, phone};
-use ee2e_model::state::Hop;
-use ee2e_model::term::Party;
+use ee2e_model::symbolic::Hop;
+use ee2e_model::symbolic::Party;
+use ee2e_model::symbolic::{A, B, E, party_name, phone};
 use ee2e_spec::{Params, Profile, ServerEvent, Wire};
 
 use super::Rejection;
@@ -53,7 +53,7 @@ impl World {
         seed: [u8; 32],
     ) -> Result<Self, String> {
         // The model's scaled-down limits, so that both sides count alike.
-        let params = Params { pbkdf2_iterations: iterations, ..ee2e_model::model::params() };
+        let params = Params { pbkdf2_iterations: iterations, ..ee2e_model::symbolic::params() };
         let mut rt = Runtime::builder(profile, ee2e_fixtures::server_key())
             .params(params)
             .seed(seed)
@@ -76,7 +76,7 @@ impl World {
             }
         }
         // The model's run starts one request window after its set-up registrations.
-        rt.advance(std::time::Duration::from_millis(ee2e_model::model::start_time(scenario)));
+        rt.advance(std::time::Duration::from_millis(ee2e_model::symbolic::start_time(scenario)));
         let captured: Rc<RefCell<Vec<Envelope>>> = Rc::default();
         let sink = Rc::clone(&captured);
         rt.set_tap(move |envelope: &Envelope| {

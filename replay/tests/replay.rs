@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use ee2e_model::properties::negation;
 use ee2e_model::run::TRACE_SEARCH_LIMIT;
-use ee2e_model::trace::shortest;
+use ee2e_model::symbolic::shortest;
 use ee2e_model::{Bounds, Config, Ee2eModel, Scenario, Threat};
 use ee2e_replay::{Attack, Outcome, Rejection, Replay, replay, seed_attacks};
 use ee2e_spec::{ClientError, Fix, MessageType, Phone, Profile, Rejection as Refused, ServerError};
@@ -27,7 +27,7 @@ fn attack(property: &str) -> &'static Attack {
 }
 
 fn b() -> Phone {
-    ee2e_model::config::phone(ee2e_model::config::B)
+    ee2e_model::symbolic::phone(ee2e_model::symbolic::B)
 }
 
 /// The seed replay: every step runs as in the model and the property is violated on the
@@ -129,12 +129,12 @@ fn registration_binding_online_otp_guess() {
     // locked and nothing is registered.
     let hard = hardened_holds("registration_binding");
     let [guess] = hard.online_guesses.as_slice() else { panic!("one online guess expected: {hard:#?}") };
-    let limit = u64::from(ee2e_model::model::params().max_otp_attempts);
+    let limit = u64::from(ee2e_model::symbolic::params().max_otp_attempts);
     assert_eq!((guess.otp.as_deref(), guess.tried), (None, limit + 1), "{guess:?}");
     let n = hard.first_failure().map(|s| s.n).expect("hardened departs from the trace");
     let rejection = Rejection::Server {
         kind: Some(MessageType::RegisterSubmit),
-        error: ServerError::TooManyAttempts(ee2e_model::config::phone(ee2e_model::config::A)),
+        error: ServerError::TooManyAttempts(ee2e_model::symbolic::phone(ee2e_model::symbolic::A)),
     };
     assert_eq!(step(&hard, n), &Outcome::Rejected(rejection.clone()), "{hard:#?}");
     assert_eq!(rejection.erratum(), Some("E8"));

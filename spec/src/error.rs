@@ -96,7 +96,7 @@ impl ServerError {
         }
     }
 
-    /// Whether this failure counts a failed attempt against the pending OTP [E8] (SPEC.md
+    /// Whether this failure counts a failed attempt against the pending OTP (E8) (SPEC.md
     /// §5.3 checks 7–8). A bad proof of possession does not, so that it cannot be used to
     /// void a victim's OTP without knowing it.
     pub fn counts_attempt(&self) -> bool {

@@ -14,8 +14,8 @@ use crate::suite::{CryptoError, Suite};
 
 impl<S: Suite> RegistrationProof<S> {
     /// Builds the proof for `phone` and `public_key` from `otp` (SPEC.md §5.2): the tag;
-    /// on the hardened wire the tag OAEP-sealed to `server_public` [E7] (else the tag itself)
-    /// and the possession signature by `key` [E9] (else empty). `key` need not be the
+    /// on the hardened wire the tag OAEP-sealed to `server_public` (E7) (else the tag itself)
+    /// and the possession signature by `key` (E9) (else empty). `key` need not be the
     /// private half of `public_key` (an attacker may sign with another key).
     #[allow(clippy::too_many_arguments)] // each input is a distinct protocol value
     pub fn build(
@@ -48,7 +48,7 @@ impl<S: Suite> RegistrationProof<S> {
     }
 
     /// The server's checks 6–8 of SPEC.md §5.3, in order, against the pending `otp`: the
-    /// proof of possession [E9], the sealed tag under `server_key` [E7], the tag (constant
+    /// proof of possession (E9), the sealed tag under `server_key` (E7), the tag (constant
     /// time). The error says which failed; [`ServerError::counts_attempt`] says whether it
     /// counts a failed attempt. The layout (check 1) is the caller's. `rng` blinds the
     /// private-key operation.

@@ -3,7 +3,7 @@
 //! messages; the trace's steps from [`ee2e_replay::LiveTrace`], the same
 //! attacker and translation as `ee2e check --replay`).
 //!
-//! [`attacks`] says which properties it plays and why not the others; [`proxy`] is the
+//! `attacks` says which properties it plays and why not the others; `proxy` is the
 //! frame plumbing. The proxy prints each step as it plays it and ends with a [`Verdict`].
 
 pub mod attacks;
@@ -115,7 +115,7 @@ pub async fn run(
     Ok(if trace.breached() {
         // The attack's property comes from the model's table (`attacks::attack`).
         Verdict::Succeeded {
-            breach: ee2e_model::spec_refs::sentence(prepared.attack.property).unwrap_or_default(),
+            breach: ee2e_model::report::sentence(prepared.attack.property).unwrap_or_default(),
         }
     } else {
         let check = match (&first, &prepared.expected) {

@@ -13,7 +13,7 @@
 use ee2e::codec;
 use ee2e::runtime::{Address, Envelope};
 use ee2e_model::Action;
-use ee2e_model::state::Hop;
+use ee2e_model::symbolic::Hop;
 use ee2e_replay::{Expect, LiveTrace, Play, Taken};
 use ee2e_spec::{MessageType, Phone};
 use futures::{SinkExt, StreamExt};
@@ -113,10 +113,10 @@ fn spawn_reader(
 fn involves(action: &Action) -> Option<(Phone, bool)> {
     match action {
         Action::StartSession { from, .. } | Action::Send { from, .. } => {
-            Some((ee2e_model::config::phone(*from), false))
+            Some((ee2e_model::symbolic::phone(*from), false))
         }
         Action::Deliver(p) | Action::Replay(p) | Action::Inject(p, _) => match p.hop {
-            Hop::ToClient { to } => Some((ee2e_model::config::phone(to), true)),
+            Hop::ToClient { to } => Some((ee2e_model::symbolic::phone(to), true)),
             Hop::ToServer { .. } => None,
         },
         _ => None,
@@ -135,8 +135,8 @@ fn own_initiative(kind: MessageType) -> bool {
 }
 
 fn name(phone: &Phone) -> String {
-    ee2e_model::config::owner(phone)
-        .map_or_else(|| phone.to_string(), |p| ee2e_model::config::party_name(p).to_string())
+    ee2e_model::symbolic::owner(phone)
+        .map_or_else(|| phone.to_string(), |p| ee2e_model::symbolic::party_name(p).to_string())
 }
 
 /// Plays the trace; returns the first rejected step, if any, with the rejecting party.

@@ -5,14 +5,14 @@
 use std::fmt::Write as _;
 
 use ee2e_model::properties::{ALL, Kind};
+use ee2e_model::report::expectation;
+use ee2e_model::report::{Entry, Fate, LEGEND, Story};
 use ee2e_model::run::{RunReport, Status};
-use ee2e_model::spec_refs::expectation;
-use ee2e_model::story::{Entry, Fate, LEGEND, Story};
 use ee2e_model::{Config, Scenario, Threat};
 use ee2e_spec::Profile;
 
-use super::stories::Counterexample;
-use super::table::render as table;
+use crate::counterexamples::Counterexample;
+use crate::table::render as table;
 
 fn verdict(config: &Config, name: &str, status: Status) -> &'static str {
     match status {

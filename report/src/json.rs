@@ -1,11 +1,11 @@
-//! `check --format json`: one object, described by `cli/schema/check-report.schema.json`.
+//! `check --format json`: one object, described by `report/schema/check-report.schema.json`.
 
 use ee2e_model::Config;
+use ee2e_model::report::expectation;
 use ee2e_model::run::{RunReport, Status};
-use ee2e_model::spec_refs::expectation;
 use serde_json::{Value, json};
 
-use super::stories::{Counterexample, run_name};
+use crate::counterexamples::{Counterexample, run_name};
 use ee2e_model::check::Outcome;
 
 /// The version of the report's layout; it changes whenever a field changes meaning or goes.

@@ -8,7 +8,7 @@ use std::path::Path;
 use ee2e_model::Config;
 use ee2e_model::run::RunReport;
 
-use super::table::{Align, render as table};
+use crate::table::{Align, render as table};
 
 /// The line that opens the generated block in a document.
 pub const BEGIN: &str = "<!-- ee2e check --stats-into: begin (generated; edits here are overwritten) -->";

@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 
 use ee2e_model::Config;
+use ee2e_model::report::LEGEND;
 use ee2e_model::run::RunReport;
-use ee2e_model::story::LEGEND;
 
-use super::stories::Counterexample;
+use crate::counterexamples::Counterexample;
 use ee2e_model::check::Outcome;
 
 /// The Markdown report.
@@ -41,7 +41,7 @@ pub fn report(runs: &[(Config, RunReport)], counterexamples: &[Counterexample], 
         let title = super::title(c);
         let _ = writeln!(out, "### {title}\n");
         let _ = writeln!(out, "Runs: {}.\n", c.runs.join("; "));
-        let _ = writeln!(out, "```mermaid\n{}```\n", ee2e_model::mermaid::render(&title, &c.story));
+        let _ = writeln!(out, "```mermaid\n{}```\n", ee2e_model::report::mermaid(&title, &c.story));
         let mut steps = String::new();
         super::text::story(&mut steps, &c.story);
         let _ = writeln!(out, "```text\n{steps}```\n");

@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
+use ee2e_model::report::erratum_ref;
+use ee2e_model::report::{FixRef, ReplayOutcome, Story, StoryError, tell};
 use ee2e_model::run::{RunReport, Status};
-use ee2e_model::spec_refs::erratum_ref;
-use ee2e_model::story::{FixRef, ReplayOutcome, Story, tell};
 use ee2e_model::{Config, Ee2eModel};
 use ee2e_replay::{Attack, Outcome, replay};
 use ee2e_spec::{Fix, Profile};
@@ -105,9 +105,22 @@ fn replayed_fix(config: Config, property: &'static str, story: &mut Story, actio
     }
 }
 
+/// A counterexample the model could not tell as a story: a bug in the model, not in what
+/// was checked.
+#[derive(Debug, thiserror::Error)]
+#[error("{run} / {property}: {source}")]
+pub struct UntoldError {
+    /// The run (`profile / threat / scenario`).
+    pub run: String,
+    /// The violated property.
+    pub property: &'static str,
+    /// Why the story could not be told.
+    pub source: StoryError,
+}
+
 /// The counterexamples of `runs`, each distinct trace once, in report order. A trace the
 /// model cannot tell (a bug) is an error naming the run and property.
-pub fn counterexamples(runs: &[(Config, RunReport)]) -> Result<Vec<Counterexample>, String> {
+pub fn counterexamples(runs: &[(Config, RunReport)]) -> Result<Vec<Counterexample>, UntoldError> {
     let mut out: Vec<Counterexample> = Vec::new();
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     for (config, report) in runs {
@@ -115,10 +128,15 @@ pub fn counterexamples(runs: &[(Config, RunReport)]) -> Result<Vec<Counterexampl
         for p in report.properties.iter().filter(|p| p.status == Status::Violated) {
             let Some(path) = &p.path else { continue };
             let actions = path.clone().into_actions();
-            let mut story = tell(&model, &actions, Some(p.name))
-                .map_err(|e| format!("{} / {}: {e}", run_name(config), p.name))?;
-            let key = serde_json::to_string(&story.entries).map_err(|e| e.to_string())?;
-            let expected = ee2e_model::spec_refs::expectation(config, p.name).is_some();
+            let mut story = tell(&model, &actions, Some(p.name)).map_err(|source| UntoldError {
+                run: run_name(config),
+                property: p.name,
+                source,
+            })?;
+            // Two runs share a counterexample when their stories' steps are the same; the
+            // entries are plain data, so their debug text is a faithful key.
+            let key = format!("{:?}", story.entries);
+            let expected = ee2e_model::report::expectation(config, p.name).is_some();
             let key = (format!("{} {} {} {expected}", p.name, config.profile, config.label()), key);
             if let Some(i) = index.get(&key) {
                 out[*i].runs.push(run_name(config));
