@@ -1,5 +1,7 @@
-//! `ee2e demo`: a scripted session on the in-process runtime, printed as a transcript with
-//! one line per protocol step and its result.
+//! `ee2e demo`: the scripted session of [`ee2e::demo`] on the in-process runtime, printed as
+//! a transcript with one line per protocol step and its result. This file sets up the
+//! runtime (store, fixture keys, keystores) and prints; the script and its checks are the
+//! library's.
 //!
 //! Alice and Bob register (the OTP "SMS" is shown), Alice fetches Bob's key and sends him a
 //! session key, they exchange messages both ways, Bob goes offline, Alice sends three
@@ -13,15 +15,14 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::Args;
+use ee2e::Bytes;
+use ee2e::demo::{self, Action, Check, Demo, DemoFailure, Step, Summary};
 use ee2e::keystore::Keystore;
 use ee2e::otp::{OtpDelivery, otp_text};
-use ee2e::runtime::{Address, Entry, Record, Runtime, RuntimeError};
+use ee2e::runtime::{Address, Entry, Record, Runtime};
 use ee2e::sqlite::SqliteStore;
-use ee2e::{Bytes, ConcreteSuite};
 use ee2e_fixtures as fixtures;
-use ee2e_spec::{
-    Client, ClientError, ClientEvent, ClientOutput, MessageType, Phone, Profile, Role, ServerEvent, Store,
-};
+use ee2e_spec::{ClientEvent, MessageType, Phone, Profile, Role, ServerEvent, Wire};
 
 /// Arguments of `ee2e demo`.
 #[derive(Debug, Args)]
@@ -50,11 +51,6 @@ pub fn run(args: &DemoArgs) -> ExitCode {
     }
 }
 
-/// Runs the demo script, printing its transcript; the first failing step is the error.
-fn execute(args: &DemoArgs) -> Result<(), Failure> {
-    Demo::new(args).and_then(|mut demo| demo.script())
-}
-
 /// The step that failed and why.
 #[derive(Debug)]
 struct Failure {
@@ -62,23 +58,30 @@ struct Failure {
     reason: String,
 }
 
-fn fail(step: &str, reason: impl ToString) -> Failure {
-    Failure { step: step.to_owned(), reason: reason.to_string() }
+fn setup(reason: impl ToString) -> Failure {
+    Failure { step: "setup".to_owned(), reason: reason.to_string() }
 }
 
-/// Where the demo's server clock starts: 0 on an empty store; on a store an earlier run left,
-/// one OTP request window (§5.1) after the latest time it recorded, as if this run came that
-/// much later. A clock restarting at 0 would see the earlier runs' requests as recent forever
-/// and refuse the fourth run's registration (`RateLimited`).
-fn clock_start(store: &SqliteStore, params: &ee2e_spec::Params) -> Result<u64, ee2e_spec::StoreError> {
-    let mut latest = None;
-    for name in ["alice", "bob"] {
-        let phone = fixtures::phone(name);
-        let requests = Store::<ConcreteSuite>::otp_requests(store, &phone)?;
-        let pending = Store::<ConcreteSuite>::pending_otp(store, &phone)?.map(|p| p.issued_at);
-        latest = requests.into_iter().chain(pending).chain(latest).max();
+/// Sets up the runtime and the keystores, prints what they are, then runs the script of
+/// [`ee2e::demo`], printing its transcript; the first failing step is the error.
+fn execute(args: &DemoArgs) -> Result<(), Failure> {
+    let (rt, mut printer, _tempdir) = set_up(args)?;
+    let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
+    let mut observe = |step: Step<'_>| printer.step(step);
+    let result = Demo::new(rt, alice, bob, &mut observe).run();
+    match result {
+        Ok(summary) => {
+            printer.summary(&summary);
+            Ok(())
+        }
+        Err(DemoFailure { step, error }) => {
+            let reason = match error {
+                demo::DemoError::Check(check) => format!("check failed: {}", printer.check(&check)),
+                other => other.to_string(),
+            };
+            Err(Failure { step: step.to_owned(), reason })
+        }
     }
-    Ok(latest.map_or(0, |at| at.saturating_add(params.otp_request_window_ms)))
 }
 
 /// Shows each OTP in the transcript, as the SMS the user reads. Codes are queued here and
@@ -100,13 +103,7 @@ impl TranscriptSms {
     }
 }
 
-struct Demo {
-    rt: Runtime,
-    out: Printer,
-    _tempdir: Option<tempfile::TempDir>,
-}
-
-/// Turns records into transcript lines.
+/// Turns what the script reports into transcript lines.
 struct Printer {
     profile: Profile,
     names: BTreeMap<Phone, &'static str>,
@@ -116,266 +113,138 @@ struct Printer {
     lines: usize,
 }
 
-type Op =
-    fn(&mut Client<ConcreteSuite>, &mut ee2e::Rng) -> Result<Vec<ClientOutput<ConcreteSuite>>, ClientError>;
-
-impl Demo {
-    fn new(args: &DemoArgs) -> Result<Self, Failure> {
-        let profile = args.profile;
-        let params = ee2e_spec::Params::default();
-        let sms = TranscriptSms::default();
-        let (store, store_text) = match &args.store {
-            Some(path) => (
-                SqliteStore::open(path, profile.wire()).map_err(|e| fail("setup", e))?,
-                format!("SQLite file {}", path.display()),
-            ),
-            None => (
-                SqliteStore::in_memory(profile.wire()).map_err(|e| fail("setup", e))?,
-                "SQLite in memory".into(),
-            ),
-        };
-        let start_ms = clock_start(&store, &params).map_err(|e| fail("setup", e))?;
-        let rt = Runtime::builder(profile, fixtures::server_key())
-            .params(params)
-            .start_ms(start_ms)
-            .store(store)
-            .otp_delivery(sms.clone())
-            .build()
-            .map_err(|e| fail("setup", e))?;
-        let (tempdir, root, removed) = match &args.keystore {
-            Some(dir) => (None, dir.clone(), ""),
-            None => {
-                let tmp =
-                    tempfile::Builder::new().prefix("ee2e-demo-").tempdir().map_err(|e| fail("setup", e))?;
-                let root = tmp.path().to_path_buf();
-                (Some(tmp), root, " (removed at exit)")
-            }
-        };
-        let out = Printer { profile, names: BTreeMap::new(), sms, accepted: BTreeMap::new(), lines: 0 };
-        let mut demo = Demo { rt, out, _tempdir: tempdir };
-        println!(
-            "EE2E demo: profile {profile} (wire v{}), PBKDF2-HMAC-SHA-256 with {} iterations, OTP valid {} s",
-            profile.wire() as u8,
-            params.pbkdf2_iterations,
-            params.otp_ttl_ms / 1000,
-        );
-        println!("server store: {store_text}");
-        println!(
-            "server key:   committed test fixture fixtures/keys/server.pem (RSA-2048), public, not secret"
-        );
-        if start_ms > 0 {
-            println!("server clock: {start_ms} ms, one OTP request window after the store's latest record");
+/// The runtime with both fixture parties, the printer, and the keystores' temporary
+/// directory if it is one (removed when dropped).
+fn set_up(args: &DemoArgs) -> Result<(Runtime, Printer, Option<tempfile::TempDir>), Failure> {
+    let profile = args.profile;
+    let params = ee2e_spec::Params::default();
+    let sms = TranscriptSms::default();
+    let (store, store_text) = match &args.store {
+        Some(path) => (
+            SqliteStore::open(path, profile.wire()).map_err(setup)?,
+            format!("SQLite file {}", path.display()),
+        ),
+        None => (SqliteStore::in_memory(profile.wire()).map_err(setup)?, "SQLite in memory".into()),
+    };
+    let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
+    let start_ms = demo::clock_start(&store, &[&alice, &bob], &params).map_err(setup)?;
+    let mut rt = Runtime::builder(profile, fixtures::server_key())
+        .params(params)
+        .start_ms(start_ms)
+        .store(store)
+        .otp_delivery(sms.clone())
+        .build()
+        .map_err(setup)?;
+    let (tempdir, root, removed) = match &args.keystore {
+        Some(dir) => (None, dir.clone(), ""),
+        None => {
+            let tmp = tempfile::Builder::new().prefix("ee2e-demo-").tempdir().map_err(setup)?;
+            let root = tmp.path().to_path_buf();
+            (Some(tmp), root, " (removed at exit)")
         }
-        println!("keystores:    {}{removed}", root.display());
-        for name in ["alice", "bob"] {
-            let phone = fixtures::phone(name);
-            let key = fixtures::named(name).ok_or_else(|| fail("setup", format!("no fixture key {name}")))?;
-            let keystore = Keystore::create(root.join(name)).map_err(|e| fail("setup", e))?;
-            demo.rt.add_client(phone.clone(), key, Some(keystore)).map_err(|e| fail("setup", e))?;
-            println!("{name:<6} = {phone}, fixture RSA-2048 key, keystore {}", root.join(name).display());
-            demo.out.names.insert(phone, name);
-        }
-        println!();
-        Ok(demo)
+    };
+    let mut printer = Printer { profile, names: BTreeMap::new(), sms, accepted: BTreeMap::new(), lines: 0 };
+    println!(
+        "EE2E demo: profile {profile} (wire v{}), PBKDF2-HMAC-SHA-256 with {} iterations, OTP valid {} s",
+        profile.wire() as u8,
+        params.pbkdf2_iterations,
+        params.otp_ttl_ms / 1000,
+    );
+    println!("server store: {store_text}");
+    println!("server key:   committed test fixture fixtures/keys/server.pem (RSA-2048), public, not secret");
+    if start_ms > 0 {
+        println!("server clock: {start_ms} ms, one OTP request window after the store's latest record");
     }
-
-    /// Prints the records since `mark`; fails at the first failure record.
-    fn print_since(&mut self, mark: usize, step: &str) -> Result<(), Failure> {
-        let mut first_failure = None;
-        for record in self.rt.since(mark) {
-            let Some((status, number, actor, text)) = self.out.describe(record) else { continue };
-            if status == "FAIL" && first_failure.is_none() {
-                first_failure = Some(format!("{actor}: {text}"));
-            }
-            self.out.line(&status, &number, &actor, &text);
-        }
-        first_failure.map_or(Ok(()), |reason| Err(fail(step, reason)))
+    println!("keystores:    {}{removed}", root.display());
+    for (name, phone) in [("alice", alice), ("bob", bob)] {
+        let key = fixtures::named(name).ok_or_else(|| setup(format!("no fixture key {name}")))?;
+        let keystore = Keystore::create(root.join(name)).map_err(setup)?;
+        rt.add_client(phone.clone(), key, Some(keystore)).map_err(setup)?;
+        println!("{name:<6} = {phone}, fixture RSA-2048 key, keystore {}", root.join(name).display());
+        printer.names.insert(phone, name);
     }
-
-    /// One client operation: run it, print `what` and what it produced, then deliver
-    /// everything and print what happened.
-    fn act(
-        &mut self,
-        step: &str,
-        phone: &Phone,
-        what: Option<&str>,
-        op: impl FnOnce(
-            &mut Client<ConcreteSuite>,
-            &mut ee2e::Rng,
-        ) -> Result<Vec<ClientOutput<ConcreteSuite>>, ClientError>,
-    ) -> Result<(), Failure> {
-        let mark = self.rt.transcript().len();
-        self.rt.act(phone, op).map_err(|e| fail(step, e))?;
-        if let Some(what) = what {
-            let (number, actor) =
-                (step.split_whitespace().next().unwrap_or(step).to_owned(), self.name(phone));
-            self.out.line(" ok ", &number, &actor, what);
-        }
-        self.print_since(mark, step)?;
-        self.pump(step)
-    }
-
-    /// Delivers everything in flight and prints what happened.
-    fn pump(&mut self, step: &str) -> Result<(), Failure> {
-        let mark = self.rt.transcript().len();
-        self.rt.run_until_idle().map_err(|e| fail(step, e))?;
-        self.print_since(mark, step)
-    }
-
-    /// A runtime operation that is not a single client operation (connect, disconnect).
-    fn runtime(
-        &mut self,
-        step: &str,
-        op: impl FnOnce(&mut Runtime) -> Result<(), RuntimeError>,
-    ) -> Result<(), Failure> {
-        let mark = self.rt.transcript().len();
-        let result = op(&mut self.rt);
-        self.print_since(mark, step)?;
-        result.map_err(|e| fail(step, e))
-    }
-
-    fn check(&mut self, step: &str, ok: bool, what: &str) -> Result<(), Failure> {
-        if ok {
-            self.out.line(" ok ", "", "check", what);
-            Ok(())
-        } else {
-            Err(fail(step, format!("check failed: {what}")))
-        }
-    }
-
-    fn script(&mut self) -> Result<(), Failure> {
-        let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
-        for phone in [&alice, &bob] {
-            self.register(phone)?;
-        }
-
-        // Step 2: key exchange.
-        let request = format!("asked the server for {}'s key (talk to {})", self.name(&bob), self.name(&bob));
-        self.act("2.1 key request", &alice, Some(&request), |c, _| {
-            Ok(c.start_session(&fixtures::phone("bob"))?)
-        })?;
-        let key = |rt: &Runtime, a: &Phone, b: &Phone| {
-            rt.client(a)
-                .and_then(|c| c.session_with(b))
-                .map(|session| ee2e_spec::hazmat::session_key(session).clone())
-        };
-        let same = key(&self.rt, &alice, &bob).is_some()
-            && key(&self.rt, &alice, &bob) == key(&self.rt, &bob, &alice);
-        self.check("2.9 session", same, "alice and bob hold the same session key")?;
-
-        // Step 3-4: messages both ways, each acknowledged.
-        self.exchange("3 alice to bob", &alice, &bob, "Hi Bob, it's Alice. Lunch at noon?")?;
-        self.exchange("3 bob to alice", &bob, &alice, "Hi Alice! Noon works.")?;
-
-        // Bob goes offline; Alice sends three messages, which the server stores.
-        self.runtime("bob offline", |rt| rt.disconnect(&bob))?;
-        let offline = ["Are you there?", "I booked a table for two.", "See you at noon!"];
-        let before = self.rt.accepted(&bob).len();
-        let mut ids = Vec::new();
-        for text in offline {
-            let mark = self.rt.transcript().len();
-            let plaintext = Bytes::secret(text.as_bytes().to_vec());
-            let peer = bob.clone();
-            self.act("3.1 offline send", &alice, None, move |c, rng| Ok(c.send(&peer, &plaintext, rng)?))?;
-            ids.push(self.sent_id(mark).ok_or_else(|| fail("3.1 offline send", "no message id"))?);
-        }
-        let queued = self.rt.store().queue_len(&bob).map_err(|e| fail("3.2 store", e))?;
-        self.check("3.2 store", queued == 3, &format!("the server holds {queued} messages for offline bob"))?;
-
-        // Bob reconnects: the server delivers in order, Bob accepts and acknowledges each.
-        self.runtime("bob reconnects", |rt| rt.connect(&bob))?;
-        let got: Vec<Vec<u8>> =
-            self.rt.accepted(&bob)[before..].iter().map(|m| m.plaintext.as_slice().to_vec()).collect();
-        let want: Vec<Vec<u8>> = offline.iter().map(|t| t.as_bytes().to_vec()).collect();
-        self.check(
-            "3.3 offline delivery",
-            got == want,
-            "bob received all 3 offline messages exactly once, in order",
-        )?;
-        let acked = self.rt.acked(&alice);
-        self.check(
-            "4.4 ACKs",
-            ids.iter().all(|id| acked.contains(id)),
-            "alice verified the ACK of each of them",
-        )?;
-        let outstanding =
-            [&alice, &bob].iter().all(|p| self.rt.client(p).is_some_and(|c| c.outstanding().is_empty()));
-        self.check("4.4 ACKs", outstanding, "no message is waiting for an ACK")?;
-        let failures = self.rt.transcript().iter().filter(|r| r.is_failure()).count();
-        self.check("transcript", failures == 0, "no check failed anywhere in the run")?;
-
-        println!();
-        println!(
-            "all {} steps succeeded ({} profile): {} envelopes on the network, {} messages, {} ACKs verified",
-            self.out.lines,
-            self.out.profile,
-            self.rt.log().len(),
-            self.rt.accepted(&alice).len() + self.rt.accepted(&bob).len(),
-            self.rt.acked(&alice).len() + self.rt.acked(&bob).len(),
-        );
-        Ok(())
-    }
-
-    /// Step 1: request, OTP by SMS, proof and key, signed entry; then connect.
-    fn register(&mut self, phone: &Phone) -> Result<(), Failure> {
-        let name = self.name(phone);
-        self.act("1.1 registration request", phone, Some(&format!("asked to register {phone}")), |c, _| {
-            Ok(c.register())
-        })?;
-        let otp = self.rt.take_otp(phone).ok_or_else(|| fail("1.2 OTP", format!("no SMS reached {name}")))?;
-        let iterations = self.rt.params().pbkdf2_iterations;
-        let proof = if self.out.profile.wire() == ee2e_spec::Wire::Seed {
-            "sent its public key and the tag".to_owned()
-        } else {
-            "sent its public key, the tag sealed to the server key and a proof of possession".to_owned()
-        };
-        let derive =
-            format!("derived Salt = HMAC(OTP, phone), K_temp = PBKDF2({iterations}), tag = HMAC(K_temp, pk)");
-        let mark = self.rt.transcript().len();
-        self.rt.act(phone, |c, rng| c.otp_received(&otp, rng)).map_err(|e| fail("1.6 registration", e))?;
-        self.out.line(" ok ", "1.4", &name, derive);
-        self.out.line(" ok ", "1.6", &name, proof);
-        self.print_since(mark, "1.6 registration")?;
-        self.pump("1.6 registration")?;
-        let registered = self.rt.client(phone).is_some_and(Client::is_registered);
-        self.check("1.6 registration", registered, &format!("{name} is registered"))?;
-        let connect: Op = |c, _| Ok(c.connect()?);
-        self.act("- connect", phone, Some("connected to the server"), connect)
-    }
-
-    /// One message from `from` to `to`, accepted and acknowledged.
-    fn exchange(&mut self, step: &str, from: &Phone, to: &Phone, text: &str) -> Result<(), Failure> {
-        let before = self.rt.accepted(to).len();
-        let mark = self.rt.transcript().len();
-        let plaintext = Bytes::secret(text.as_bytes().to_vec());
-        let peer = to.clone();
-        self.act(step, from, None, move |c, rng| Ok(c.send(&peer, &plaintext, rng)?))?;
-        let id = self.sent_id(mark).ok_or_else(|| fail(step, "no message id"))?;
-        let accepted = self.rt.accepted(to);
-        let delivered = accepted.len() == before + 1
-            && accepted.last().is_some_and(|m| m.plaintext.as_slice() == text.as_bytes() && m.from == *from);
-        let (a, b) = (self.name(from), self.name(to));
-        self.check(step, delivered, &format!("{b} received exactly the message {a} sent"))?;
-        let acked = self.rt.acked(from).contains(&id);
-        self.check(step, acked, &format!("{a} holds a verified ACK for message #{id}"))
-    }
-
-    /// The id of the message sent since `mark`.
-    fn sent_id(&self, mark: usize) -> Option<u64> {
-        self.rt.since(mark).iter().find_map(|r| match &r.entry {
-            Entry::Client(ClientEvent::MessageSent { id, .. }) => Some(*id),
-            _ => None,
-        })
-    }
-
-    fn name(&self, phone: &Phone) -> String {
-        self.out.name(phone)
-    }
+    println!();
+    Ok((rt, printer, tempdir))
 }
 
 impl Printer {
     fn name(&self, phone: &Phone) -> String {
         self.names.get(phone).map_or_else(|| phone.to_string(), |n| (*n).to_owned())
+    }
+
+    /// Prints one step of the script.
+    fn step(&mut self, step: Step<'_>) {
+        match step {
+            Step::Record(record) => {
+                if let Some((status, number, actor, text)) = self.describe(record) {
+                    self.line(&status, &number, &actor, text);
+                }
+            }
+            Step::Did { step, party, action } => {
+                let text = self.action(&action, party);
+                let actor = self.name(party);
+                self.line(" ok ", step, &actor, text);
+            }
+            Step::Checked(check) => {
+                let text = self.check(check);
+                self.line(" ok ", "", "check", text);
+            }
+        }
+    }
+
+    /// What `party` did, in words.
+    fn action(&self, action: &Action, party: &Phone) -> String {
+        match action {
+            Action::RequestedRegistration => format!("asked to register {party}"),
+            Action::DerivedFromOtp { iterations } => format!(
+                "derived Salt = HMAC(OTP, phone), K_temp = PBKDF2({iterations}), tag = HMAC(K_temp, pk)"
+            ),
+            Action::SentRegistration if self.profile.wire() == Wire::Seed => {
+                "sent its public key and the tag".to_owned()
+            }
+            Action::SentRegistration => {
+                "sent its public key, the tag sealed to the server key and a proof of possession".to_owned()
+            }
+            Action::RequestedKey { peer } => {
+                let peer = self.name(peer);
+                format!("asked the server for {peer}'s key (talk to {peer})")
+            }
+            Action::Connected => "connected to the server".to_owned(),
+        }
+    }
+
+    /// What a check says, in words.
+    fn check(&self, check: &Check) -> String {
+        match check {
+            Check::Registered(p) => format!("{} is registered", self.name(p)),
+            Check::SameSessionKey => "alice and bob hold the same session key".to_owned(),
+            Check::Delivered { from, to } => {
+                format!("{} received exactly the message {} sent", self.name(to), self.name(from))
+            }
+            Check::Acked { from, id } => {
+                format!("{} holds a verified ACK for message #{id}", self.name(from))
+            }
+            Check::Stored { phone, queued } => {
+                format!("the server holds {queued} messages for offline {}", self.name(phone))
+            }
+            Check::OfflineDelivered(p) => format!(
+                "{} received all {} offline messages exactly once, in order",
+                self.name(p),
+                demo::OFFLINE_MESSAGES.len()
+            ),
+            Check::OfflineAcked(p) => format!("{} verified the ACK of each of them", self.name(p)),
+            Check::NothingOutstanding => "no message is waiting for an ACK".to_owned(),
+            Check::NoFailure => "no check failed anywhere in the run".to_owned(),
+        }
+    }
+
+    /// The closing line of a successful run.
+    fn summary(&self, summary: &Summary) {
+        println!();
+        println!(
+            "all {} steps succeeded ({} profile): {} envelopes on the network, {} messages, {} ACKs verified",
+            self.lines, self.profile, summary.envelopes, summary.messages, summary.acks,
+        );
     }
 
     fn line(&mut self, status: &str, step: &str, actor: &str, text: impl std::fmt::Display) {
@@ -561,7 +430,8 @@ mod tests {
         let mut starts = Vec::new();
         for run in 1..=5 {
             let store = SqliteStore::open(&path, profile.wire()).expect("open");
-            starts.push(clock_start(&store, &ee2e_spec::Params::default()).expect("clock"));
+            let phones = [&fixtures::phone("alice"), &fixtures::phone("bob")];
+            starts.push(demo::clock_start(&store, &phones, &ee2e_spec::Params::default()).expect("clock"));
             drop(store);
             let args = DemoArgs { profile, store: Some(path.clone()), keystore: None };
             execute(&args).unwrap_or_else(|f| panic!("run {run} failed at {}: {}", f.step, f.reason));

@@ -6,9 +6,12 @@
 //! store (`sqlite`, feature `sqlite`), the client keystore (`keystore`, feature `keystore`),
 //! OTP delivery, and an in-process runtime with network taps (`runtime`, feature `runtime`).
 //! The three features are on by default; without them the crate is the suites and the codec.
+//! With `runtime`, [`demo`] is the scripted session `ee2e demo` prints.
 #![deny(missing_docs)]
 
 pub mod codec;
+#[cfg(feature = "runtime")]
+pub mod demo;
 #[cfg(feature = "keystore")]
 pub mod keystore;
 pub mod otp;

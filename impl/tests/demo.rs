@@ -95,3 +95,53 @@ fn demo_completes_in_seed_profile() {
 fn demo_completes_in_hardened_profile() {
     demo_scenario(Profile::HARDENED);
 }
+
+/// The scripted demo of `ee2e::demo` over a runtime with both fixture parties: every check
+/// holds, in order, and the summary counts what happened.
+fn scripted_demo(profile: Profile) {
+    use ee2e::demo::{Check, Demo, Step};
+    let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
+    let mut rt = Runtime::builder(profile, fixtures::server_key()).seed([9; 32]).build().expect("runtime");
+    for (name, phone) in [("alice", &alice), ("bob", &bob)] {
+        rt.add_client(phone.clone(), fixtures::named(name).expect("fixture key"), None).expect("add client");
+    }
+    let (mut checks, mut records) = (Vec::new(), 0);
+    let mut observe = |step: Step<'_>| match step {
+        Step::Checked(check) => checks.push(check.clone()),
+        Step::Record(_) => records += 1,
+        Step::Did { .. } => {}
+    };
+    let summary = Demo::new(rt, alice.clone(), bob.clone(), &mut observe).run().expect("every step succeeds");
+    assert_eq!(summary.messages, 5, "two exchanged messages and three offline ones");
+    assert_eq!(summary.acks, 5);
+    assert!(records > 20, "{records} records");
+    assert_eq!(checks.first(), Some(&Check::Registered(alice.clone())));
+    assert!(checks.contains(&Check::Stored { phone: bob.clone(), queued: 3 }), "{checks:?}");
+    assert!(checks.contains(&Check::OfflineDelivered(bob)), "{checks:?}");
+    assert_eq!(checks.last(), Some(&Check::NoFailure));
+}
+
+#[test]
+fn scripted_demo_succeeds_in_seed() {
+    scripted_demo(Profile::SEED);
+}
+
+#[test]
+fn scripted_demo_succeeds_in_hardened() {
+    scripted_demo(Profile::HARDENED);
+}
+
+/// A party the runtime does not hold stops the script at its first step, with the runtime's error.
+#[test]
+fn scripted_demo_stops_at_the_first_failing_step() {
+    use ee2e::demo::{Demo, DemoError, DemoFailure};
+    let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
+    let mut rt = Runtime::builder(Profile::HARDENED, fixtures::server_key()).build().expect("runtime");
+    rt.add_client(alice.clone(), fixtures::named("alice").expect("fixture key"), None).expect("add client");
+    let mut observe = |_: ee2e::demo::Step<'_>| {};
+    let failure = Demo::new(rt, alice, bob, &mut observe).run().expect_err("bob is no client");
+    assert!(
+        matches!(&failure, DemoFailure { step: "1.1 registration request", error: DemoError::Runtime(_) }),
+        "{failure:?}"
+    );
+}
