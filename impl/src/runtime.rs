@@ -54,7 +54,7 @@ use ee2e_spec::{
 };
 
 pub use clock::Clock;
-pub use network::{Address, Envelope, Fate, Observed, Tap, TapAction};
+pub use network::{Address, Envelope, Fate, LoggedEnvelope, Tap, TapAction};
 pub use transcript::{Entry, Incident, Record, describe_client_event, describe_server_event};
 
 use crate::codec::{self, EncodeError};
@@ -508,7 +508,7 @@ impl Runtime {
     }
 
     /// Every envelope the network observed, in order.
-    pub fn log(&self) -> &[Observed] {
+    pub fn log(&self) -> &[LoggedEnvelope] {
         self.shared.network.log()
     }
 
@@ -614,7 +614,7 @@ impl Runtime {
     }
 
     /// Delivers the next envelope in flight; `false` if there was none.
-    pub fn step(&mut self) -> bool {
+    pub fn deliver_next(&mut self) -> bool {
         let Some((index, envelope)) = self.shared.network.pop() else { return false };
         match envelope.to.clone() {
             Address::Server => self.server_receive(index, envelope),
@@ -663,7 +663,7 @@ impl Runtime {
             let delivered_now = if self.shared.network.next_is_for_server() {
                 self.server_group()
             } else if self.shared.stored.is_empty() {
-                usize::from(self.step())
+                usize::from(self.deliver_next())
             } else {
                 self.client_group()
             };
@@ -683,7 +683,7 @@ impl Runtime {
     fn server_group(&mut self) -> usize {
         if let Err(error) = self.server.store_mut().begin_group() {
             self.shared.record(Address::Server, Entry::Incident(Incident::Commit { steps: 0, error }));
-            return usize::from(self.step());
+            return usize::from(self.deliver_next());
         }
         let mut held = Vec::new();
         while held.len() < GROUP_STEPS && self.shared.network.next_is_for_server() {
@@ -708,11 +708,11 @@ impl Runtime {
     fn client_group(&mut self) -> usize {
         if let Err(error) = self.server.store_mut().begin_group() {
             self.shared.record(Address::Server, Entry::Incident(Incident::Commit { steps: 0, error }));
-            return usize::from(self.step());
+            return usize::from(self.deliver_next());
         }
         self.held_confirmations = Some(Vec::new());
         let mut steps = 0;
-        while steps < GROUP_STEPS && !self.shared.network.next_is_for_server() && self.step() {
+        while steps < GROUP_STEPS && !self.shared.network.next_is_for_server() && self.deliver_next() {
             steps += 1;
         }
         let held = self.held_confirmations.take().unwrap_or_default();

@@ -112,7 +112,7 @@ pub enum Fate {
 
 /// One envelope as the network observed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observed {
+pub struct LoggedEnvelope {
     /// Position in the log.
     pub index: usize,
     /// The envelope as sent (or injected), before any tap change.
@@ -125,7 +125,7 @@ pub struct Observed {
 #[derive(Default)]
 pub(crate) struct Network {
     in_flight: VecDeque<(usize, Envelope)>,
-    log: Vec<Observed>,
+    log: Vec<LoggedEnvelope>,
     tap: Option<Box<dyn Tap>>,
 }
 
@@ -159,7 +159,7 @@ impl Network {
                 Fate::Duplicated
             }
         };
-        self.log.push(Observed { index, envelope, fate });
+        self.log.push(LoggedEnvelope { index, envelope, fate });
         index
     }
 
@@ -167,7 +167,7 @@ impl Network {
     pub(crate) fn inject(&mut self, envelope: Envelope) -> usize {
         let index = self.log.len();
         self.in_flight.push_back((index, envelope.clone()));
-        self.log.push(Observed { index, envelope, fate: Fate::Injected });
+        self.log.push(LoggedEnvelope { index, envelope, fate: Fate::Injected });
         index
     }
 
@@ -189,7 +189,7 @@ impl Network {
         self.in_flight.len()
     }
 
-    pub(crate) fn log(&self) -> &[Observed] {
+    pub(crate) fn log(&self) -> &[LoggedEnvelope] {
         &self.log
     }
 
