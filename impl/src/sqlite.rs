@@ -472,20 +472,22 @@ impl Store<ConcreteSuite> for SqliteStore {
         // Unknown until re-read after the sweep.
         self.otp_floor = None;
         let tx = self.conn.savepoint().map_err(db("starting a transaction"))?;
-        let otps = cached_execute(
-            &tx,
+        // Both tables are swept alike: at most `limit` rows older than the cutoff, oldest first.
+        let sweep = |sql: &str, before: u64, operation: &'static str| {
+            cached_execute(&tx, sql, params![column(before), limit]).map_err(db(operation))
+        };
+        let otps = sweep(
             "DELETE FROM pending_otp WHERE rowid IN \
                  (SELECT rowid FROM pending_otp WHERE issued_at < ?1 ORDER BY issued_at LIMIT ?2)",
-            params![column(cutoff.otp_issued_before), limit],
-        )
-        .map_err(db("sweeping pending_otp"))?;
-        let requests = cached_execute(
-            &tx,
+            cutoff.otp_issued_before,
+            "sweeping pending_otp",
+        )?;
+        let requests = sweep(
             "DELETE FROM otp_request WHERE rowid IN \
                  (SELECT rowid FROM otp_request WHERE at < ?1 ORDER BY at LIMIT ?2)",
-            params![column(cutoff.request_before), limit],
-        )
-        .map_err(db("sweeping otp_request"))?;
+            cutoff.request_before,
+            "sweeping otp_request",
+        )?;
         tx.commit().map_err(db("committing the OTP sweep"))?;
         self.read_otp_floor()?;
         Ok(otps + requests)

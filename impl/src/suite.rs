@@ -38,7 +38,6 @@ use ee2e_spec::{CryptoError, Fresh, Input, SigScheme, Suite};
 use hmac::Mac;
 use rsa::Oaep;
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 /// Unauthenticated primitives below the [`Suite`]: raw AES-256-CBC over whole blocks, with
 /// no padding and no MAC. Only for measuring the cipher alone (`benches/`, the OpenSSL
@@ -46,23 +45,30 @@ use subtle::ConstantTimeEq;
 pub mod hazmat {
     pub use super::aes_cbc::{cbc_decrypt_blocks, cbc_encrypt_blocks};
 }
+// What the AWS-LC suite takes from this one, so that one place owns each convention both
+// follow: lengths, the tuple's streaming encoding, KDF outputs, key identity, CBC buffers.
+#[cfg(feature = "aws-lc")]
+pub(crate) use self::aes_cbc::{decrypt_iv, decrypted_plaintext, encrypt_buffer};
+pub(crate) use self::hash::derived_key;
 #[cfg(feature = "aws-lc")]
 pub(crate) use self::hash::feed_parts;
 use self::hash::{digest, feed, hkdf_sha256_into, pbkdf2_sha256_into};
 use self::keys::parse_public_key;
 pub use self::keys::{ACCEPTED_KEY_BITS, CipherKey, KeyError, MacKey, PrivateKey};
 #[cfg(feature = "aws-lc")]
+pub(crate) use self::keys::{aes256_key_bytes, key_identity};
+#[cfg(feature = "aws-lc")]
 pub(crate) use self::rng::FORK_SEED_LEN;
 pub use self::rng::{Rng, os_rng, seeded_rng};
 use self::rsa_oaep::{oaep_decode, rsa_decrypt_raw};
-use crate::value::Bytes;
+use crate::value::{Bytes, ct_eq};
 
 /// Length of the 4-byte big-endian prefix of every tuple part.
 const LENGTH_PREFIX: usize = 4;
 /// AES block and CBC IV length.
-const BLOCK: usize = 16;
+pub(crate) const BLOCK: usize = 16;
 /// AES-256 key, session key, SHA-256 and KDF output length.
-const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 
 /// The concrete crypto suite: protocol values are [`Bytes`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -124,19 +130,15 @@ impl Suite for ConcreteSuite {
     }
 
     fn ct_eq(a: &Bytes, b: &Bytes) -> bool {
-        a.len() == b.len() && bool::from(a.as_slice().ct_eq(b.as_slice()))
+        ct_eq(a.as_slice(), b.as_slice())
     }
 
     fn pbkdf2(password: &Bytes, salt: &Bytes, iterations: u32) -> Bytes {
-        let mut out = vec![0u8; KEY_LEN];
-        pbkdf2_sha256_into(password.as_slice(), salt.as_slice(), iterations, &mut out);
-        Bytes::secret(out)
+        derived_key(|out| pbkdf2_sha256_into(password.as_slice(), salt.as_slice(), iterations, out))
     }
 
     fn hkdf(ikm: &Bytes, salt: &Bytes, info: &Bytes) -> Bytes {
-        let mut out = vec![0u8; KEY_LEN];
-        hkdf_sha256_into(ikm.as_slice(), salt.as_slice(), info.as_slice(), &mut out);
-        Bytes::secret(out)
+        derived_key(|out| hkdf_sha256_into(ikm.as_slice(), salt.as_slice(), info.as_slice(), out))
     }
 
     fn pke_encrypt(

@@ -40,7 +40,6 @@ mod padding;
 mod tests;
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -54,18 +53,16 @@ use aws_lc_rs::rsa::{OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, PrivateDe
 use aws_lc_rs::{hkdf, hmac, pbkdf2};
 use ee2e_spec::{CryptoError, Fresh, Input, SigScheme, Suite};
 use rsa::pkcs8::{LineEnding, SecretDocument};
-use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
 use self::ffi::{PrivateRsa, PublicRsa};
 use self::padding::H_LEN;
-use crate::suite::{ConcreteSuite, FORK_SEED_LEN, KeyError, Rng, feed_parts};
-use crate::value::Bytes;
+use crate::suite::{
+    ConcreteSuite, FORK_SEED_LEN, KeyError, Rng, aes256_key_bytes, decrypt_iv, decrypted_plaintext,
+    derived_key, encrypt_buffer, feed_parts, key_identity,
+};
+use crate::value::{Bytes, ct_eq};
 
-/// AES block and CBC IV length.
-const BLOCK: usize = 16;
-/// AES-256 key, session key, SHA-256 and KDF output length.
-const KEY_LEN: usize = 32;
 /// PSS salt length (SPEC.md §2.1).
 const PSS_SALT_LEN: usize = 32;
 
@@ -149,19 +146,7 @@ impl PrivateKey {
     }
 }
 
-impl PartialEq for PrivateKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.public == other.public
-    }
-}
-
-impl Eq for PrivateKey {}
-
-impl Hash for PrivateKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.public.hash(state);
-    }
-}
+key_identity!(PrivateKey by public);
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -182,22 +167,10 @@ impl fmt::Debug for PrivateKey {
 #[derive(Clone)]
 pub struct MacKey {
     key: hmac::Key,
-    raw: Zeroizing<Vec<u8>>,
+    raw: Bytes,
 }
 
-impl PartialEq for MacKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.raw.len() == other.raw.len() && bool::from(self.raw.ct_eq(&other.raw))
-    }
-}
-
-impl Eq for MacKey {}
-
-impl Hash for MacKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.raw.hash(state);
-    }
-}
+key_identity!(MacKey by raw);
 
 impl fmt::Debug for MacKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -218,22 +191,10 @@ struct CbcKeys {
 #[derive(Clone)]
 pub struct CipherKey {
     keys: Arc<CbcKeys>,
-    raw: Zeroizing<[u8; KEY_LEN]>,
+    raw: Bytes,
 }
 
-impl PartialEq for CipherKey {
-    fn eq(&self, other: &Self) -> bool {
-        bool::from(self.raw.ct_eq(&*other.raw))
-    }
-}
-
-impl Eq for CipherKey {}
-
-impl Hash for CipherKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.raw.hash(state);
-    }
-}
+key_identity!(CipherKey by raw);
 
 impl fmt::Debug for CipherKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -323,10 +284,7 @@ impl Suite for AwsLcSuite {
     }
 
     fn mac_key(key: &Bytes) -> MacKey {
-        MacKey {
-            key: hmac::Key::new(hmac::HMAC_SHA256, key.as_slice()),
-            raw: Zeroizing::new(key.as_slice().to_vec()),
-        }
+        MacKey { key: hmac::Key::new(hmac::HMAC_SHA256, key.as_slice()), raw: Bytes::secret(key.as_slice()) }
     }
 
     fn hmac(key: &MacKey, input: Input<'_, Bytes>) -> Bytes {
@@ -334,10 +292,8 @@ impl Suite for AwsLcSuite {
     }
 
     fn hmac_verify(key: &MacKey, input: Input<'_, Bytes>, tag: &Bytes) -> bool {
-        let expected = hmac_tag(key, input);
-        let expected = expected.as_ref();
         // Constant time in the contents; the length is public.
-        expected.len() == tag.len() && bool::from(expected.ct_eq(tag.as_slice()))
+        ct_eq(hmac_tag(key, input).as_ref(), tag.as_slice())
     }
 
     fn ct_eq(a: &Bytes, b: &Bytes) -> bool {
@@ -346,15 +302,11 @@ impl Suite for AwsLcSuite {
     }
 
     fn pbkdf2(password: &Bytes, salt: &Bytes, iterations: u32) -> Bytes {
-        let mut out = vec![0u8; KEY_LEN];
-        pbkdf2_sha256_into(password.as_slice(), salt.as_slice(), iterations, &mut out);
-        Bytes::secret(out)
+        derived_key(|out| pbkdf2_sha256_into(password.as_slice(), salt.as_slice(), iterations, out))
     }
 
     fn hkdf(ikm: &Bytes, salt: &Bytes, info: &Bytes) -> Bytes {
-        let mut out = vec![0u8; KEY_LEN];
-        hkdf_sha256_into(ikm.as_slice(), salt.as_slice(), info.as_slice(), &mut out);
-        Bytes::secret(out)
+        derived_key(|out| hkdf_sha256_into(ikm.as_slice(), salt.as_slice(), info.as_slice(), out))
     }
 
     fn pke_encrypt(
@@ -434,8 +386,7 @@ impl Suite for AwsLcSuite {
     }
 
     fn cipher_key(key: &Bytes) -> Result<CipherKey, CryptoError> {
-        let raw: [u8; KEY_LEN] = key.as_slice().try_into().map_err(|_| CryptoError::InvalidLength)?;
-        let raw = Zeroizing::new(raw);
+        let raw = aes256_key_bytes(key.as_slice())?;
         let unbound =
             || UnboundCipherKey::new(&AES_256, raw.as_slice()).map_err(|_| CryptoError::InvalidLength);
         let encrypt =
@@ -446,11 +397,8 @@ impl Suite for AwsLcSuite {
     }
 
     fn encrypt(key: &CipherKey, iv: &Bytes, plaintext: &Bytes) -> Result<Bytes, CryptoError> {
-        let iv: [u8; BLOCK] = iv.as_slice().try_into().map_err(|_| CryptoError::InvalidLength)?;
         // One allocation, sized for the padding aws-lc-rs appends.
-        let plaintext = plaintext.as_slice();
-        let mut out = Vec::with_capacity((plaintext.len() / BLOCK + 1) * BLOCK);
-        out.extend_from_slice(plaintext);
+        let (iv, mut out) = encrypt_buffer(iv, plaintext)?;
         let context = EncryptionContext::Iv128(FixedLength::from(iv));
         match key.keys.encrypt.less_safe_encrypt(&mut out, context) {
             Ok(_) => Ok(Bytes::public(out)),
@@ -463,24 +411,12 @@ impl Suite for AwsLcSuite {
 
     fn decrypt(key: &CipherKey, iv: &Bytes, ciphertext: &Bytes) -> Result<Bytes, CryptoError> {
         let ciphertext = ciphertext.as_slice();
-        if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK) {
-            return Err(CryptoError::Decrypt);
-        }
-        let iv: [u8; BLOCK] = iv.as_slice().try_into().map_err(|_| CryptoError::Decrypt)?;
+        let iv = decrypt_iv(iv, ciphertext)?;
         // Decrypted in place in one allocation; the padding, or on failure everything, is
         // wiped before the buffer is cut or dropped.
         let mut buffer = ciphertext.to_vec();
         let context = DecryptionContext::Iv128(FixedLength::from(iv));
-        match key.keys.decrypt.decrypt(&mut buffer, context).map(|plaintext| plaintext.len()) {
-            Ok(len) => {
-                buffer[len..].zeroize();
-                buffer.truncate(len);
-                Ok(Bytes::secret(buffer))
-            }
-            Err(_) => {
-                buffer.zeroize();
-                Err(CryptoError::Decrypt)
-            }
-        }
+        let len = key.keys.decrypt.decrypt(&mut buffer, context).map(|plaintext| plaintext.len()).ok();
+        decrypted_plaintext(buffer, len)
     }
 }

@@ -8,6 +8,51 @@
 use crate::phone::Phone;
 use crate::suite::Suite;
 
+/// Declares an enum that is one byte on the wire ([`ErrorCode`], [`MessageType`]): the enum
+/// `#[repr(u8)]` with the derives both need, and the three items the codec and the vectors use,
+/// `ALL`, `from_u8` and `name` (strum's `VariantArray`, `FromRepr` and `IntoStaticStr`), so
+/// that both enums decode and name their bytes the same way. `one`, `order` and `e.g.` word
+/// those items' docs.
+macro_rules! wire_byte_enum {
+    (
+        $(#[$attr:meta])*
+        pub enum $ty:ident { $($variants:tt)* }
+        one: $one:literal, order: $order:literal, e.g.: $example:literal
+    ) => {
+        $(#[$attr])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            strum::VariantArray,
+            strum::FromRepr,
+            strum::IntoStaticStr,
+        )]
+        #[repr(u8)]
+        pub enum $ty { $($variants)* }
+
+        impl $ty {
+            #[doc = concat!("Every ", $one, ", in ", $order, " order.")]
+            pub const ALL: &'static [$ty] = <$ty as strum::VariantArray>::VARIANTS;
+
+            #[doc = concat!("The ", $one, " for a wire byte, if any.")]
+            pub fn from_u8(byte: u8) -> Option<$ty> {
+                Self::from_repr(byte)
+            }
+
+            #[doc = concat!("The ", $one, "'s stable name (`", $example, "`, …).")]
+            pub fn name(self) -> &'static str {
+                self.into()
+            }
+        }
+    };
+}
+
 /// A directory entry: a phone number, its public key and the server's signature over them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DirectoryEntry<S: Suite> {
@@ -95,121 +140,69 @@ pub enum Ack<S: Suite> {
     },
 }
 
-/// Wire error codes of the server's error reply (SPEC.md §9).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    strum::VariantArray,
-    strum::FromRepr,
-    strum::IntoStaticStr,
-)]
-#[repr(u8)]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// A message of another profile, or a message the server does not accept.
-    BadRequest = 1,
-    /// The submitted public key is malformed or of an unsupported size.
-    InvalidPublicKey = 2,
-    /// No OTP is pending for this phone.
-    NoPendingRegistration = 3,
-    /// The OTP has expired.
-    OtpExpired = 4,
-    /// Too many failed attempts; the OTP is void.
-    TooManyAttempts = 5,
-    /// The registration proof (tag, sealed tag or proof of possession) is wrong.
-    RegistrationRejected = 6,
-    /// The sender is not registered.
-    NotRegistered = 7,
-    /// The requested peer is not registered.
-    UnknownPeer = 8,
-    /// The server failed internally (storage).
-    Internal = 9,
-    /// Too many OTP requests for this phone; try again later (SPEC.md §5.1, E8).
-    RateLimited = 10,
-    /// The offline recipient's queue is full (SPEC.md §9.2).
-    QueueFull = 11,
+wire_byte_enum! {
+    /// Wire error codes of the server's error reply (SPEC.md §9).
+    #[non_exhaustive]
+    pub enum ErrorCode {
+        /// A message of another profile, or a message the server does not accept.
+        BadRequest = 1,
+        /// The submitted public key is malformed or of an unsupported size.
+        InvalidPublicKey = 2,
+        /// No OTP is pending for this phone.
+        NoPendingRegistration = 3,
+        /// The OTP has expired.
+        OtpExpired = 4,
+        /// Too many failed attempts; the OTP is void.
+        TooManyAttempts = 5,
+        /// The registration proof (tag, sealed tag or proof of possession) is wrong.
+        RegistrationRejected = 6,
+        /// The sender is not registered.
+        NotRegistered = 7,
+        /// The requested peer is not registered.
+        UnknownPeer = 8,
+        /// The server failed internally (storage).
+        Internal = 9,
+        /// Too many OTP requests for this phone; try again later (SPEC.md §5.1, E8).
+        RateLimited = 10,
+        /// The offline recipient's queue is full (SPEC.md §9.2).
+        QueueFull = 11,
+    }
+    one: "code", order: "numeric", e.g.: "BadRequest"
 }
 
-impl ErrorCode {
-    /// Every code, in numeric order.
-    pub const ALL: &'static [ErrorCode] = <ErrorCode as strum::VariantArray>::VARIANTS;
-
-    /// The code for a wire byte, if any.
-    pub fn from_u8(byte: u8) -> Option<ErrorCode> {
-        Self::from_repr(byte)
+wire_byte_enum! {
+    /// The type byte of each message (SPEC.md §4).
+    pub enum MessageType {
+        /// [`Message::RegisterRequest`]
+        RegisterRequest = 0x01,
+        /// [`Message::RegisterSubmit`]
+        RegisterSubmit = 0x02,
+        /// [`Message::RegisterResult`]
+        RegisterResult = 0x03,
+        /// [`Message::KeyRequest`]
+        KeyRequest = 0x10,
+        /// [`Message::PeerKey`]
+        PeerKey = 0x11,
+        /// [`Message::KeyTransport`]
+        KeyTransport = 0x12,
+        /// [`Message::KeyDelivery`]
+        KeyDelivery = 0x13,
+        /// [`Message::Data`]
+        Data = 0x20,
+        /// [`Message::DataDelivery`]
+        DataDelivery = 0x21,
+        /// [`Message::Ack`]
+        Ack = 0x30,
+        /// [`Message::AckDelivery`]
+        AckDelivery = 0x31,
+        /// [`Message::Connect`]
+        Connect = 0x40,
+        /// [`Message::Disconnect`]
+        Disconnect = 0x41,
+        /// [`Message::Error`]
+        Error = 0x7f,
     }
-
-    /// The code's stable name (`BadRequest`, …).
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-}
-
-/// The type byte of each message (SPEC.md §4).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    strum::VariantArray,
-    strum::FromRepr,
-    strum::IntoStaticStr,
-)]
-#[repr(u8)]
-pub enum MessageType {
-    /// [`Message::RegisterRequest`]
-    RegisterRequest = 0x01,
-    /// [`Message::RegisterSubmit`]
-    RegisterSubmit = 0x02,
-    /// [`Message::RegisterResult`]
-    RegisterResult = 0x03,
-    /// [`Message::KeyRequest`]
-    KeyRequest = 0x10,
-    /// [`Message::PeerKey`]
-    PeerKey = 0x11,
-    /// [`Message::KeyTransport`]
-    KeyTransport = 0x12,
-    /// [`Message::KeyDelivery`]
-    KeyDelivery = 0x13,
-    /// [`Message::Data`]
-    Data = 0x20,
-    /// [`Message::DataDelivery`]
-    DataDelivery = 0x21,
-    /// [`Message::Ack`]
-    Ack = 0x30,
-    /// [`Message::AckDelivery`]
-    AckDelivery = 0x31,
-    /// [`Message::Connect`]
-    Connect = 0x40,
-    /// [`Message::Disconnect`]
-    Disconnect = 0x41,
-    /// [`Message::Error`]
-    Error = 0x7f,
-}
-
-impl MessageType {
-    /// Every message type, in type-byte order.
-    pub const ALL: &'static [MessageType] = <MessageType as strum::VariantArray>::VARIANTS;
-
-    /// The type for a wire byte, if any.
-    pub fn from_u8(byte: u8) -> Option<MessageType> {
-        Self::from_repr(byte)
-    }
-
-    /// The type's stable name (`RegisterRequest`, …).
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
+    one: "message type", order: "type-byte", e.g.: "RegisterRequest"
 }
 
 /// Every protocol message.

@@ -1,4 +1,5 @@
-//! AES-256-CBC: the hand-tuned encryption loop, decryption, and PKCS#7 padding.
+//! AES-256-CBC: the hand-tuned encryption loop, decryption, and PKCS#7 padding; with the
+//! buffer handling the AWS-LC suite's CBC shares ([`encrypt_buffer`], [`decrypted_plaintext`]).
 
 use aes::Aes256;
 use cbc::cipher::block_padding::Padding;
@@ -85,43 +86,75 @@ pub fn cbc_decrypt_blocks(
         .map_err(|_| CryptoError::InvalidLength)
 }
 
+/// What [`Suite::encrypt`](ee2e_spec::Suite::encrypt) starts from in both suites: the IV as
+/// an array, and the plaintext copied into the one allocation the ciphertext will use, with
+/// room for its PKCS#7 padding (1 to 16 bytes) so that padding and encrypting in place do not
+/// reallocate.
+///
+/// # Errors
+/// [`CryptoError::InvalidLength`] unless `iv` is 16 bytes.
+pub(crate) fn encrypt_buffer(iv: &Bytes, plaintext: &Bytes) -> Result<([u8; BLOCK], Vec<u8>), CryptoError> {
+    let iv: [u8; BLOCK] = iv.as_slice().try_into().map_err(|_| CryptoError::InvalidLength)?;
+    let plaintext = plaintext.as_slice();
+    let mut out = Vec::with_capacity(padded_len(plaintext.len()));
+    out.extend_from_slice(plaintext);
+    Ok((iv, out))
+}
+
+/// The length of `len` bytes with PKCS#7 padding: the next whole block, a full one when `len`
+/// is already a multiple of 16.
+fn padded_len(len: usize) -> usize {
+    (len / BLOCK + 1) * BLOCK
+}
+
 /// AES-256-CBC with PKCS#7 padding (`Suite::encrypt`).
 pub(super) fn encrypt_padded(key: &CipherKey, iv: &Bytes, plaintext: &Bytes) -> Result<Bytes, CryptoError> {
-    let iv: [u8; BLOCK] = iv.as_slice().try_into().map_err(|_| CryptoError::InvalidLength)?;
-    // One allocation: the output, sized for the padded plaintext, encrypted in place.
-    let plaintext = plaintext.as_slice();
-    let padded = (plaintext.len() / BLOCK + 1) * BLOCK;
-    let mut out = Vec::with_capacity(padded);
-    out.extend_from_slice(plaintext);
+    let (iv, mut out) = encrypt_buffer(iv, plaintext)?;
     // PKCS#7: 1 to 16 bytes, each holding the padding length.
-    out.resize(padded, (padded - plaintext.len()) as u8);
+    let (len, padded) = (out.len(), padded_len(out.len()));
+    out.resize(padded, (padded - len) as u8);
     cbc_encrypt_blocks(key, &iv, &mut out)?;
     Ok(Bytes::public(out))
+}
+
+/// The checks [`Suite::decrypt`](ee2e_spec::Suite::decrypt) makes first in both suites: a
+/// ciphertext of one or more whole blocks and a 16-byte IV, which it returns as an array.
+///
+/// # Errors
+/// [`CryptoError::Decrypt`] for anything else (a decryption failure tells no more).
+pub(crate) fn decrypt_iv(iv: &Bytes, ciphertext: &[u8]) -> Result<[u8; BLOCK], CryptoError> {
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK) {
+        return Err(CryptoError::Decrypt);
+    }
+    iv.as_slice().try_into().map_err(|_| CryptoError::Decrypt)
+}
+
+/// The plaintext of a decryption done in `buffer`: its first `len` bytes, the padding after
+/// them wiped before the buffer is cut (`Bytes` wipes the rest on drop); with `None` (bad
+/// padding) the whole buffer is wiped and the result is [`CryptoError::Decrypt`].
+pub(crate) fn decrypted_plaintext(mut buffer: Vec<u8>, len: Option<usize>) -> Result<Bytes, CryptoError> {
+    match len {
+        Some(len) => {
+            buffer[len..].zeroize();
+            buffer.truncate(len);
+            Ok(Bytes::secret(buffer))
+        }
+        None => {
+            buffer.zeroize();
+            Err(CryptoError::Decrypt)
+        }
+    }
 }
 
 /// AES-256-CBC decryption and PKCS#7 unpadding (`Suite::decrypt`).
 pub(super) fn decrypt_padded(key: &CipherKey, iv: &Bytes, ciphertext: &Bytes) -> Result<Bytes, CryptoError> {
     let ciphertext = ciphertext.as_slice();
-    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK) {
-        return Err(CryptoError::Decrypt);
-    }
-    let iv: &[u8; BLOCK] = iv.as_slice().try_into().map_err(|_| CryptoError::Decrypt)?;
+    let iv = decrypt_iv(iv, ciphertext)?;
     // One allocation: the output, decrypted into straight from the ciphertext.
     let mut buffer = vec![0u8; ciphertext.len()];
-    cbc_decrypt_blocks(key, iv, ciphertext, &mut buffer).map_err(|_| CryptoError::Decrypt)?;
+    cbc_decrypt_blocks(key, &iv, ciphertext, &mut buffer).map_err(|_| CryptoError::Decrypt)?;
     // PKCS#7 lives in the last block (the same check `cbc`'s `decrypt_padded` made).
     let last = buffer.len() - BLOCK;
-    match Pkcs7::raw_unpad(&buffer[last..]) {
-        Ok(kept) => {
-            let len = last + kept.len();
-            // Wipe the padding before truncating; `Bytes` wipes the rest on drop.
-            buffer[len..].zeroize();
-            buffer.truncate(len);
-            Ok(Bytes::secret(buffer))
-        }
-        Err(_) => {
-            buffer.zeroize();
-            Err(CryptoError::Decrypt)
-        }
-    }
+    let len = Pkcs7::raw_unpad(&buffer[last..]).ok().map(|kept| last + kept.len());
+    decrypted_plaintext(buffer, len)
 }

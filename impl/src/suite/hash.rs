@@ -1,9 +1,10 @@
-//! The tuple encoding and the hash and KDF helpers over it.
+//! The tuple encoding and the hash and KDF helpers over it; [`feed_parts`] and
+//! [`derived_key`] serve the AWS-LC suite too.
 
 use ee2e_spec::Input;
 use sha2::{Digest, Sha256};
 
-use super::LENGTH_PREFIX;
+use super::{KEY_LEN, LENGTH_PREFIX};
 use crate::value::Bytes;
 
 /// The canonical tuple encoding ([`Suite::tuple`](ee2e_spec::Suite::tuple)): secret if any part is.
@@ -50,6 +51,14 @@ pub(super) fn digest(input: Input<'_, Bytes>) -> sha2::digest::Output<Sha256> {
     let mut hash = Sha256::new();
     feed(&mut hash, input);
     hash.finalize()
+}
+
+/// A KDF's output ([`Suite::pbkdf2`](ee2e_spec::Suite::pbkdf2),
+/// [`Suite::hkdf`](ee2e_spec::Suite::hkdf)): the 32 bytes `derive` writes, a secret.
+pub(crate) fn derived_key(derive: impl FnOnce(&mut [u8])) -> Bytes {
+    let mut out = vec![0u8; KEY_LEN];
+    derive(&mut out);
+    Bytes::secret(out)
 }
 
 /// PBKDF2-HMAC-SHA-256 into `out` (any length). `iterations = 0` is computed as 1.

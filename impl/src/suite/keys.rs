@@ -1,8 +1,8 @@
 //! The suite's key types (RSA private keys, prepared AES and HMAC keys) and the public-key
-//! policy.
+//! policy; with what the AWS-LC suite's key types share: [`key_identity!`] and
+//! [`aes256_key_bytes`].
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use aes::Aes256;
@@ -13,7 +13,6 @@ use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePubl
 use rsa::traits::PublicKeyParts;
 use rsa::{PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::KEY_LEN;
@@ -22,6 +21,44 @@ use crate::value::Bytes;
 
 /// The RSA modulus sizes EE2E accepts, in bits.
 pub const ACCEPTED_KEY_BITS: [usize; 2] = [2048, 3072];
+
+/// Implements `PartialEq`, `Eq` and `Hash` for a key type through one [`Bytes`] field, its
+/// identity: the public key of a private key, the raw bytes of a prepared key. Never
+/// through the prepared state (an RSA key, a key schedule, a keyed HMAC state), which has
+/// neither and only repeats those bytes. Equality is therefore [`Bytes`]'s, constant time in
+/// the contents. Every key type of both concrete suites uses it, so that they compare alike.
+macro_rules! key_identity {
+    ($key:ident by $field:ident) => {
+        impl PartialEq for $key {
+            fn eq(&self, other: &Self) -> bool {
+                self.$field == other.$field
+            }
+        }
+
+        impl Eq for $key {}
+
+        impl std::hash::Hash for $key {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                std::hash::Hash::hash(&self.$field, state);
+            }
+        }
+    };
+}
+// This module invokes it by its textual scope; the AWS-LC suite by this path.
+#[cfg(feature = "aws-lc")]
+pub(crate) use key_identity;
+
+/// The raw bytes an AES-256 key is prepared from, as a secret copy that the prepared key
+/// keeps (wiped on drop) for its identity.
+///
+/// # Errors
+/// [`CryptoError::InvalidLength`] unless `key` is 32 bytes.
+pub(crate) fn aes256_key_bytes(key: &[u8]) -> Result<Bytes, CryptoError> {
+    if key.len() != KEY_LEN {
+        return Err(CryptoError::InvalidLength);
+    }
+    Ok(Bytes::secret(key))
+}
 
 /// Failure to load or generate an RSA private key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,19 +146,7 @@ impl PrivateKey {
     }
 }
 
-impl PartialEq for PrivateKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.public == other.public
-    }
-}
-
-impl Eq for PrivateKey {}
-
-impl Hash for PrivateKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.public.hash(state);
-    }
-}
+key_identity!(PrivateKey by public);
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -137,30 +162,18 @@ impl fmt::Debug for PrivateKey {
 #[derive(Clone)]
 pub struct MacKey {
     pub(super) mac: Hmac<Sha256>,
-    key: Zeroizing<Vec<u8>>,
+    key: Bytes,
 }
 
 impl MacKey {
     /// Keys HMAC-SHA-256 with `key` (any length).
     pub(super) fn new(key: &[u8]) -> Self {
         let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
-        MacKey { mac, key: Zeroizing::new(key.to_vec()) }
+        MacKey { mac, key: Bytes::secret(key) }
     }
 }
 
-impl PartialEq for MacKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.key.len() == other.key.len() && bool::from(self.key.ct_eq(&other.key))
-    }
-}
-
-impl Eq for MacKey {}
-
-impl Hash for MacKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
-    }
-}
+key_identity!(MacKey by key);
 
 impl fmt::Debug for MacKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -175,7 +188,7 @@ impl fmt::Debug for MacKey {
 #[derive(Clone)]
 pub struct CipherKey {
     pub(super) cipher: Aes256,
-    key: Zeroizing<[u8; KEY_LEN]>,
+    key: Bytes,
 }
 
 impl CipherKey {
@@ -184,27 +197,14 @@ impl CipherKey {
     /// # Errors
     /// [`CryptoError::InvalidLength`] unless `key` is 32 bytes.
     pub(super) fn new(key: &[u8]) -> Result<Self, CryptoError> {
-        let raw: [u8; KEY_LEN] = key.try_into().map_err(|_| CryptoError::InvalidLength)?;
-        let raw = Zeroizing::new(raw);
+        let key = aes256_key_bytes(key)?;
         let cipher =
-            <Aes256 as KeyInit>::new_from_slice(raw.as_slice()).map_err(|_| CryptoError::InvalidLength)?;
-        Ok(CipherKey { cipher, key: raw })
+            <Aes256 as KeyInit>::new_from_slice(key.as_slice()).map_err(|_| CryptoError::InvalidLength)?;
+        Ok(CipherKey { cipher, key })
     }
 }
 
-impl PartialEq for CipherKey {
-    fn eq(&self, other: &Self) -> bool {
-        bool::from(self.key.ct_eq(&*other.key))
-    }
-}
-
-impl Eq for CipherKey {}
-
-impl Hash for CipherKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
-    }
-}
+key_identity!(CipherKey by key);
 
 impl fmt::Debug for CipherKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

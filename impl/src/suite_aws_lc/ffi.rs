@@ -111,6 +111,38 @@ fn marshal_public(pkey: &Pkey) -> Option<Vec<u8>> {
     }
 }
 
+/// The shape `RSA_encrypt` and `RSA_sign_raw` share: key, output length, output buffer and
+/// its size, input and its length, padding.
+type RawRsaOp =
+    unsafe extern "C" fn(*mut sys::RSA, *mut usize, *mut u8, usize, *const u8, usize, c_int) -> c_int;
+
+/// Runs `op` (`RSA_encrypt` or `RSA_sign_raw`) without padding on `em`, which the caller has
+/// checked to be the modulus length of `rsa` (each with its own error); the result must be
+/// that long too.
+fn raw_no_padding(rsa: *const sys::RSA, op: RawRsaOp, em: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let k = em.len();
+    let mut out = vec![0u8; k];
+    let mut out_len = 0usize;
+    // SAFETY: `out` has room for `k` bytes, `em` is `k` bytes; `rsa` is borrowed from a live
+    // key that outlives the call.
+    let ok = unsafe {
+        op(
+            rsa.cast_mut(),
+            &mut out_len,
+            out.as_mut_ptr(),
+            out.len(),
+            em.as_ptr(),
+            em.len(),
+            sys::RSA_NO_PADDING as c_int,
+        )
+    };
+    if ok != 1 || out_len != k {
+        clear_errors();
+        return Err(CryptoError::Operation);
+    }
+    Ok(out)
+}
+
 /// `RSA_size` (the modulus length in bytes) and `RSA_bits` of `rsa`.
 fn size_and_bits(rsa: *const sys::RSA) -> (usize, usize) {
     // SAFETY: `rsa` is a valid key borrowed from a live `Pkey`.
@@ -166,25 +198,7 @@ impl PublicRsa {
         if em.len() != k {
             return Err(CryptoError::InvalidLength);
         }
-        let mut out = vec![0u8; k];
-        let mut out_len = 0usize;
-        // SAFETY: `out` has room for `k` bytes, `em` is `k` bytes; the key outlives the call.
-        let ok = unsafe {
-            sys::RSA_encrypt(
-                self.rsa.cast_mut(),
-                &mut out_len,
-                out.as_mut_ptr(),
-                out.len(),
-                em.as_ptr(),
-                em.len(),
-                sys::RSA_NO_PADDING as c_int,
-            )
-        };
-        if ok != 1 || out_len != k {
-            clear_errors();
-            return Err(CryptoError::Operation);
-        }
-        Ok(out)
+        raw_no_padding(self.rsa, sys::RSA_encrypt, em)
     }
 
     /// RSASSA-PKCS1-v1_5 verification of a SHA-256 digest.
@@ -268,25 +282,7 @@ impl PrivateRsa {
         if em.len() != k {
             return Err(CryptoError::Operation);
         }
-        let mut out = vec![0u8; k];
-        let mut out_len = 0usize;
-        // SAFETY: `out` has room for `k` bytes, `em` is `k` bytes; the key outlives the call.
-        let ok = unsafe {
-            sys::RSA_sign_raw(
-                self.rsa.cast_mut(),
-                &mut out_len,
-                out.as_mut_ptr(),
-                out.len(),
-                em.as_ptr(),
-                em.len(),
-                sys::RSA_NO_PADDING as c_int,
-            )
-        };
-        if ok != 1 || out_len != k {
-            clear_errors();
-            return Err(CryptoError::Operation);
-        }
-        Ok(out)
+        raw_no_padding(self.rsa, sys::RSA_sign_raw, em)
     }
 
     /// RSASSA-PKCS1-v1_5 signature of a SHA-256 digest (deterministic).
