@@ -355,7 +355,7 @@ impl Store<ConcreteSuite> for SqliteStore {
         Ok(())
     }
 
-    fn register(
+    fn commit_registration(
         &mut self,
         entry: &DirectoryEntry<ConcreteSuite>,
         consume_otp: bool,
@@ -700,7 +700,7 @@ mod tests {
         let (alice, bob) = (phone("+15550000001"), phone("+15550000002"));
         s.begin_group().unwrap();
         assert!(s.begin_group().is_err(), "groups do not nest");
-        s.register(&entry("+15550000001"), false).unwrap();
+        s.commit_registration(&entry("+15550000001"), false).unwrap();
         put(&mut s, &bob, &data("+15550000001", 1));
         put(&mut s, &bob, &data("+15550000001", 2));
         // Inside the group this connection sees its writes; another one sees none yet.
@@ -717,7 +717,7 @@ mod tests {
         );
 
         s.begin_group().unwrap();
-        s.register(&entry("+15550000009"), false).unwrap();
+        s.commit_registration(&entry("+15550000009"), false).unwrap();
         s.remove_queued(&bob, 2).unwrap();
         s.rollback_group().unwrap();
         assert_eq!(s.group_commits(), 1, "a rollback commits nothing");

@@ -1177,13 +1177,17 @@ impl Store<S> for FaultyStore {
         self.check(Op::Entry)?;
         self.inner.entry(phone)
     }
-    fn register(&mut self, entry: &DirectoryEntry<S>, consume_otp: bool) -> Result<(), StoreError> {
+    fn commit_registration(
+        &mut self,
+        entry: &DirectoryEntry<S>,
+        consume_otp: bool,
+    ) -> Result<(), StoreError> {
         // Atomic like SQLite's transaction: check every fault before writing anything.
         self.check(Op::PutEntry)?;
         if consume_otp {
             self.check(Op::RemovePendingOtp)?;
         }
-        self.inner.register(entry, consume_otp)
+        self.inner.commit_registration(entry, consume_otp)
     }
     fn put_entry(&mut self, entry: &DirectoryEntry<S>) -> Result<(), StoreError> {
         self.check(Op::PutEntry)?;

@@ -496,7 +496,7 @@ impl<S: Suite, St: Store<S>> Server<S, St> {
         let entry = sign_entry::<S>(self.profile, &self.key, &phone, &public_key, rng)
             .map_err(ServerError::Crypto)?;
         // Entry and OTP consumption are one store transaction: a failure leaves neither.
-        self.store.register(&entry, limits)?;
+        self.store.commit_registration(&entry, limits)?;
         Ok(vec![
             ServerOutput::Send {
                 to: phone.clone(),

@@ -82,7 +82,11 @@ pub trait Store<S: Suite> {
     /// Completes a registration: stores `entry` and, if `consume_otp`, removes the pending OTP
     /// of its phone — both or neither. The default runs the two writes in turn; stores that
     /// can fail between them (SQLite) override it with a transaction.
-    fn register(&mut self, entry: &DirectoryEntry<S>, consume_otp: bool) -> Result<(), StoreError> {
+    fn commit_registration(
+        &mut self,
+        entry: &DirectoryEntry<S>,
+        consume_otp: bool,
+    ) -> Result<(), StoreError> {
         if consume_otp {
             self.remove_pending_otp(&entry.phone)?;
         }
