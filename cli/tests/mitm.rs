@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::run_client as client;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -40,27 +42,6 @@ fn listening(args: &[&str]) -> (std::process::Child, String, std::sync::mpsc::Re
     let _ = child.kill();
     let _ = child.wait();
     panic!("ee2e {args:?} printed no address");
-}
-
-fn client(server: &str, dir: &Path, who: &str, profile: &str, args: &[&str]) -> Output {
-    Command::new(EE2E)
-        .args([
-            "client",
-            "--server",
-            server,
-            "--profile",
-            profile,
-            "--pbkdf2-iterations",
-            "1",
-            "--timeout",
-            "20",
-        ])
-        .arg("--keystore")
-        .arg(dir.join(who))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("ee2e client runs")
 }
 
 fn text(output: &Output) -> String {

@@ -56,24 +56,7 @@ fn key(name: &str) -> PathBuf {
 }
 
 fn client(served: &Served, dir: &Path, who: &str, profile: &str, args: &[&str]) -> Output {
-    let output = Command::new(EE2E)
-        .args([
-            "client",
-            "--server",
-            &served.addr,
-            "--profile",
-            profile,
-            "--pbkdf2-iterations",
-            "1",
-            "--timeout",
-            "20",
-        ])
-        .arg("--keystore")
-        .arg(dir.join(who))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("ee2e client runs");
+    let output = common::run_client(&served.addr, dir, who, profile, args);
     assert!(
         output.status.success(),
         "ee2e client {args:?} failed: {}{}",

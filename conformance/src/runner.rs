@@ -50,6 +50,20 @@ pub(crate) struct Observed {
 }
 
 impl Observed {
+    /// The verdict (invalid where none), error, error type, error field and intermediate
+    /// values: what a client or server test records of its run besides its outputs.
+    pub fn into_outcome(
+        self,
+    ) -> (Verdict, Option<String>, Option<ErrorType>, Option<String>, Option<Intermediate>) {
+        (
+            self.verdict.unwrap_or(Verdict::Invalid),
+            self.error,
+            self.error_type,
+            self.error_field,
+            self.intermediate,
+        )
+    }
+
     fn valid() -> Self {
         Observed { verdict: Some(Verdict::Valid), ..Observed::default() }
     }

@@ -19,6 +19,75 @@ use serde::{Deserialize, Serialize, Serializer};
 /// The value of every file's `schema` field.
 pub const SCHEMA: &str = "ee2e_conformance_v1";
 
+/// Declares a step test, client or server: the test's own fields (`state` to `input`) with,
+/// before them, the numbering every test has (`tcId` to `checks`) and, after them, the
+/// outcome every step test records (`rngSeed` to `errorField`), then any `after` fields. The
+/// files write the fields in this order.
+macro_rules! step_test {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($own:tt)* }
+        #[doc = $output_doc:literal]
+        output: $output:ty,
+        $(after { $($after:tt)* })?
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        pub struct $name {
+            /// Test number, unique in the file.
+            pub tc_id: u32,
+            /// What is tested.
+            pub comment: String,
+            /// Flags, explained in the file's `notes`.
+            pub flags: Vec<String>,
+            /// The SPEC.md check ids and limits this test pins (SPEC.md "How to read"; listed in
+            /// `conformance/COVERAGE.md`). The verifier rejects an id SPEC.md does not give.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub checks: Vec<String>,
+            $($own)*
+            /// The seed of the random source for `input`, where it draws randomness.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub rng_seed: Option<Hex>,
+            /// Values computed on the way (valid tests).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub intermediate: Option<Intermediate>,
+            #[doc = $output_doc]
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub output: Option<$output>,
+            /// `valid` or `invalid`.
+            pub result: Verdict,
+            /// The error's variant name (invalid tests).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub error: Option<String>,
+            /// Which error enumeration `error` is from (invalid tests).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub error_type: Option<ErrorType>,
+            /// The field a decoding error names (§4.7).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub error_field: Option<String>,
+            $($($after)*)?
+        }
+    };
+}
+
+/// Declares a struct of optional byte strings, each left out of the JSON when absent.
+macro_rules! optional_hex_fields {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($(#[doc = $doc:literal])* $field:ident,)* }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $(
+                $(#[doc = $doc])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<Hex>,
+            )*
+        }
+    };
+}
+
 /// Bytes, written as lowercase hex (upper case is accepted on input).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Hex(pub Vec<u8>);
@@ -258,53 +327,25 @@ pub struct ClientStep {
     pub expect: String,
 }
 
-/// One client test.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ClientTest {
-    /// Test number, unique in the file.
-    pub tc_id: u32,
-    /// What is tested.
-    pub comment: String,
-    /// Flags, explained in the file's `notes`.
-    pub flags: Vec<String>,
-    /// The SPEC.md check ids and limits this test pins (SPEC.md "How to read"; listed in
-    /// `conformance/COVERAGE.md`). The verifier rejects an id SPEC.md does not give.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<String>,
-    /// The client's state before `input`, in words.
-    pub state: String,
-    /// The registration state the client starts in (before `setup`).
-    pub registration: RegistrationState,
-    /// Key transports already recorded per peer, given by their number (a registered client;
-    /// applied before `setup`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub seen_transports: Vec<SeenTransports>,
-    /// Steps run first, in order, each with its expected outcome.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub setup: Vec<ClientStep>,
-    /// The input under test.
-    pub input: ClientInput,
-    /// The seed of the random source for `input`, where it draws randomness.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rng_seed: Option<Hex>,
-    /// Values computed on the way (valid tests).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intermediate: Option<Intermediate>,
+step_test! {
+    /// One client test.
+    pub struct ClientTest {
+        /// The client's state before `input`, in words.
+        pub state: String,
+        /// The registration state the client starts in (before `setup`).
+        pub registration: RegistrationState,
+        /// Key transports already recorded per peer, given by their number (a registered client;
+        /// applied before `setup`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub seen_transports: Vec<SeenTransports>,
+        /// Steps run first, in order, each with its expected outcome.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub setup: Vec<ClientStep>,
+        /// The input under test.
+        pub input: ClientInput,
+    }
     /// What the client sends, reports and ends in (valid tests).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<ClientOutputs>,
-    /// `valid` or `invalid`.
-    pub result: Verdict,
-    /// The error's variant name (invalid tests).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Which error enumeration `error` is from (invalid tests).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<ErrorType>,
-    /// The field a decoding error names (§4.7).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_field: Option<String>,
+    output: ClientOutputs,
 }
 
 /// What a client step produced.
@@ -532,70 +573,44 @@ pub struct ServerStep {
     pub expect: String,
 }
 
-/// One server test.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ServerTest {
-    /// Test number, unique in the file.
-    pub tc_id: u32,
-    /// What is tested.
-    pub comment: String,
-    /// Flags, explained in the file's `notes`.
-    pub flags: Vec<String>,
-    /// The SPEC.md check ids and limits this test pins (SPEC.md "How to read"; listed in
-    /// `conformance/COVERAGE.md`). The verifier rejects an id SPEC.md does not give.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<String>,
-    /// The server's state before `input`, in words.
-    pub state: String,
-    /// Registered parties (their entries are in the group's `parties`).
-    pub directory: Vec<String>,
-    /// Pending OTPs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pending: Vec<PendingOtp>,
-    /// Past OTP requests per phone (E8's request limit, SPEC.md §5.1): their times, ms.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub otp_requests: Vec<OtpRequests>,
-    /// More phones with pending OTPs, given by their number (SPEC.md §5.1 check 2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub otp_phones: Option<OtpPhones>,
-    /// Messages already in offline queues, oldest first (SPEC.md §9.2).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub queued: Vec<Queued>,
-    /// When the server removes stored messages (SPEC.md §9.2); `onConnect` if absent.
-    #[serde(default, skip_serializing_if = "DeliveryMode::is_on_connect")]
-    pub delivery: DeliveryMode,
-    /// Parties online (connected) before `setup`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub online: Vec<String>,
-    /// Steps run first, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub setup: Vec<ServerStep>,
-    /// The message under test.
-    pub input: ServerInput,
-    /// The seed of the random source for `input`, where it draws randomness.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rng_seed: Option<Hex>,
-    /// Values computed on the way (valid tests).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intermediate: Option<Intermediate>,
+step_test! {
+    /// One server test.
+    pub struct ServerTest {
+        /// The server's state before `input`, in words.
+        pub state: String,
+        /// Registered parties (their entries are in the group's `parties`).
+        pub directory: Vec<String>,
+        /// Pending OTPs.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub pending: Vec<PendingOtp>,
+        /// Past OTP requests per phone (E8's request limit, SPEC.md §5.1): their times, ms.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub otp_requests: Vec<OtpRequests>,
+        /// More phones with pending OTPs, given by their number (SPEC.md §5.1 check 2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub otp_phones: Option<OtpPhones>,
+        /// Messages already in offline queues, oldest first (SPEC.md §9.2).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub queued: Vec<Queued>,
+        /// When the server removes stored messages (SPEC.md §9.2); `onConnect` if absent.
+        #[serde(default, skip_serializing_if = "DeliveryMode::is_on_connect")]
+        pub delivery: DeliveryMode,
+        /// Parties online (connected) before `setup`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub online: Vec<String>,
+        /// Steps run first, in order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub setup: Vec<ServerStep>,
+        /// The message under test.
+        pub input: ServerInput,
+    }
     /// What the server sends, stores and texts (valid tests).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<ServerOutputs>,
-    /// `valid` or `invalid`.
-    pub result: Verdict,
-    /// The error's variant name (invalid tests).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Which error enumeration `error` is from (invalid tests).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<ErrorType>,
-    /// The field a decoding error names (§4.7).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_field: Option<String>,
-    /// The code of the error reply (§4.5) for a `ServerError`; decoding errors get no reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
+    output: ServerOutputs,
+    after {
+        /// The code of the error reply (§4.5) for a `ServerError`; decoding errors get no reply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub error_code: Option<String>,
+    }
 }
 
 /// A message and its recipient.
@@ -634,110 +649,86 @@ pub struct ServerOutputs {
     pub sms: Vec<Sms>,
 }
 
-/// Values a step computes on the way to its outputs; each is present only where the step
-/// computes it. Names follow SPEC.md.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[allow(missing_docs)]
-pub struct Intermediate {
-    /// `Salt = HMAC(OTP, phone)` (§5.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub salt: Option<Hex>,
-    /// `K_temp = PBKDF2(OTP, Salt, c)` (§5.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub k_temp: Option<Hex>,
-    /// `tag = HMAC(K_temp, pk_C)` (§5.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<Hex>,
-    /// The OAEP label `T("EE2E-v2 registration", phone)` (§5.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sealed_tag_label: Option<Hex>,
-    /// The OAEP seed drawn for the step's RSA-OAEP encryption (RFC 8017 §7.1.1 step 2d).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oaep_seed: Option<Hex>,
-    /// The sealed tag (§5.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sealed_tag: Option<Hex>,
-    /// `T("EE2E-v2 possession", phone, pk_C)` (§5.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub possession_input: Option<Hex>,
-    /// The salt drawn for the step's RSASSA-PSS signature (RFC 8017 §9.1.1 step 4).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pss_salt: Option<Hex>,
-    /// The proof of possession (§5.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub possession: Option<Hex>,
-    /// The directory signature's input (§5.4).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub directory_input: Option<Hex>,
-    /// The directory signature (§5.4).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub directory_signature: Option<Hex>,
-    /// `K` (§6.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_key: Option<Hex>,
-    /// The key transport's OAEP label `L` (§6.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transport_label: Option<Hex>,
-    /// `c` (§6.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transport_ciphertext: Option<Hex>,
-    /// The bytes `σ` signs: `K` (seed) or `T("EE2E-v2 key transport", A, B, c)` (§6.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transport_signature_input: Option<Hex>,
-    /// `σ` (§6.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transport_signature: Option<Hex>,
-    /// `sid` (§6.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<Hex>,
-    /// `enc_d` of the party's sending direction (§7.1, hardened).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_enc_key: Option<Hex>,
-    /// `mac_d` of the party's sending direction (§7.1, hardened).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_mac_key: Option<Hex>,
-    /// `enc_d` of the party's receiving direction (§7.1, hardened).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub receive_enc_key: Option<Hex>,
-    /// `mac_d` of the party's receiving direction (§7.1, hardened).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub receive_mac_key: Option<Hex>,
-    /// The IV (§7.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iv: Option<Hex>,
-    /// `C` (§7.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ciphertext: Option<Hex>,
-    /// The bytes the message MAC covers: `M` (seed) or `T([2], sid, A, B, u64(seq), IV, C)`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac_input: Option<Hex>,
-    /// The message MAC (§7.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac: Option<Hex>,
-    /// The tag the hardened ACK names: the acknowledged message's MAC (§8.1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ack_tag: Option<Hex>,
-    /// `M` (§7.4).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plaintext: Option<Hex>,
-    /// The bytes the ACK MAC covers: `"ACK"` (seed) or `T("EE2E-v2 ack", sid, [d], u64(seq), tag)`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ack_input: Option<Hex>,
-    /// The ACK MAC (§8.1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ack_mac: Option<Hex>,
+optional_hex_fields! {
+    /// Values a step computes on the way to its outputs; each is present only where the step
+    /// computes it. Names follow SPEC.md.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[allow(missing_docs)]
+    pub struct Intermediate {
+        /// `Salt = HMAC(OTP, phone)` (§5.2).
+        salt,
+        /// `K_temp = PBKDF2(OTP, Salt, c)` (§5.2).
+        k_temp,
+        /// `tag = HMAC(K_temp, pk_C)` (§5.2).
+        tag,
+        /// The OAEP label `T("EE2E-v2 registration", phone)` (§5.2).
+        sealed_tag_label,
+        /// The OAEP seed drawn for the step's RSA-OAEP encryption (RFC 8017 §7.1.1 step 2d).
+        oaep_seed,
+        /// The sealed tag (§5.2).
+        sealed_tag,
+        /// `T("EE2E-v2 possession", phone, pk_C)` (§5.2).
+        possession_input,
+        /// The salt drawn for the step's RSASSA-PSS signature (RFC 8017 §9.1.1 step 4).
+        pss_salt,
+        /// The proof of possession (§5.2).
+        possession,
+        /// The directory signature's input (§5.4).
+        directory_input,
+        /// The directory signature (§5.4).
+        directory_signature,
+        /// `K` (§6.2).
+        session_key,
+        /// The key transport's OAEP label `L` (§6.2).
+        transport_label,
+        /// `c` (§6.2).
+        transport_ciphertext,
+        /// The bytes `σ` signs: `K` (seed) or `T("EE2E-v2 key transport", A, B, c)` (§6.2).
+        transport_signature_input,
+        /// `σ` (§6.2).
+        transport_signature,
+        /// `sid` (§6.2).
+        session_id,
+        /// `enc_d` of the party's sending direction (§7.1, hardened).
+        send_enc_key,
+        /// `mac_d` of the party's sending direction (§7.1, hardened).
+        send_mac_key,
+        /// `enc_d` of the party's receiving direction (§7.1, hardened).
+        receive_enc_key,
+        /// `mac_d` of the party's receiving direction (§7.1, hardened).
+        receive_mac_key,
+        /// The IV (§7.2).
+        iv,
+        /// `C` (§7.2).
+        ciphertext,
+        /// The bytes the message MAC covers: `M` (seed) or `T([2], sid, A, B, u64(seq), IV, C)`.
+        mac_input,
+        /// The message MAC (§7.2).
+        mac,
+        /// The tag the hardened ACK names: the acknowledged message's MAC (§8.1).
+        ack_tag,
+        /// `M` (§7.4).
+        plaintext,
+        /// The bytes the ACK MAC covers: `"ACK"` (seed) or `T("EE2E-v2 ack", sid, [d], u64(seq), tag)`.
+        ack_input,
+        /// The ACK MAC (§8.1).
+        ack_mac,
+    }
 }
 
-/// Decoding tests.
+/// Tests that share nothing but a description: decoding, message-key and encoding tests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct DecodeGroup<T> {
+pub struct PlainGroup<T> {
     /// What the group tests.
     pub description: String,
     /// The tests.
     pub tests: Vec<T>,
 }
+
+/// Decoding tests.
+pub type DecodeGroup<T> = PlainGroup<T>;
 
 /// One decoding test: the bytes decode (and re-encode to themselves) or fail with the error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -769,14 +760,7 @@ pub struct DecodeTest {
 }
 
 /// Message-key derivation tests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MessageKeysGroup<T> {
-    /// What the group tests.
-    pub description: String,
-    /// The tests.
-    pub tests: Vec<T>,
-}
+pub type MessageKeysGroup<T> = PlainGroup<T>;
 
 /// One message-key test: `HKDF(K, salt = sid, info)` for one direction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -807,14 +791,7 @@ pub struct MessageKeysTest {
 }
 
 /// Encoding tests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct EncodeGroup<T> {
-    /// What the group tests.
-    pub description: String,
-    /// The tests.
-    pub tests: Vec<T>,
-}
+pub type EncodeGroup<T> = PlainGroup<T>;
 
 /// One encoding test: a message given by its fields encodes to `encoded`, or the encoder
 /// refuses it with the §4.6 error `error` naming `errorField`.

@@ -1,6 +1,8 @@
 //! The runtime over an SQLite file: the tables exist, and messages the server accepted for an
 //! offline client are on disk before it reconnects.
 
+use std::path::Path;
+
 use ee2e::runtime::Runtime;
 use ee2e::sqlite::SqliteStore;
 use ee2e_fixtures as fixtures;
@@ -10,23 +12,29 @@ fn tables(store: &SqliteStore) -> Vec<String> {
     store.tables().expect("tables")
 }
 
+/// A runtime over the SQLite file `path` (random source seeded with `seed`) in which alice
+/// and bob registered, alice opened a session with bob, bob went offline and alice sent him
+/// "one", "two" and "three": three messages wait in his queue.
+fn three_queued_for_bob(profile: Profile, path: &Path, seed: [u8; 32]) -> Runtime {
+    let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
+    let store = SqliteStore::open(path, profile.wire()).expect("open");
+    let mut rt =
+        Runtime::builder(profile, fixtures::server_key()).store(store).seed(seed).build().expect("runtime");
+    rt.register(&alice, fixtures::named("alice").expect("key")).expect("register");
+    rt.register(&bob, fixtures::named("bob").expect("key")).expect("register");
+    rt.start_session(&alice, &bob).expect("session");
+    rt.disconnect(&bob).expect("bob offline");
+    for text in ["one", "two", "three"] {
+        rt.send(&alice, &bob, text.as_bytes()).expect("send");
+    }
+    rt
+}
+
 fn file_store_run(profile: Profile) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let path = tmp.path().join("server.sqlite");
     let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
-    let store = SqliteStore::open(&path, profile.wire()).expect("open");
-    let mut rt = Runtime::builder(profile, fixtures::server_key())
-        .store(store)
-        .seed([9; 32])
-        .build()
-        .expect("runtime");
-    rt.register(&alice, fixtures::named("alice").expect("key")).expect("register");
-    rt.register(&bob, fixtures::named("bob").expect("key")).expect("register");
-    rt.start_session(&alice, &bob).expect("session");
-    rt.disconnect(&bob).expect("disconnect");
-    for text in ["one", "two", "three"] {
-        rt.send(&alice, &bob, text.as_bytes()).expect("send");
-    }
+    let mut rt = three_queued_for_bob(profile, &path, [9; 32]);
 
     // Another connection to the file sees the committed queue and directory.
     let other = SqliteStore::open(&path, profile.wire()).expect("second connection");
@@ -127,20 +135,8 @@ fn confirmations_of_a_run_of_stored_deliveries_are_committed_together() {
     let profile = Profile::HARDENED;
     let tmp = tempfile::tempdir().expect("tempdir");
     let path = tmp.path().join("server.sqlite");
-    let (alice, bob) = (fixtures::phone("alice"), fixtures::phone("bob"));
-    let store = SqliteStore::open(&path, profile.wire()).expect("open");
-    let mut rt = Runtime::builder(profile, fixtures::server_key())
-        .store(store)
-        .seed([5; 32])
-        .build()
-        .expect("runtime");
-    rt.register(&alice, fixtures::named("alice").expect("key")).expect("register");
-    rt.register(&bob, fixtures::named("bob").expect("key")).expect("register");
-    rt.start_session(&alice, &bob).expect("session");
-    rt.disconnect(&bob).expect("bob offline");
-    for text in ["one", "two", "three"] {
-        rt.send(&alice, &bob, text.as_bytes()).expect("send");
-    }
+    let bob = fixtures::phone("bob");
+    let mut rt = three_queued_for_bob(profile, &path, [5; 32]);
     let other = SqliteStore::open(&path, profile.wire()).expect("second connection");
     assert_eq!(other.queue_len(&bob).expect("queue"), 3);
 

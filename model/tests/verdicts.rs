@@ -15,6 +15,12 @@ fn with_status(report: &RunReport, status: Status) -> Vec<&'static str> {
     report.properties.iter().filter(|p| p.kind != "covers" && p.status == status).map(|p| p.name).collect()
 }
 
+/// No verdict property is violated and every reachability property is witnessed.
+fn assert_holds_everything(report: &RunReport) {
+    assert_eq!(with_status(report, Status::Violated), Vec::<&str>::new());
+    assert_eq!(with_status(report, Status::NotWitnessed), Vec::<&str>::new());
+}
+
 #[test]
 fn seed_registration_violates_registration_binding_and_key_possession() {
     let r = check(Profile::SEED, Scenario::Registration);
@@ -54,8 +60,7 @@ fn seed_messaging_violates_every_messaging_property() {
 #[test]
 fn hardened_registration_holds_every_property() {
     let r = check(Profile::HARDENED, Scenario::Registration);
-    assert_eq!(with_status(&r, Status::Violated), Vec::<&str>::new());
-    assert_eq!(with_status(&r, Status::NotWitnessed), Vec::<&str>::new());
+    assert_holds_everything(&r);
     // Pinned: any change to the state space shows up here in review.
     assert_eq!(r.unique_states, 93_974);
 }
@@ -63,8 +68,7 @@ fn hardened_registration_holds_every_property() {
 #[test]
 fn hardened_messaging_holds_every_property() {
     let r = check(Profile::HARDENED, Scenario::Messaging);
-    assert_eq!(with_status(&r, Status::Violated), Vec::<&str>::new());
-    assert_eq!(with_status(&r, Status::NotWitnessed), Vec::<&str>::new());
+    assert_holds_everything(&r);
     // Split (run::split_offline_spell): 1 585 states without the spell, 463 attacker-free
     // with it (39 261 explored whole).
     assert_eq!(r.spell_split.map(|s| (s.without_spell, s.attacker_free_spell)), Some((1_585, 463)));
@@ -82,8 +86,7 @@ fn seed_lifecycle_violates_every_property() {
 #[test]
 fn hardened_lifecycle_holds_every_property_across_phases() {
     let r = check(Profile::HARDENED, Scenario::Lifecycle);
-    assert_eq!(with_status(&r, Status::Violated), Vec::<&str>::new());
-    assert_eq!(with_status(&r, Status::NotWitnessed), Vec::<&str>::new());
+    assert_holds_everything(&r);
     // Split: 2 229 + 1 515 states (24 221 explored whole).
     assert_eq!(r.unique_states, 3_744);
     // B's re-registration replaced its entry while A could hold the old one.
@@ -142,8 +145,7 @@ fn hardened_messaging_with_both_initiators_holds_every_property() {
         Config { profile: Profile::HARDENED, threat: Threat::Network, scenario: Scenario::Messaging, bounds };
     assert_eq!(config.label(), "messaging-ab");
     let r = run(config, 2);
-    assert_eq!(with_status(&r, Status::Violated), Vec::<&str>::new());
-    assert_eq!(with_status(&r, Status::NotWitnessed), Vec::<&str>::new());
+    assert_holds_everything(&r);
     assert_eq!(with_status(&r, Status::NotExercised), vec!["offline_message_delivered"]);
     assert_eq!(r.unique_states, 328_908);
     for probe in ["b_initiates_session", "sessions_overlap"] {

@@ -6,33 +6,17 @@
 use std::time::{Duration, Instant};
 
 use ee2e::codec;
-use ee2e::otp::ChannelOtp;
-use ee2e::sqlite::SqliteStore;
-use ee2e::suite::os_rng;
 use ee2e_fixtures as fixtures;
 use ee2e_net::client::Connection;
 use ee2e_net::frame::{CloseReason, Frame};
-use ee2e_net::host::Host;
-use ee2e_net::server::{self, Limits, Running};
-use ee2e_spec::{ErrorCode, Message, Params, Phone, Profile};
+use ee2e_net::server::{Limits, Running};
+use ee2e_spec::{ErrorCode, Message, Phone, Profile};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-const WAIT: Duration = Duration::from_secs(5);
+mod support;
 
-async fn start(limits: Limits) -> Running {
-    let store = SqliteStore::in_memory(Profile::HARDENED.wire()).expect("store");
-    let host = Host::new(Profile::HARDENED, Params::default(), fixtures::server_key(), store, os_rng());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let (otp, _inbox) = ChannelOtp::new();
-    server::start(listener, host, Box::new(otp), limits)
-}
-
-fn framed(payload: &[u8]) -> Vec<u8> {
-    let mut out = u32::try_from(payload.len()).unwrap().to_be_bytes().to_vec();
-    out.extend_from_slice(payload);
-    out
-}
+use support::{WAIT, framed, start};
 
 fn key_request() -> Vec<u8> {
     codec::encode(Profile::HARDENED.wire(), &Message::KeyRequest { peer: fixtures::phone("bob") }).unwrap()

@@ -7,19 +7,17 @@
 use std::time::Duration;
 
 use ee2e::codec;
-use ee2e::otp::ChannelOtp;
-use ee2e::sqlite::SqliteStore;
-use ee2e::suite::os_rng;
 use ee2e_fixtures as fixtures;
 use ee2e_net::client::{Connection, NetError};
 use ee2e_net::frame::{CloseReason, Frame, MAX_FRAME};
-use ee2e_net::host::Host;
-use ee2e_net::server::{self, Limits, Running};
-use ee2e_spec::{ErrorCode, Message, Params, Phone, Profile};
+use ee2e_net::server::{Limits, Running};
+use ee2e_spec::{ErrorCode, Message, Phone, Profile};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const WAIT: Duration = Duration::from_secs(5);
+mod support;
+
+use support::{WAIT, framed, start};
 
 fn limits() -> Limits {
     Limits {
@@ -29,14 +27,6 @@ fn limits() -> Limits {
         frame_timeout: Duration::from_millis(300),
         ..Limits::default()
     }
-}
-
-async fn start(limits: Limits) -> Running {
-    let store = SqliteStore::in_memory(Profile::HARDENED.wire()).expect("store");
-    let host = Host::new(Profile::HARDENED, Params::default(), fixtures::server_key(), store, os_rng());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let (otp, _inbox) = ChannelOtp::new();
-    server::start(listener, host, Box::new(otp), limits)
 }
 
 /// A well-behaved connection: claims an address and asks for an unregistered peer's key,
@@ -75,12 +65,6 @@ async fn read_to_close(stream: &mut TcpStream) -> Vec<Vec<u8>> {
 
 fn close(reason: CloseReason) -> Vec<Vec<u8>> {
     vec![Frame::Close(reason).encode()]
-}
-
-fn framed(payload: &[u8]) -> Vec<u8> {
-    let mut out = (payload.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(payload);
-    out
 }
 
 fn claim(phone: &str) -> Vec<u8> {

@@ -10,7 +10,7 @@ use super::world::{S, World, flip_value, public};
 use super::{Case, ClientGroupBuilder, FileSpec, ServerCase, ServerGroupBuilder, ok, ok_seeded, receive};
 use crate::error::VectorError;
 use crate::runner::{message_keys_for, tuple};
-use crate::schema::{ClientInput, ClientStep, Hex, RegistrationState, TypedGroup};
+use crate::schema::{ClientInput, ClientStep, Hex, TypedGroup};
 
 pub(crate) fn build(profile: Profile) -> Result<FileSpec, VectorError> {
     let stem = format!("acks_{}", profile.name());
@@ -168,8 +168,7 @@ fn sender_group(w: &World, s: &Shared) -> Result<TypedGroup, VectorError> {
     )?;
     g.add(
         Case::new("an ACK before registering", receive(ad(&s.acks[0])?))
-            .registration(RegistrationState::Unregistered)
-            .state("unregistered")
+            .unregistered()
             .flags(&["Unexpected"])
             .invalid("NotRegistered"),
     )?;
@@ -382,11 +381,7 @@ fn server_group(w: &World, s: &Shared) -> Result<TypedGroup, VectorError> {
             .flags(&["WrongPeer"])
             .invalid("UnknownPeer"),
     )?;
-    let other = w.encode_other(&Message::Ack { to: w.phone("alice"), ack: other_layout(a0) })?;
-    g.add(
-        ServerCase::new("the other profile's Ack", bob, other, 11)
-            .flags(&["OtherProfile"])
-            .invalid("WrongVersion"),
-    )?;
+    let other = Message::Ack { to: w.phone("alice"), ack: other_layout(a0) };
+    g.add(ServerCase::other_profile(w, "Ack", bob, &other, 11)?)?;
     Ok(g.finish())
 }

@@ -11,7 +11,7 @@ use super::craft::{self, other_profile, other_scheme};
 use super::world::{S, World, flip_value, public};
 use super::{Case, ClientGroupBuilder, FileSpec, ServerCase, ServerGroupBuilder, ok, ok_seeded, receive};
 use crate::error::VectorError;
-use crate::schema::{ClientInput, Hex, RegistrationState, TypedGroup};
+use crate::schema::{ClientInput, Hex, TypedGroup};
 
 pub(crate) fn build(profile: Profile) -> Result<FileSpec, VectorError> {
     let stem = format!("key_exchange_{}", profile.name());
@@ -116,12 +116,8 @@ fn server_group(w: &World) -> Result<TypedGroup, VectorError> {
         .flags(&["WrongPeer"])
         .invalid("UnknownPeer"),
     )?;
-    let other = w.encode_other(&Message::KeyTransport { to: w.phone("bob"), transport })?;
-    g.add(
-        ServerCase::new("the other profile's KeyTransport", alice, other, 5)
-            .flags(&["OtherProfile"])
-            .invalid("WrongVersion"),
-    )?;
+    let other = Message::KeyTransport { to: w.phone("bob"), transport };
+    g.add(ServerCase::other_profile(w, "KeyTransport", alice, &other, 5)?)?;
     Ok(g.finish())
 }
 
@@ -137,8 +133,7 @@ fn initiator_group(w: &World) -> Result<TypedGroup, VectorError> {
     g.add(Case::new("alice asks for bob's key", start(w, "bob")).flags(&["Honest"]))?;
     g.add(
         Case::new("alice asks for a key before registering", start(w, "bob"))
-            .registration(RegistrationState::Unregistered)
-            .state("unregistered")
+            .unregistered()
             .flags(&["ApiMisuse"])
             .invalid("NotRegistered"),
     )?;
@@ -176,8 +171,7 @@ fn initiator_group(w: &World) -> Result<TypedGroup, VectorError> {
     )?;
     g.add(
         Case::new("a PeerKey before registering", receive(bob_key.clone()))
-            .registration(RegistrationState::Unregistered)
-            .state("unregistered")
+            .unregistered()
             .flags(&["Unexpected"])
             .invalid("NotRegistered"),
     )?;
@@ -398,8 +392,7 @@ fn responder_group(w: &World) -> Result<TypedGroup, VectorError> {
     )?;
     g.add(
         Case::new("a key delivery before registering", receive(first.clone()))
-            .registration(RegistrationState::Unregistered)
-            .state("unregistered")
+            .unregistered()
             .flags(&["Unexpected"])
             .invalid("NotRegistered"),
     )?;

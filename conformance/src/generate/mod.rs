@@ -282,6 +282,10 @@ impl Case {
         self.registration = registration;
         self
     }
+    /// A client that has not registered yet.
+    pub fn unregistered(self) -> Self {
+        self.registration(RegistrationState::Unregistered).state("unregistered")
+    }
     pub fn setup(mut self, steps: Vec<ClientStep>) -> Self {
         self.setup = steps;
         self
@@ -302,6 +306,29 @@ impl Case {
     pub fn invalid_by(self, profile: Profile, seed: &'static str, hardened: &'static str) -> Self {
         self.invalid(if profile == Profile::SEED { seed } else { hardened })
     }
+}
+
+/// A client or server test of `case` before it runs: the fields the two share (the schema
+/// declares them with `step_test!`) from the case or blank, and the listed `own` fields
+/// moved from the case's fields of the same name.
+macro_rules! not_run {
+    ($test:ident, $case:ident { $($own:ident),* } $(, $field:ident: $value:expr)*) => {
+        $test {
+            tc_id: 0,
+            comment: $case.comment.clone(),
+            flags: $case.flags.iter().map(|f| f.to_string()).collect(),
+            checks: Vec::new(),
+            $($own: $case.$own,)*
+            rng_seed: $case.seed,
+            intermediate: None,
+            output: None,
+            result: Verdict::Valid,
+            error: None,
+            error_type: None,
+            error_field: None,
+            $($field: $value,)*
+        }
+    };
 }
 
 /// Builds a client group.
@@ -333,34 +360,14 @@ impl<'w> ClientGroupBuilder<'w> {
 
     /// Runs the scenario and records it.
     pub fn add(&mut self, case: Case) -> Result<(), VectorError> {
-        let mut test = ClientTest {
-            tc_id: 0,
-            comment: case.comment.clone(),
-            flags: case.flags.iter().map(|f| f.to_string()).collect(),
-            checks: Vec::new(),
-            state: case.state,
-            registration: case.registration,
-            seen_transports: case.seen_transports,
-            setup: case.setup,
-            input: case.input,
-            rng_seed: case.seed,
-            intermediate: None,
-            output: None,
-            result: Verdict::Valid,
-            error: None,
-            error_type: None,
-            error_field: None,
-        };
-        let observed = runner::run_client::<S>(self.world.profile, &self.group, &test)
+        let mut test = not_run!(ClientTest, case { state, registration, seen_transports, setup, input });
+        let mut observed = runner::run_client::<S>(self.world.profile, &self.group, &test)
             .map_err(|p| problem(self.world, &case.comment, p))?;
         check_intent(self.world, &case.comment, case.intent, &observed)?;
         test.checks = pins::client(self.world, &test, observed.error.as_deref(), &case.pins)?;
-        test.result = observed.verdict.unwrap_or(Verdict::Invalid);
-        test.error = observed.error;
-        test.error_type = observed.error_type;
-        test.error_field = observed.error_field;
-        test.intermediate = observed.intermediate;
-        test.output = observed.client_output;
+        test.output = observed.client_output.take();
+        (test.result, test.error, test.error_type, test.error_field, test.intermediate) =
+            observed.into_outcome();
         self.group.tests.push(test);
         Ok(())
     }
@@ -410,6 +417,19 @@ impl ServerCase {
             intent: Intent::Valid,
             pins: Vec::new(),
         }
+    }
+    /// `from` sends `message`, named `name`, encoded for the other profile's wire version at
+    /// time `now`: refused with `WrongVersion`.
+    pub fn other_profile(
+        w: &World,
+        name: &str,
+        from: String,
+        message: &ee2e_spec::Message<S>,
+        now: u64,
+    ) -> Result<Self, VectorError> {
+        let case =
+            ServerCase::new(format!("the other profile's {name}"), from, w.encode_other(message)?, now);
+        Ok(case.flags(&["OtherProfile"]).invalid("WrongVersion"))
     }
     /// Check ids and limits the case pins beyond those its error names (see `pins`).
     pub fn pins(mut self, ids: &[&'static str]) -> Self {
@@ -505,41 +525,17 @@ impl<'w> ServerGroupBuilder<'w> {
     }
 
     pub fn add(&mut self, case: ServerCase) -> Result<(), VectorError> {
-        let mut test = ServerTest {
-            tc_id: 0,
-            comment: case.comment.clone(),
-            flags: case.flags.iter().map(|f| f.to_string()).collect(),
-            checks: Vec::new(),
-            state: case.state,
-            directory: case.directory,
-            pending: case.pending,
-            otp_requests: case.otp_requests,
-            otp_phones: case.otp_phones,
-            queued: case.queued,
-            delivery: case.delivery,
-            online: case.online,
-            setup: case.setup,
-            input: case.input,
-            rng_seed: case.seed,
-            intermediate: None,
-            output: None,
-            result: Verdict::Valid,
-            error: None,
-            error_type: None,
-            error_field: None,
-            error_code: None,
-        };
-        let observed = runner::run_server::<S>(self.world.profile, &self.group, &test)
+        let mut test = not_run!(ServerTest, case {
+            state, directory, pending, otp_requests, otp_phones, queued, delivery, online, setup, input
+        }, error_code: None);
+        let mut observed = runner::run_server::<S>(self.world.profile, &self.group, &test)
             .map_err(|p| problem(self.world, &case.comment, p))?;
         check_intent(self.world, &case.comment, case.intent, &observed)?;
         test.checks = pins::server(self.world, &test, observed.error.as_deref(), &case.pins)?;
-        test.result = observed.verdict.unwrap_or(Verdict::Invalid);
-        test.error = observed.error;
-        test.error_type = observed.error_type;
-        test.error_field = observed.error_field;
-        test.error_code = observed.error_code;
-        test.intermediate = observed.intermediate;
-        test.output = observed.server_output;
+        test.error_code = observed.error_code.take();
+        test.output = observed.server_output.take();
+        (test.result, test.error, test.error_type, test.error_field, test.intermediate) =
+            observed.into_outcome();
         self.group.tests.push(test);
         Ok(())
     }

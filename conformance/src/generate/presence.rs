@@ -9,7 +9,7 @@ use super::wire::article;
 use super::world::World;
 use super::{Case, ClientGroupBuilder, FileSpec, ServerCase, ServerGroupBuilder, receive, server_step};
 use crate::error::VectorError;
-use crate::schema::{ClientInput, RegistrationState, TypedGroup};
+use crate::schema::{ClientInput, TypedGroup};
 
 pub(crate) fn build(profile: Profile) -> Result<FileSpec, VectorError> {
     let stem = format!("presence_{}", profile.name());
@@ -173,8 +173,7 @@ fn client_group(w: &World) -> Result<TypedGroup, VectorError> {
     {
         g.add(
             Case::new(format!("alice {what} before registering"), input)
-                .registration(RegistrationState::Unregistered)
-                .state("unregistered")
+                .unregistered()
                 .flags(&["ApiMisuse"])
                 .invalid("NotRegistered"),
         )?;

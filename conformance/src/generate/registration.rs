@@ -57,12 +57,7 @@ fn client_group(w: &World) -> Result<TypedGroup, VectorError> {
         &["alice", "bob", "eve"],
         Some(PBKDF2_ITERATIONS),
     );
-    g.add(
-        Case::new("alice asks for an OTP", ClientInput::Register {})
-            .registration(Unregistered)
-            .state("unregistered")
-            .flags(&["Honest"]),
-    )?;
+    g.add(Case::new("alice asks for an OTP", ClientInput::Register {}).unregistered().flags(&["Honest"]))?;
     g.add(
         Case::new("alice asks again while waiting for the OTP", ClientInput::Register {})
             .registration(AwaitingOtp)
@@ -88,8 +83,7 @@ fn client_group(w: &World) -> Result<TypedGroup, VectorError> {
     }
     g.add(
         Case::new("an OTP arrives although none was requested", ClientInput::OtpReceived { otp: OTP.into() })
-            .registration(Unregistered)
-            .state("unregistered")
+            .unregistered()
             .flags(&["ApiMisuse"])
             .invalid("NoRegistrationInProgress"),
     )?;

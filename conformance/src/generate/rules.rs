@@ -635,23 +635,20 @@ fn registration_group(w: &World) -> Result<TypedGroup, VectorError> {
             "an unregistered client receives a client→server type: the type comes first",
             receive(data),
         )
-        .registration(Unregistered)
-        .state("unregistered")
+        .unregistered()
         .flags(&["Unexpected"])
         .invalid("UnexpectedMessage"),
     )?;
     let dd = w.encode(&Message::DataDelivery { from: w.phone("bob"), sealed: sample_sealed(w) })?;
     g.add(
         Case::new("an unregistered client receives a relayed message", receive(dd))
-            .registration(Unregistered)
-            .state("unregistered")
+            .unregistered()
             .flags(&["Unexpected"])
             .invalid("NotRegistered"),
     )?;
     g.add(
         Case::new("an OTP while unregistered", ClientInput::OtpReceived { otp: "123456".into() })
-            .registration(Unregistered)
-            .state("unregistered")
+            .unregistered()
             .flags(&["ApiMisuse"])
             .invalid("NoRegistrationInProgress"),
     )?;
@@ -660,8 +657,7 @@ fn registration_group(w: &World) -> Result<TypedGroup, VectorError> {
             "send while unregistered",
             ClientInput::Send { peer: w.phone_text("bob"), plaintext: Hex(b"hi".to_vec()) },
         )
-        .registration(Unregistered)
-        .state("unregistered")
+        .unregistered()
         .flags(&["ApiMisuse"])
         .invalid("NotRegistered"),
     )?;
@@ -1027,6 +1023,20 @@ fn decode_group(w: &World) -> Result<TypedGroup, VectorError> {
 }
 
 /// The encoder's refusals (§4.6): each case is an honest message with one field changed.
+/// `fields` with the field `change` names, where there is a change, set to its bytes.
+fn changed(
+    mut fields: Vec<(&'static str, FieldValue)>,
+    change: Option<(&'static str, Vec<u8>)>,
+) -> Vec<(&'static str, FieldValue)> {
+    if let Some((name, value)) = change {
+        fields
+            .iter_mut()
+            .filter(|(n, _)| *n == name)
+            .for_each(|(_, f)| *f = FieldValue::Bytes(value.clone()));
+    }
+    fields
+}
+
 fn encode_group(w: &World) -> Result<TypedGroup, VectorError> {
     use FieldValue::{Bytes as B, Text};
     let mut g = EncodeGroupBuilder::new(
@@ -1048,10 +1058,7 @@ fn encode_group(w: &World) -> Result<TypedGroup, VectorError> {
             ("Sealed.ciphertext", B(vec![0xce; 16])),
             ("Sealed.mac", B(vec![0x4d; 32])),
         ]);
-        if let Some((name, value)) = change {
-            fields.iter_mut().filter(|(n, _)| *n == name).for_each(|(_, f)| *f = B(value.clone()));
-        }
-        fields
+        changed(fields, change)
     };
     g.add("an honest Data", &["Honest"], "Data", Some(v), &data(v, None), Intent::Valid)?;
     g.add(
@@ -1152,10 +1159,7 @@ fn encode_group(w: &World) -> Result<TypedGroup, VectorError> {
             fields.push(("Ack.text", B(b"ACK".to_vec())));
         }
         fields.push(("Ack.mac", B(vec![0x33; 32])));
-        if let Some((name, value)) = change {
-            fields.iter_mut().filter(|(n, _)| *n == name).for_each(|(_, f)| *f = B(value.clone()));
-        }
-        fields
+        changed(fields, change)
     };
     g.add(
         "an Ack with the other profile's layout",
@@ -1176,10 +1180,7 @@ fn encode_group(w: &World) -> Result<TypedGroup, VectorError> {
         } else {
             fields.push(("RegistrationProof.tag", B(vec![0x7a; 32])));
         }
-        if let Some((name, value)) = change {
-            fields.iter_mut().filter(|(n, _)| *n == name).for_each(|(_, f)| *f = B(value.clone()));
-        }
-        fields
+        changed(fields, change)
     };
     g.add(
         "a RegisterSubmit with the other profile's proof",

@@ -323,6 +323,18 @@ impl<S: BytesSuite> Run<'_, S> {
     }
 
     /// The message keys of a session for its role, where the profile derives them.
+    /// The session `sid` names in the state before the step, with its message keys put in `im`.
+    fn session_with_keys(&self, im: &mut Intermediate, sid: &S::Value) -> Result<&Session<S>, Problem> {
+        let session = self
+            .before
+            .sessions()
+            .iter()
+            .find(|s| s.id() == Some(sid))
+            .ok_or_else(|| missing("the session"))?;
+        self.keys(im, session)?;
+        Ok(session)
+    }
+
     fn keys(&self, im: &mut Intermediate, session: &Session<S>) -> Result<(), Problem> {
         let Some(sid) = session.id().filter(|_| self.profile.has(Fix::EncryptThenMac)) else {
             return Ok(());
@@ -445,13 +457,7 @@ impl<S: BytesSuite> Run<'_, S> {
         match sealed {
             Sealed::Seed { .. } => im.mac_input = Some(hex(&plaintext)),
             Sealed::Hardened { session: sid, seq, iv, ciphertext, mac } => {
-                let session = self
-                    .before
-                    .sessions()
-                    .iter()
-                    .find(|s| s.id() == Some(sid))
-                    .ok_or_else(|| missing("the session"))?;
-                self.keys(&mut im, session)?;
+                let session = self.session_with_keys(&mut im, sid)?;
                 im.mac_input = Some(Hex(if self.profile.has(Fix::EncryptThenMac) {
                     mac_input(
                         sid.as_slice(),
@@ -488,13 +494,7 @@ impl<S: BytesSuite> Run<'_, S> {
                 im.ack_input = Some(Hex(labels::SEED_ACK_TEXT.to_vec()));
             }
             Ack::Hardened { session: sid, seq, tag, .. } => {
-                let session = self
-                    .before
-                    .sessions()
-                    .iter()
-                    .find(|s| s.id() == Some(sid))
-                    .ok_or_else(|| missing("the session"))?;
-                self.keys(&mut im, session)?;
+                let session = self.session_with_keys(&mut im, sid)?;
                 im.ack_input = Some(Hex(if self.profile.has(Fix::AckBinding) {
                     ack_input(sid.as_slice(), session.role.sending(), *seq, tag.as_slice())
                 } else {
