@@ -164,27 +164,27 @@ impl Knowledge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::term::Purpose;
+    use crate::term::{Party, Purpose};
 
     fn hmac(k: &Term, m: &Term) -> Term {
         Term::new(Node::Hmac(k.clone(), m.clone()))
     }
 
+    /// `k` encrypted to party `party`'s public key, with nonce number `nonce`.
+    fn transport_to(party: Party, k: &Term, nonce: u16) -> Term {
+        Term::new(Node::AEnc {
+            pk: Term::pk(party),
+            msg: k.clone(),
+            label: Term::constant(b""),
+            nonce: Term::fresh(1, Purpose::Nonce, nonce),
+        })
+    }
+
     #[test]
     fn analysis_opens_ciphertexts_with_known_keys_only() {
         let k = Term::fresh(1, Purpose::SessionKey, 0);
-        let to_e = Term::new(Node::AEnc {
-            pk: Term::pk(3),
-            msg: k.clone(),
-            label: Term::constant(b""),
-            nonce: Term::fresh(1, Purpose::Nonce, 1),
-        });
-        let to_b = Term::new(Node::AEnc {
-            pk: Term::pk(2),
-            msg: k.clone(),
-            label: Term::constant(b""),
-            nonce: Term::fresh(1, Purpose::Nonce, 2),
-        });
+        let to_e = transport_to(3, &k, 1);
+        let to_b = transport_to(2, &k, 2);
         let mut know = Knowledge::default();
         know.learn(to_b);
         assert!(!know.derivable(&k));
@@ -211,12 +211,7 @@ mod tests {
     #[test]
     fn rules_name_the_ciphertext_and_key_or_the_tuple() {
         let k = Term::fresh(1, Purpose::SessionKey, 0);
-        let to_e = Term::new(Node::AEnc {
-            pk: Term::pk(3),
-            msg: k.clone(),
-            label: Term::constant(b""),
-            nonce: Term::fresh(1, Purpose::Nonce, 1),
-        });
+        let to_e = transport_to(3, &k, 1);
         let m = Term::fresh(1, Purpose::Plaintext, 1);
         let pair = Term::new(Node::Tuple(vec![m.clone(), Term::constant(b"x")]));
         let mut know = Knowledge::default();

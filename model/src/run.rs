@@ -376,29 +376,15 @@ fn run_one(config: Config, options: &RunOptions, part: &str) -> RunReport {
             .collect()
     };
     let plain = Ee2eModel::new(config).without_reduction();
-    let mut counterexamples = crate::trace::shortest_until(
-        &trace_model(config, Kind::Always),
-        &goals_of(Kind::Always),
-        TRACE_SEARCH_LIMIT,
-        &options.interrupt,
-    )
-    .into_iter();
+    let shortest = |kind: Kind, limit: usize| {
+        crate::trace::shortest_until(&trace_model(config, kind), &goals_of(kind), limit, &options.interrupt)
+            .into_iter()
+    };
+    let mut counterexamples = shortest(Kind::Always, TRACE_SEARCH_LIMIT);
     // Witnesses of sometimes-properties come from the attacker-free graph (every step shown),
     // coverage probes from the reduced one; both are then read back in report order.
-    let mut witnesses = crate::trace::shortest_until(
-        &trace_model(config, Kind::Sometimes),
-        &goals_of(Kind::Sometimes),
-        EXAMPLE_SEARCH_LIMIT,
-        &options.interrupt,
-    )
-    .into_iter();
-    let mut probes = crate::trace::shortest_until(
-        &trace_model(config, Kind::Covers),
-        &goals_of(Kind::Covers),
-        EXAMPLE_SEARCH_LIMIT,
-        &options.interrupt,
-    )
-    .into_iter();
+    let mut witnesses = shortest(Kind::Sometimes, EXAMPLE_SEARCH_LIMIT);
+    let mut probes = shortest(Kind::Covers, EXAMPLE_SEARCH_LIMIT);
     let init = plain.init_states().remove(0);
 
     let properties = defs
