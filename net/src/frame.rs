@@ -34,7 +34,7 @@ pub fn codec() -> LengthDelimitedCodec {
 }
 
 /// Why the server closes a connection (the byte of [`Frame::Close`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::FromRepr)]
 #[repr(u8)]
 pub enum CloseReason {
     /// A payload that is no frame of the binding, or a protocol message that does not decode.
@@ -62,10 +62,8 @@ pub enum CloseReason {
 impl CloseReason {
     /// The reason of a byte, if it is one.
     pub fn from_byte(byte: u8) -> Option<Self> {
-        use CloseReason::*;
-        [Malformed, FrameTooLong, NotClaimed, Unexpected, AddressInUse, Busy, Timeout, ShuttingDown, Internal]
-            .into_iter()
-            .find(|r| *r as u8 == byte)
+        // Derived from the discriminants, so that a new reason cannot be left out.
+        Self::from_repr(byte)
     }
 }
 
