@@ -6,11 +6,11 @@
 //! step as a [`Step`] to the caller, who prints them. It stops at the first failure: a failure
 //! record in the transcript, a runtime error, or a check that does not hold.
 
-use ee2e_spec::{Client, ClientError, ClientEvent, ClientOutput, Params, Phone, Store, StoreError};
+use ee2e_spec::{Client, ClientError, ClientOutput, Params, Phone, Store, StoreError};
 
-use crate::runtime::{Entry, Record, Runtime, RuntimeError};
+use crate::ConcreteSuite;
+use crate::runtime::{Record, Runtime, RuntimeError};
 use crate::sqlite::SqliteStore;
-use crate::{Bytes, ConcreteSuite};
 
 /// The messages of the demo's offline spell, in the order Alice sends them.
 pub const OFFLINE_MESSAGES: [&str; 3] = ["Are you there?", "I booked a table for two.", "See you at noon!"];
@@ -108,9 +108,6 @@ pub enum DemoError {
     /// No OTP reached the party.
     #[error("no SMS reached {0}")]
     NoSms(Phone),
-    /// A send left no `MessageSent` record.
-    #[error("no message id")]
-    NoMessageId,
     /// A check did not hold.
     #[error("check failed: {0:?}")]
     Check(Check),
@@ -277,20 +274,13 @@ impl<'o> Demo<'o> {
         self.check(step, acked, Check::Acked { from: from.clone(), id })
     }
 
-    /// Sends `text` and delivers everything; the id of the message sent.
+    /// Sends `text` ([`Runtime::send`]: seal, then deliver everything) and reports what
+    /// happened; the id of the message sent.
     fn send(&mut self, step: &'static str, from: &Phone, to: &Phone, text: &str) -> Result<u64, DemoFailure> {
         let mark = self.rt.transcript().len();
-        let plaintext = Bytes::secret(text.as_bytes().to_vec());
-        let peer = to.clone();
-        self.act(step, from, None, move |c, rng| Ok(c.send(&peer, &plaintext, rng)?))?;
-        self.rt
-            .since(mark)
-            .iter()
-            .find_map(|r| match &r.entry {
-                Entry::Client(ClientEvent::MessageSent { id, .. }) => Some(*id),
-                _ => None,
-            })
-            .ok_or_else(|| at(step)(DemoError::NoMessageId))
+        let sent = self.rt.send(from, to, text.as_bytes());
+        self.report_since(mark, step)?;
+        sent.map_err(|e| at(step)(e.into()))
     }
 
     /// Reports the records since `mark`; fails at the first failure record.
